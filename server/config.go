@@ -1,0 +1,169 @@
+package server
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is the whole process configuration (SPEC §8). Every field has a
+// flag; each flag is also read from PIXELPOST_<NAME> (upper-case, '-' -> '_'),
+// and a flag given on the command line wins over the environment.
+type Config struct {
+	Listen  string // address to listen on
+	DataDir string // embedded ledger and (later) the write-ahead log
+	// RedisURL selects the Redis ledger (redis://host:port/db); RedisCluster
+	// (seed addresses) a Redis Cluster ledger; neither: the embedded ledger.
+	RedisURL      string
+	RedisCluster  []string
+	ClickHouseDSN string // clickhouse://host:9000/db; empty: no shipping
+	// AdminToken is the bootstrap admin API key. Empty: a random one is
+	// generated into DataDir/admin-token (mode 0600) at start-up.
+	AdminToken          string
+	CookieDomain        string   // Domain of the pp_aid cookie; empty: host-only
+	TrustedProxies      []string // IPs/CIDRs whose X-Forwarded-For is believed
+	AllowPrivateTargets bool     // outbound deliveries may reach private ranges (tests)
+
+	LogLevel        string        // zerolog level
+	ShutdownTimeout time.Duration // drain deadline on SIGTERM
+	// ReadTimeout cuts slow clients; with 8 KiB of request line and headers
+	// nothing legitimate needs more than a few seconds.
+	ReadTimeout time.Duration
+	// LedgerWorkers × LedgerBatch bounds ledger work in flight: 2 × 512 ops
+	// keeps one Redis pipeline (or bbolt transaction) in flight while the
+	// next one gathers, which is where a 2-core machine peaks.
+	LedgerWorkers int
+	LedgerBatch   int
+}
+
+// Load reads the configuration from args (without the program name) and
+// the environment, and validates it. All errors are reported together.
+func Load(args []string, getenv func(string) string) (Config, error) {
+	var cfg Config
+	var cluster, proxies string
+	fs := flag.NewFlagSet("pixelpost", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	fs.StringVar(&cfg.Listen, "listen", ":8080", "address to listen on")
+	fs.StringVar(&cfg.DataDir, "data-dir", "./data", "directory of the embedded store")
+	fs.StringVar(&cfg.RedisURL, "redis-url", "", "Redis ledger, redis://host:port/db (empty: embedded ledger)")
+	fs.StringVar(&cluster, "redis-cluster", "", "Redis Cluster ledger: comma-separated seed addresses")
+	fs.StringVar(&cfg.ClickHouseDSN, "clickhouse-dsn", "", "ClickHouse for raw hits, clickhouse://host:9000/db")
+	fs.StringVar(&cfg.AdminToken, "admin-token", "", "bootstrap admin API key (empty: generated into DATA_DIR/admin-token)")
+	fs.StringVar(&cfg.CookieDomain, "cookie-domain", "", "Domain attribute of the pp_aid cookie")
+	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated IPs/CIDRs allowed to set X-Forwarded-For")
+	fs.BoolVar(&cfg.AllowPrivateTargets, "allow-private-targets", false, "let outbound deliveries reach loopback and private ranges")
+	fs.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "drain deadline on SIGTERM")
+	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 5*time.Second, "slow clients are cut after this")
+	fs.IntVar(&cfg.LedgerWorkers, "ledger-workers", 2, "concurrent ledger batches")
+	fs.IntVar(&cfg.LedgerBatch, "ledger-batch", 512, "max ops per ledger batch")
+
+	var errs []error
+	// Environment first, so that flags parsed afterwards win.
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "PIXELPOST_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" {
+			if err := f.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
+		}
+	})
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected arguments: %q", fs.Args()))
+	}
+	cfg.RedisCluster = splitList(cluster)
+	cfg.TrustedProxies = splitList(proxies)
+	if err := cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// Validate reports every configuration error at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen: %q is not host:port", c.Listen)
+	}
+	if c.DataDir == "" {
+		bad("data-dir: must not be empty")
+	}
+	if c.RedisURL != "" && len(c.RedisCluster) > 0 {
+		bad("redis-url and redis-cluster: choose one")
+	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			bad("redis-url: %q is not redis://host:port/db", redactURL(c.RedisURL))
+		}
+	}
+	for _, a := range c.RedisCluster {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			bad("redis-cluster: %q is not host:port", a)
+		}
+	}
+	if c.ClickHouseDSN != "" {
+		if u, err := url.Parse(c.ClickHouseDSN); err != nil || u.Scheme != "clickhouse" || u.Host == "" {
+			bad("clickhouse-dsn: %q is not clickhouse://host:port/db", redactURL(c.ClickHouseDSN))
+		}
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 16 {
+		bad("admin-token: must be at least 16 characters")
+	}
+	for _, p := range c.TrustedProxies {
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				bad("trusted-proxies: %q is neither an IP nor a CIDR", p)
+			}
+		}
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("shutdown-timeout: must be positive")
+	}
+	if c.ReadTimeout <= 0 {
+		bad("read-timeout: must be positive")
+	}
+	if c.LedgerWorkers < 1 || c.LedgerWorkers > 64 {
+		bad("ledger-workers: %d is not within 1..64", c.LedgerWorkers)
+	}
+	if c.LedgerBatch < 1 || c.LedgerBatch > 10000 {
+		bad("ledger-batch: %d is not within 1..10000", c.LedgerBatch)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log-level: %q is not debug, info, warn or error", c.LogLevel)
+	}
+	return errors.Join(errs...)
+}
+
+// AdminTokenFile is where a generated admin token is kept.
+func (c *Config) AdminTokenFile() string { return filepath.Join(c.DataDir, "admin-token") }
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// redactURL hides a password so that config errors can be logged.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "<unparseable>"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,55 @@
+package server
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLoadFlagsWinOverEnvironment(t *testing.T) {
+	env := map[string]string{
+		"PIXELPOST_LISTEN":          ":9999",
+		"PIXELPOST_REDIS_URL":       "redis://127.0.0.1:6379/0",
+		"PIXELPOST_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1",
+	}
+	cfg, err := Load([]string{"--listen", "127.0.0.1:7000"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "127.0.0.1:7000" {
+		t.Errorf("listen = %q, the flag must win", cfg.Listen)
+	}
+	if cfg.RedisURL != "redis://127.0.0.1:6379/0" {
+		t.Errorf("redis url = %q, from the environment", cfg.RedisURL)
+	}
+	if strings.Join(cfg.TrustedProxies, "|") != "10.0.0.0/8|127.0.0.1" {
+		t.Errorf("trusted proxies = %q", cfg.TrustedProxies)
+	}
+}
+
+func TestLoadReportsEveryErrorAtOnce(t *testing.T) {
+	_, err := Load([]string{
+		"--listen", "nope", "--redis-url", "http://x", "--redis-cluster", "a:1",
+		"--clickhouse-dsn", "mysql://x", "--admin-token", "short", "--trusted-proxies", "banana",
+		"--log-level", "loud",
+	}, func(string) string { return "" })
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	for _, want := range []string{"listen", "redis-url:", "choose one", "clickhouse-dsn", "admin-token", "trusted-proxies", "log-level"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestLoadRejectsBadEnvironmentValue(t *testing.T) {
+	_, err := Load(nil, func(k string) string {
+		if k == "PIXELPOST_LEDGER_WORKERS" {
+			return "many"
+		}
+		return ""
+	})
+	if err == nil || !strings.Contains(err.Error(), "PIXELPOST_LEDGER_WORKERS") {
+		t.Fatalf("err = %v, want one naming PIXELPOST_LEDGER_WORKERS", err)
+	}
+}

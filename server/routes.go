@@ -1,0 +1,60 @@
+package server
+
+import (
+	"github.com/gofiber/fiber/v2"
+)
+
+// Request limits (SPEC §6). The read buffer bounds request line plus
+// headers; tracking endpoints take at most 64 KiB of body.
+const (
+	readBufferSize = 8 << 10
+	bodyLimit      = 64 << 10
+)
+
+// newApp is the one place that lists endpoints and middleware.
+func (s *Server) newApp() *fiber.App {
+	app := fiber.New(fiber.Config{
+		DisableStartupMessage:   true,
+		ReadBufferSize:          readBufferSize,
+		BodyLimit:               bodyLimit,
+		ReadTimeout:             s.cfg.ReadTimeout,
+		WriteTimeout:            s.cfg.ReadTimeout,
+		IdleTimeout:             60 * s.cfg.ReadTimeout,
+		EnableTrustedProxyCheck: len(s.cfg.TrustedProxies) > 0,
+		TrustedProxies:          s.cfg.TrustedProxies,
+		ProxyHeader:             proxyHeader(s.cfg.TrustedProxies),
+		EnableIPValidation:      true,
+		ErrorHandler:            s.errorHandler,
+	})
+
+	// Tracking endpoints: public, always answer, never reveal data.
+	app.Get("/v1/conversion/pixel.js", s.pixelScript)
+	app.Get("/v1/conversion/pixel/:acct", s.conversionPixel) // GET also serves HEAD
+	app.Get("/v1/attendee/pixel/:acct", s.registrationPixel)
+
+	app.Get("/healthz", s.healthz)
+	app.Get("/readyz", s.readyz)
+	app.Get("/metrics", s.metricsHandler)
+
+	api := app.Group("/api/v1", s.requireAdmin, withTimeout)
+	api.Put("/accounts/:acct", s.putAccount)
+	api.Get("/accounts/:acct", s.getAccount)
+	acct := api.Group("/accounts/:acct", s.requireAccount)
+	acct.Put("/webinars/:webinar", s.putWebinar)
+	acct.Get("/webinars", s.listWebinars)
+	acct.Get("/webinars/:webinar/stats", s.webinarStats)
+	acct.Get("/attendees/:email", s.getAttendee)
+	acct.Post("/attendees/:email/conversions", s.manualConversion)
+	acct.Get("/registrants.csv", s.registrantsCSV)
+	acct.Get("/hits/rejected", s.recentRejections)
+
+	app.Use(func(c *fiber.Ctx) error { return errNotFound("no such endpoint") })
+	return app
+}
+
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
+}

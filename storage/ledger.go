@@ -1,0 +1,207 @@
+// Package storage declares the ledger: the exact state of orders, sales,
+// registrants and lifetime value (SPEC §2). Implementations live in
+// sub-packages (embedded, redisledger) and all pass ledgertest.
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/pixelpost/pixelpost/attribution"
+)
+
+// Sentinel errors shared by every implementation.
+var (
+	// ErrNotFound: the account, webinar or attendee does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrUnavailable: the backing store cannot be reached; the caller may retry.
+	ErrUnavailable = errors.New("ledger unavailable")
+)
+
+// OpKind says what a ledger operation records.
+type OpKind uint8
+
+const (
+	// OpConversion records a purchase (pixel, backend GET, manual conversion).
+	OpConversion OpKind = iota + 1
+	// OpRegistration records a registrant of webinars (attendee pixel, import).
+	OpRegistration
+)
+
+// Status is the outcome of one operation, as recorded on the raw hit.
+type Status string
+
+const (
+	StatusAccepted  Status = "accepted"  // first sighting of an order / new registration
+	StatusUpdated   Status = "updated"   // later sighting that changed an amount or added webinars
+	StatusDuplicate Status = "duplicate" // nothing changed (refresh with same data, replayed hit id)
+	StatusRejected  Status = "rejected"  // refused; Reason says why
+	StatusQueued    Status = "queued"    // accepted by the server, ledger not reachable yet
+)
+
+// Reasons set by the ledger on rejected or duplicate results.
+const (
+	ReasonUnknownAccount    = "unknown_account"
+	ReasonCurrencyMismatch  = "currency_mismatch"
+	ReasonReplayedHit       = "replayed_hit"       // duplicate: this hit id was already applied
+	ReasonSameOrder         = "same_order"         // duplicate: later sighting that changed nothing
+	ReasonNoWebinar         = "no_webinar"         // rejected: no webinar given and no acquisition webinar known
+	ReasonAlreadyRegistered = "already_registered" // duplicate registration
+	ReasonNoAttendee        = "no_attendee"        // rejected registration without email or cookie
+)
+
+// Op is one ledger operation derived from a hit. All fields are owned
+// values (never slices of a request buffer). Ops are pure data.
+type Op struct {
+	// HitID is unique per hit; applying the same HitID twice changes nothing
+	// the second time (result: duplicate, ReasonReplayedHit).
+	HitID   string
+	Account string
+	Kind    OpKind
+	// Time is the hit's time; the ledger never reads the clock.
+	Time time.Time
+
+	// Identity. AttendeeEmail is normalised (attribution.NormalizeEmail) or
+	// empty. CookieID is the pp_aid cookie or empty. Resolution: with an
+	// email the attendee is the email's; if a cookie is present too it is
+	// linked to that attendee. With only a cookie, the attendee is the one the
+	// cookie is linked to, or else a cookie-only attendee. With neither the
+	// hit has no attendee.
+	AttendeeEmail string
+	CookieID      string
+
+	// Webinars named explicitly and tags; the ledger resolves each tag to
+	// the webinars carrying it at the time of the operation and credits
+	// the union. Every webinar id credited is added to the account's
+	// webinar list (a webinar first seen in a hit is listed untagged).
+	Webinars []string
+	Tags     []string
+
+	// Conversion fields.
+	// OrderKey identifies the order (attribution.OrderKey). Non-empty for
+	// conversions.
+	OrderKey string
+	// OrderWindow > 0 makes the order key a sliding fingerprint: a sighting
+	// more than OrderWindow after the order's last sighting starts a new
+	// order under the same key.
+	OrderWindow time.Duration
+	OrderID     string // the user's orderId, empty when absent (label only)
+	HasAmount   bool   // false: first sighting counts 0; later sightings keep the amount
+	Amount      attribution.Micros
+	// Currency is an upper-case ISO 4217 code, already defaulted to the
+	// account's currency by the caller.
+	Currency    string
+	ProductID   string
+	ProductName string
+	Source      string // "pixel", "backend", "manual" (label kept on the order)
+}
+
+// Result is the outcome of one Op.
+type Result struct {
+	Status Status
+	Reason string // set for rejected and duplicate
+	// Delta is the change applied to revenue of each credited webinar and to
+	// the attendee's LTV: the full amount on a first sighting, the
+	// difference on a later one (may be negative), 0 otherwise.
+	Delta attribution.Micros
+	// Credited lists the webinars the order is credited to after this op
+	// (conversions), or the webinars registered to (registrations).
+	Credited []string
+	// AttendeeID is the resolved attendee, empty when the hit had none.
+	AttendeeID string
+}
+
+// Account is a tenant.
+type Account struct {
+	ID              string `json:"id"`
+	Name            string `json:"name"`
+	DefaultCurrency string `json:"default_currency"`
+}
+
+// Webinar is a webinar or offer of an account.
+type Webinar struct {
+	ID   string   `json:"id"`
+	Name string   `json:"name"`
+	Tags []string `json:"tags"`
+}
+
+// WebinarStats are the ledger totals of one webinar.
+type WebinarStats struct {
+	Registrants int64 // distinct registered attendees
+	Converted   int64 // distinct attendees with an order credited to the webinar
+	// ConvertedRegistrants: registrants who are also converted (numerator
+	// of the conversion rate), maintained incrementally whichever came first.
+	ConvertedRegistrants int64
+	Sales                int64
+	Revenue              map[string]attribution.Micros // per currency
+}
+
+// Order as kept in the ledger.
+type Order struct {
+	Key         string
+	OrderID     string
+	Amount      attribution.Micros
+	Currency    string
+	Webinars    []string // credited, in crediting order
+	AttendeeID  string
+	ProductID   string
+	ProductName string
+	Source      string
+	FirstSeen   time.Time
+	LastSeen    time.Time
+}
+
+// Attendee as kept in the ledger.
+type Attendee struct {
+	ID       string
+	Email    string
+	Orders   int64
+	LTV      map[string]attribution.Micros // per currency
+	Webinars []string                      // credited webinars, sorted
+	// Acquisition lists the webinars of the attendee's first order that was
+	// credited to any webinar; webinar-less conversions are credited there.
+	Acquisition []string
+	OrderList   []Order // ordered by FirstSeen
+}
+
+// Registrant is one registration of an attendee to a webinar.
+type Registrant struct {
+	AttendeeID   string
+	Email        string
+	RegisteredAt time.Time
+}
+
+// Ledger is the exact state of an installation. Every method is safe for
+// concurrent use. Methods return ErrUnavailable (wrapped) when the store
+// cannot be reached and ErrNotFound when the named object does not exist.
+type Ledger interface {
+	// Apply applies ops in order, each atomically and idempotently by HitID,
+	// and returns one Result per op. Batching is an optimisation only: the
+	// results are those of applying the ops one by one. An error means none
+	// of the results are known (the caller may retry the whole batch: ops
+	// already applied come back as duplicates).
+	Apply(ctx context.Context, ops []Op) ([]Result, error)
+
+	PutAccount(ctx context.Context, a Account) error
+	Account(ctx context.Context, id string) (Account, error)
+	// PutWebinar creates or replaces a webinar's name and tags; the tag
+	// index changes with it, so later ops resolve tags to the new set.
+	PutWebinar(ctx context.Context, account string, w Webinar) error
+	// Webinars lists configured webinars and those first seen in hits,
+	// sorted by id.
+	Webinars(ctx context.Context, account string) ([]Webinar, error)
+	WebinarStats(ctx context.Context, account, webinarID string) (WebinarStats, error)
+	// Attendee looks an attendee up by normalised email.
+	Attendee(ctx context.Context, account, email string) (Attendee, error)
+	// Registrants lists a webinar's registrants, oldest first.
+	Registrants(ctx context.Context, account, webinarID string) ([]Registrant, error)
+
+	// Ping reports whether the store is reachable.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// HitRetention is how long a ledger remembers applied hit ids: a replay
+// older than that is not recognised as one.
+const HitRetention = 35 * 24 * time.Hour
