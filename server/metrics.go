@@ -14,12 +14,16 @@ type metrics struct {
 	set  *vm.Set
 	mu   sync.RWMutex
 	hits map[hitLabels]*vm.Counter
+	// panics counts handler panics answered by recoverPanics.
+	panics *vm.Counter
 }
 
 type hitLabels struct{ kind, status, reason string }
 
 func newMetrics() *metrics {
-	return &metrics{set: vm.NewSet(), hits: make(map[hitLabels]*vm.Counter)}
+	set := vm.NewSet()
+	return &metrics{set: set, hits: make(map[hitLabels]*vm.Counter),
+		panics: set.NewCounter("pixelpost_handler_panics_total")}
 }
 
 // hit counts one tracking hit by kind, status and reason. Label values come

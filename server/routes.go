@@ -27,6 +27,8 @@ func (s *Server) newApp() *fiber.App {
 		ErrorHandler:            s.errorHandler,
 	})
 
+	app.Use(s.recoverPanics)
+
 	// Tracking endpoints: public, always answer, never reveal data.
 	app.Get("/v1/conversion/pixel.js", s.pixelScript)
 	app.Get("/v1/conversion/pixel/:acct", s.conversionPixel) // GET also serves HEAD
