@@ -1,0 +1,339 @@
+package embedded_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pixelpost/pixelpost/storage"
+	"github.com/pixelpost/pixelpost/storage/embedded"
+	"github.com/pixelpost/pixelpost/storage/ledgertest"
+)
+
+func TestConformance(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	ledgertest.Run(t, func(t *testing.T) storage.Ledger {
+		l, err := embedded.Open(path, embedded.Config{})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return l
+	})
+}
+
+var base = time.Date(2025, time.March, 10, 12, 0, 0, 0, time.UTC)
+
+func open(t *testing.T, path string) *embedded.Ledger {
+	t.Helper()
+	l, err := embedded.Open(path, embedded.Config{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return l
+}
+
+// newLedger opens a ledger in a fresh file with one account "acct"; it is
+// closed at the end of the test.
+func newLedger(t *testing.T) (*embedded.Ledger, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	l := open(t, path)
+	t.Cleanup(func() { l.Close() })
+	if err := l.PutAccount(t.Context(), storage.Account{ID: "acct", DefaultCurrency: "USD"}); err != nil {
+		t.Fatal(err)
+	}
+	return l, path
+}
+
+func conv(hit, order string, at time.Time) storage.Op {
+	return storage.Op{HitID: hit, Account: "acct", Kind: storage.OpConversion, Time: at,
+		Webinars: []string{"w1"}, OrderKey: order, HasAmount: true, Amount: 10_000_000, Currency: "USD"}
+}
+
+func apply(t *testing.T, l storage.Ledger, ops ...storage.Op) []storage.Result {
+	t.Helper()
+	res, err := l.Apply(t.Context(), ops)
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	return res
+}
+
+func sales(t *testing.T, l storage.Ledger) int64 {
+	t.Helper()
+	s, err := l.WebinarStats(t.Context(), "acct", "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Sales
+}
+
+// A hit id is remembered for the retention, measured on op times: an op
+// 40 days later forgets the old day, and a replay of a forgotten hit is then
+// applied again, as a new hit. This is the expected behaviour of retention
+// (storage.HitRetention), not a double count the ledger could prevent: after
+// that long the raw hits are the record, and reconcile settles them.
+func TestHitRetentionPrunesOldDays(t *testing.T) {
+	l, _ := newLedger(t)
+	old := conv("hit-old", "o1", base)
+	apply(t, l, old)
+	// Within the retention a replay is recognised, however late it comes.
+	apply(t, l, conv("hit-mid", "o2", base.Add(30*24*time.Hour)))
+	if r := apply(t, l, old)[0]; r.Reason != storage.ReasonReplayedHit {
+		t.Fatalf("replay within retention: %+v", r)
+	}
+	// An op 40 days later: the old day is forgotten in the same Apply.
+	apply(t, l, conv("hit-new", "o3", base.Add(40*24*time.Hour)))
+	old.OrderKey = "o1-again" // distinct order, so a re-application is visible
+	if r := apply(t, l, old)[0]; r.Status != storage.StatusAccepted {
+		t.Fatalf("replay of a forgotten hit: %+v, want accepted", r)
+	}
+	// The 30-day-old one is still within retention of the newest op.
+	if r := apply(t, l, conv("hit-mid", "o2", base.Add(30*24*time.Hour)))[0]; r.Reason != storage.ReasonReplayedHit {
+		t.Fatalf("replay of a hit 10 days old: %+v", r)
+	}
+	if got := sales(t, l); got != 4 {
+		t.Fatalf("sales = %d, want 4", got)
+	}
+}
+
+// Pruning a big day is spread over several Applies, each forgetting a
+// bounded number of ids.
+func TestHitRetentionPrunesInSteps(t *testing.T) {
+	l, _ := newLedger(t)
+	const n = 10_000
+	ops := make([]storage.Op, 0, 1000)
+	for i := range n {
+		ops = append(ops, conv(fmt.Sprintf("h%05d", i), fmt.Sprintf("o%05d", i), base))
+		if len(ops) == cap(ops) {
+			apply(t, l, ops...)
+			ops = ops[:0]
+		}
+	}
+	late := base.Add(40 * 24 * time.Hour)
+	for i := range 3 { // 3 × 4096 ids forgotten: the whole day
+		apply(t, l, conv(fmt.Sprintf("late%d", i), "late", late))
+	}
+	// Every old hit id is forgotten: each replay is applied again, and
+	// the orders now exist so each one is a same-order refresh.
+	for i := range n {
+		ops = append(ops, conv(fmt.Sprintf("h%05d", i), fmt.Sprintf("o%05d", i), base))
+	}
+	for _, r := range apply(t, l, ops...) {
+		if r.Reason != storage.ReasonSameOrder {
+			t.Fatalf("replay of a forgotten hit: %+v, want duplicate/same_order", r)
+		}
+	}
+}
+
+func TestReopenAfterUncleanStop(t *testing.T) {
+	l, path := newLedger(t)
+	apply(t, l, conv("h1", "o1", base), conv("h2", "o2", base))
+
+	// A copy of the file taken while the ledger is open is what a crash
+	// leaves behind: the committed batches and no clean close.
+	crashed := filepath.Join(t.TempDir(), "crashed.db")
+	copyFile(t, path, crashed)
+	c := open(t, crashed)
+	if got := sales(t, c); got != 2 {
+		t.Fatalf("sales after crash-like reopen = %d, want 2", got)
+	}
+	if r := apply(t, c, conv("h1", "o1", base))[0]; r.Reason != storage.ReasonReplayedHit {
+		t.Fatalf("replay after crash-like reopen: %+v", r)
+	}
+	apply(t, c, conv("h3", "o3", base))
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c = open(t, crashed)
+	defer c.Close()
+	if got := sales(t, c); got != 3 {
+		t.Fatalf("sales after second reopen = %d, want 3", got)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	src, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := os.Create(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSecondOpenTimesOut(t *testing.T) {
+	_, path := newLedger(t)
+	start := time.Now()
+	_, err := embedded.Open(path, embedded.Config{Timeout: 50 * time.Millisecond})
+	if err == nil {
+		t.Fatal("a second Open of a file in use succeeded")
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatalf("second Open took %v", time.Since(start))
+	}
+}
+
+func TestClosedLedger(t *testing.T) {
+	l, _ := newLedger(t)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	ctx := t.Context()
+	check := func(name string, err error) {
+		t.Helper()
+		if !errors.Is(err, embedded.ErrClosed) || !errors.Is(err, storage.ErrUnavailable) {
+			t.Errorf("%s after Close: %v, want ErrClosed (ErrUnavailable)", name, err)
+		}
+	}
+	_, err := l.Apply(ctx, []storage.Op{conv("h1", "o1", base)})
+	check("Apply", err)
+	_, err = l.Apply(ctx, nil)
+	check("Apply(nil)", err)
+	check("Ping", l.Ping(ctx))
+	check("PutAccount", l.PutAccount(ctx, storage.Account{ID: "b"}))
+	_, err = l.Account(ctx, "acct")
+	check("Account", err)
+	check("PutWebinar", l.PutWebinar(ctx, "acct", storage.Webinar{ID: "w"}))
+	_, err = l.Webinars(ctx, "acct")
+	check("Webinars", err)
+	_, err = l.WebinarStats(ctx, "acct", "w1")
+	check("WebinarStats", err)
+	_, err = l.Attendee(ctx, "acct", "a@example.com")
+	check("Attendee", err)
+	_, err = l.Registrants(ctx, "acct", "w1")
+	check("Registrants", err)
+}
+
+// Close while Applies are in flight: each either completes or reports
+// ErrClosed; nothing panics.
+func TestCloseDuringApply(t *testing.T) {
+	l, _ := newLedger(t)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				_, err := l.Apply(context.Background(), []storage.Op{conv(fmt.Sprintf("g%d-%d", g, i), "o", base)})
+				if err != nil && !errors.Is(err, embedded.ErrClosed) {
+					t.Errorf("Apply: %v", err)
+					return
+				}
+			}
+		})
+	}
+	time.Sleep(time.Millisecond)
+	if err := l.Close(); err != nil {
+		t.Error(err)
+	}
+	wg.Wait()
+}
+
+func TestCanceledContext(t *testing.T) {
+	l, _ := newLedger(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := l.Apply(ctx, []storage.Op{conv("h1", "o1", base)}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Apply with a canceled context: %v", err)
+	}
+	if _, err := l.WebinarStats(t.Context(), "acct", "w1"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("after a canceled Apply: WebinarStats: %v, want ErrNotFound", err)
+	}
+}
+
+func TestInvalidOpRejectedAlone(t *testing.T) {
+	l, _ := newLedger(t)
+	bad := conv("", "o1", base)
+	noKey := conv("h2", "", base)
+	res := apply(t, l, bad, noKey, conv("h3", "o3", base))
+	if res[0].Status != storage.StatusRejected || res[1].Status != storage.StatusRejected {
+		t.Fatalf("invalid ops: %+v", res[:2])
+	}
+	if res[2].Status != storage.StatusAccepted {
+		t.Fatalf("valid op in the same batch: %+v", res[2])
+	}
+}
+
+// Many goroutines applying distinct and colliding ops at once (run with
+// -race): every distinct order counts once.
+func TestConcurrentApply(t *testing.T) {
+	l, _ := newLedger(t)
+	const goroutines, perG = 16, 40
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := range perG {
+				// Each order is sighted by two goroutines with distinct hit ids,
+				// and each hit is sent twice.
+				order := fmt.Sprintf("o-%d-%d", g/2, i)
+				op := conv(fmt.Sprintf("h-%d-%d", g, i), order, base)
+				for range 2 {
+					if _, err := l.Apply(context.Background(), []storage.Op{op}); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+				if _, err := l.Webinars(context.Background(), "acct"); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got, want := sales(t, l), int64(goroutines/2*perG); got != want {
+		t.Fatalf("sales = %d, want %d", got, want)
+	}
+}
+
+func BenchmarkApply(b *testing.B) {
+	for _, size := range []int{1, 64} {
+		for _, sync := range []bool{true, false} {
+			name := fmt.Sprintf("batch=%d/fsync=%v", size, sync)
+			b.Run(name, func(b *testing.B) {
+				l, err := embedded.Open(filepath.Join(b.TempDir(), "ledger.db"), embedded.Config{NoSync: !sync})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer l.Close()
+				ctx := context.Background()
+				if err := l.PutAccount(ctx, storage.Account{ID: "acct", DefaultCurrency: "USD"}); err != nil {
+					b.Fatal(err)
+				}
+				ops := make([]storage.Op, size)
+				n := 0
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					for i := range ops {
+						n++
+						op := conv(fmt.Sprintf("hit-%d", n), fmt.Sprintf("order-%d", n%5000), base.Add(time.Duration(n)*time.Millisecond))
+						op.AttendeeEmail = fmt.Sprintf("user%d@example.com", n%1000)
+						ops[i] = op
+					}
+					if _, err := l.Apply(ctx, ops); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/op-in-batch")
+			})
+		}
+	}
+}
