@@ -14,8 +14,40 @@ import (
 )
 
 // reasonInvalidOp rejects an op the server should never build: no hit id,
-// an unknown kind, a conversion without an order key. It is not remembered.
+// an unknown kind, a conversion without an order key, an id too long to be
+// a bolt key. It is not remembered. Rejecting it alone keeps one bad op from
+// failing (and, replayed from the WAL, failing again) its whole batch.
 const reasonInvalidOp = "invalid_op"
+
+// maxIDLen bounds every id used in a key; bolt's limit is 32 KiB per key.
+const maxIDLen = 4096
+
+func validOp(op *storage.Op) bool {
+	switch op.Kind {
+	case storage.OpConversion:
+		if op.OrderKey == "" {
+			return false
+		}
+	case storage.OpRegistration:
+	default:
+		return false
+	}
+	if op.HitID == "" || len(op.HitID) > maxIDLen || len(op.Account) > maxIDLen || len(op.OrderKey) > maxIDLen ||
+		len(op.AttendeeEmail) > maxIDLen || len(op.CookieID) > maxIDLen {
+		return false
+	}
+	for _, w := range op.Webinars {
+		if len(w) > maxIDLen {
+			return false
+		}
+	}
+	for _, tag := range op.Tags {
+		if len(tag) > maxIDLen {
+			return false
+		}
+	}
+	return true
+}
 
 // Apply applies ops in order in one write transaction (one fsync), each with
 // the rules of docs/ledger.md, and returns one Result per op. On error the
@@ -119,8 +151,7 @@ func (t *txn) account(id string) *acctTxn {
 }
 
 func (t *txn) apply(op *storage.Op) (storage.Result, error) {
-	if op.HitID == "" || (op.Kind != storage.OpConversion && op.Kind != storage.OpRegistration) ||
-		(op.Kind == storage.OpConversion && op.OrderKey == "") {
+	if !validOp(op) {
 		return storage.Result{Status: storage.StatusRejected, Reason: reasonInvalidOp}, nil
 	}
 	a := t.account(op.Account)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -335,5 +336,16 @@ func BenchmarkApply(b *testing.B) {
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/op-in-batch")
 			})
 		}
+	}
+}
+
+// An id too long for a bolt key rejects its op alone, not the whole batch.
+func TestOversizedIDRejectedAlone(t *testing.T) {
+	l, _ := newLedger(t)
+	huge := conv("h1", "o1", base)
+	huge.Webinars = []string{strings.Repeat("w", 40_000)}
+	res := apply(t, l, huge, conv("h2", "o2", base))
+	if res[0].Status != storage.StatusRejected || res[1].Status != storage.StatusAccepted {
+		t.Fatalf("results: %+v", res)
 	}
 }

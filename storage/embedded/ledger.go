@@ -142,8 +142,8 @@ func (l *Ledger) Ping(ctx context.Context) error {
 
 // PutAccount creates or replaces an account's name and default currency.
 func (l *Ledger) PutAccount(ctx context.Context, a storage.Account) error {
-	if a.ID == "" {
-		return errors.New("cannot put account: empty id")
+	if a.ID == "" || len(a.ID) > maxIDLen {
+		return fmt.Errorf("cannot put account: invalid id of %d bytes", len(a.ID))
 	}
 	err := l.update(ctx, func(tx *bolt.Tx) error {
 		root, err := tx.Bucket(bucketAccounts).CreateBucketIfNotExists([]byte(a.ID))
@@ -189,11 +189,14 @@ func notFound(what, id string) error {
 // PutWebinar creates or replaces a webinar's name and tags and updates the
 // tag index in the same transaction.
 func (l *Ledger) PutWebinar(ctx context.Context, account string, w storage.Webinar) error {
-	if w.ID == "" {
-		return errors.New("cannot put webinar: empty id")
+	if w.ID == "" || len(w.ID) > maxIDLen {
+		return fmt.Errorf("cannot put webinar: invalid id of %d bytes", len(w.ID))
 	}
 	tags := make([]string, 0, len(w.Tags))
 	for _, t := range w.Tags {
+		if len(t) > maxIDLen {
+			return fmt.Errorf("cannot put webinar %q: tag of %d bytes", w.ID, len(t))
+		}
 		if t != "" {
 			tags = append(tags, t)
 		}

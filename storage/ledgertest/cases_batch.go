@@ -48,6 +48,30 @@ func batchCases() []testCase {
 				f.Errorf("w1 stats after the mixed ops: %s", dump(s))
 			}
 		}},
+		{"empty_batch", func(f *fixture) {
+			res, err := f.l.Apply(f.ctx, nil)
+			if err != nil || len(res) != 0 {
+				f.Errorf("Apply(nil) = %v, %v; want no results, no error", res, err)
+			}
+		}},
+		{"batch_spans_accounts", func(f *fixture) {
+			// One batch, several accounts (on Redis Cluster: several slots).
+			other, ghost := f.newAccount(), randomID("lt-ghost-")
+			a := "span@example.com"
+			o := f.conv("o1").webinars("w1").amount("10").email(a)
+			res := f.apply(o, o.hit(randomID("hit-")).account(other).amount("20"), o.hit(randomID("hit-")).account(ghost),
+				o.hit(randomID("hit-")).amount("15"), o)
+			f.checkResult("account 1", res[0], accepted(m("10"), eid(a), "w1"))
+			f.checkResult("account 2", res[1], accepted(m("20"), eid(a), "w1"))
+			f.checkResult("unknown account", res[2], rejected(storage.ReasonUnknownAccount, ""))
+			f.checkResult("account 1 again", res[3], updated(m("5"), eid(a), "w1"))
+			f.checkResult("account 1 replay", res[4], replayed())
+			f.wantStats("w1", storage.WebinarStats{Converted: 1, Sales: 1, Revenue: money("USD", "15")})
+			s, err := f.l.WebinarStats(f.ctx, other, "w1")
+			if err != nil || s.Sales != 1 || s.Revenue["USD"] != m("20") {
+				f.Errorf("other account's stats: %+v, %v", s, err)
+			}
+		}},
 		{"concurrent_identical_orders_count_once", func(f *fixture) {
 			a := "cc@example.com"
 			o := f.conv("o1").webinars("w1").amount("25").email(a)
