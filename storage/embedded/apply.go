@@ -350,16 +350,16 @@ func (a *acctTxn) convert(op *storage.Op, id, email string, r []string) (storage
 	}
 
 	o := eff.Order
-	rec := &orderRec{}
+	var rec orderRec
 	if eff.Outcome == attribution.OutcomeNew {
-		rec = &orderRec{Key: op.OrderKey, OrderID: op.OrderID, ProductID: op.ProductID,
+		rec = orderRec{Key: op.OrderKey, OrderID: op.OrderID, ProductID: op.ProductID,
 			ProductName: op.ProductName, Source: op.Source, FirstSeen: nanos(o.FirstSeen)}
 	} else {
-		*rec = *oe.rec // labels stay those of the first sighting
+		rec = *oe.rec // labels stay those of the first sighting
 	}
 	rec.Amount, rec.Currency, rec.Webinars = o.Amount, o.Currency, o.Webinars
 	rec.AttendeeID, rec.LastSeen = o.AttendeeID, nanos(o.LastSeen)
-	oe.rec, oe.dirty = rec, true
+	oe.rec, oe.dirty = &rec, true
 
 	res := storage.Result{Delta: eff.Diff, Credited: slices.Clone(o.Webinars), AttendeeID: id}
 	switch eff.Outcome {
@@ -379,6 +379,9 @@ func (a *acctTxn) convert(op *storage.Op, id, email string, r []string) (storage
 func (a *acctTxn) applyEffect(orderKey string, eff attribution.Effect) error {
 	o := eff.Order
 	for _, w := range eff.Existing {
+		if eff.Diff == 0 {
+			break // a refresh: no stats record to rewrite
+		}
 		st, err := a.statsOf(w)
 		if err != nil {
 			return err
