@@ -1,0 +1,156 @@
+package attribution
+
+import (
+	"bytes"
+	"strings"
+)
+
+// redacted replaces the value of a sensitive parameter.
+const redacted = "REDACTED"
+
+// RedactQuery prepares a raw query for storage on a raw hit or a log line:
+// the values of sensitive parameters are replaced by REDACTED, and the
+// result is cut at a parameter boundary to at most max bytes (max <= 0: no
+// limit).
+//
+// Sensitive: a key (percent-decoded leniently, ASCII case ignored) equal to
+// key, sig, pwd or pass, or containing mail, token, secret, passw, apikey,
+// api_key or signature (email, access_token, password...); and any value
+// holding an '@' (an email under an unexpected name).
+//
+// Segments are kept in the form they arrived in, even malformed ones, so
+// the record shows what the client sent; bytes outside printable ASCII are
+// percent-encoded, so the result is always printable ASCII. Empty segments
+// are dropped. It never panics, whatever raw holds.
+func RedactQuery(raw []byte, max int) string {
+	var b strings.Builder
+	if max > 0 {
+		b.Grow(min(max, 3*len(raw)))
+	}
+	rest := raw
+	for len(rest) > 0 {
+		var seg []byte
+		if i := bytes.IndexByte(rest, '&'); i >= 0 {
+			seg, rest = rest[:i], rest[i+1:]
+		} else {
+			seg, rest = rest, nil
+		}
+		if len(seg) == 0 {
+			continue
+		}
+		key, value, hasValue := bytes.Cut(seg, []byte{'='})
+		hide := hasValue && (sensitiveKey(key) || holdsEmail(value))
+		n := escapedLen(key)
+		if hasValue {
+			n++
+			if hide {
+				n += len(redacted)
+			} else {
+				n += escapedLen(value)
+			}
+		}
+		if b.Len() > 0 {
+			n++ // the '&'
+		}
+		if max > 0 && b.Len()+n > max {
+			break
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		writeEscaped(&b, key)
+		if hasValue {
+			b.WriteByte('=')
+			if hide {
+				b.WriteString(redacted)
+			} else {
+				writeEscaped(&b, value)
+			}
+		}
+	}
+	return b.String()
+}
+
+// sensitiveKey matches the lenient decoding of a raw key.
+func sensitiveKey(raw []byte) bool {
+	var stack [64]byte
+	k := lowerASCII(lenientUnescape(stack[:0], raw))
+	switch string(k) {
+	case "key", "sig", "pwd", "pass":
+		return true
+	}
+	for _, part := range [...]string{"mail", "token", "secret", "passw", "apikey", "api_key", "signature"} {
+		if bytes.Contains(k, []byte(part)) {
+			return true
+		}
+	}
+	return false
+}
+
+// holdsEmail reports a raw value with an '@', encoded or not.
+func holdsEmail(raw []byte) bool {
+	if bytes.IndexByte(raw, '@') >= 0 {
+		return true
+	}
+	for i := 0; i+2 < len(raw); i++ {
+		if raw[i] == '%' && raw[i+1] == '4' && raw[i+2] == '0' {
+			return true
+		}
+	}
+	return false
+}
+
+// lenientUnescape form-decodes src into dst, keeping malformed escapes as
+// they are.
+func lenientUnescape(dst, src []byte) []byte {
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if c == '+' {
+			c = ' '
+		} else if c == '%' && i+2 < len(src) {
+			hi, ok1 := unhex(src[i+1])
+			lo, ok2 := unhex(src[i+2])
+			if ok1 && ok2 {
+				c = hi<<4 | lo
+				i += 2
+			}
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+func lowerASCII(b []byte) []byte {
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return b
+}
+
+// printable: bytes kept as they are in a redacted query.
+func printable(c byte) bool { return c > ' ' && c < 0x7f }
+
+func escapedLen(s []byte) int {
+	n := len(s)
+	for _, c := range s {
+		if !printable(c) {
+			n += 2
+		}
+	}
+	return n
+}
+
+func writeEscaped(b *strings.Builder, s []byte) {
+	const hexDigits = "0123456789ABCDEF"
+	for _, c := range s {
+		if printable(c) {
+			b.WriteByte(c)
+		} else {
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&0xf])
+		}
+	}
+}
