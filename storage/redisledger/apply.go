@@ -1,0 +1,173 @@
+package redisledger
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pixelpost/pixelpost/attribution"
+	"github.com/pixelpost/pixelpost/storage"
+)
+
+// reasonInvalidOp rejects an op the server should never build (no hit id,
+// an unknown kind, a conversion without an order key, an oversized id), as
+// the embedded ledger does. It is not remembered. Rejecting it alone keeps
+// one bad op from failing its whole batch.
+const reasonInvalidOp = "invalid_op"
+
+func validOp(op *storage.Op) bool {
+	switch op.Kind {
+	case storage.OpConversion:
+		if op.OrderKey == "" {
+			return false
+		}
+	case storage.OpRegistration:
+	default:
+		return false
+	}
+	if op.HitID == "" || len(op.HitID) > maxIDLen || len(op.OrderKey) > maxIDLen ||
+		len(op.AttendeeEmail) > maxIDLen || len(op.CookieID) > maxIDLen {
+		return false
+	}
+	for _, w := range op.Webinars {
+		if len(w) > maxIDLen {
+			return false
+		}
+	}
+	for _, t := range op.Tags {
+		if len(t) > maxIDLen {
+			return false
+		}
+	}
+	return true
+}
+
+// Apply applies ops in order, each in one apply.lua call, all of them in
+// one pipeline (on a cluster, one per node, concurrently; ops of one
+// account share a node and keep their order). On NOSCRIPT (a restarted or
+// flushed server) the script is loaded on every node and the ops that got
+// it are sent again, in order: they all used the one script, so on each
+// node either all of them ran or none did.
+//
+// An error means no result is known; it wraps storage.ErrUnavailable when
+// the caller may retry the batch (ops already applied come back as
+// duplicates).
+func (l *Ledger) Apply(ctx context.Context, ops []storage.Op) ([]storage.Result, error) {
+	results := make([]storage.Result, len(ops))
+	if len(ops) == 0 {
+		return results, nil
+	}
+	cmds := make([]*redis.Cmd, len(ops))
+	todo := make([]int, 0, len(ops))
+	for i := range ops {
+		switch {
+		case !validOp(&ops[i]):
+			results[i] = storage.Result{Status: storage.StatusRejected, Reason: reasonInvalidOp}
+		case !keyable(ops[i].Account):
+			// PutAccount refuses such an id: the account cannot exist.
+			results[i] = storage.Result{Status: storage.StatusRejected, Reason: storage.ReasonUnknownAccount}
+		default:
+			todo = append(todo, i)
+		}
+	}
+	for attempt := 0; len(todo) > 0; attempt++ {
+		if attempt > 0 {
+			if err := l.apply.Load(ctx, l.c).Err(); err != nil {
+				return nil, wrap("cannot load ledger script", err)
+			}
+		}
+		_, err := l.c.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			for _, i := range todo {
+				cmds[i] = l.apply.EvalSha(ctx, pipe, []string{accountKey(ops[i].Account)}, opArgs(&ops[i], l.ttl)...)
+			}
+			return nil
+		})
+		if err == nil {
+			break
+		}
+		missing := todo[:0]
+		for _, i := range todo {
+			switch err := cmds[i].Err(); {
+			case err == nil:
+			case redis.HasErrorPrefix(err, "NOSCRIPT") && attempt == 0:
+				missing = append(missing, i)
+			default:
+				return nil, wrap(fmt.Sprintf("cannot apply batch of %d ops", len(ops)), err)
+			}
+		}
+		todo = missing
+	}
+	for i, cmd := range cmds {
+		if cmd == nil {
+			continue
+		}
+		r, err := decodeResult(cmd.Val())
+		if err != nil {
+			return nil, fmt.Errorf("cannot decode result of op %d (hit %q): %w", i, ops[i].HitID, err)
+		}
+		results[i] = r
+	}
+	return results, nil
+}
+
+// opArgs is ARGV of apply.lua:
+//
+//	1 kind (c, r)   2 hit id   3 hit TTL s   4 time ns
+//	5 email   6 email attendee id   7 cookie
+//	8 order key   9 window ns   10 has amount (1, 0)   11 amount micros   12 currency
+//	13 order id   14 product id   15 product name   16 source
+//	17 n webinars, webinars..., n tags, tags...
+func opArgs(op *storage.Op, ttl string) []any {
+	args := make([]any, 0, 18+len(op.Webinars)+len(op.Tags))
+	kind := "c"
+	if op.Kind == storage.OpRegistration {
+		kind = "r"
+	}
+	emailID := ""
+	if op.AttendeeEmail != "" {
+		emailID = attribution.EmailAttendeeID(op.AttendeeEmail)
+	}
+	hasAmount := "0"
+	if op.HasAmount {
+		hasAmount = "1"
+	}
+	args = append(args, kind, op.HitID, ttl, strconv.FormatInt(op.Time.UnixNano(), 10),
+		op.AttendeeEmail, emailID, op.CookieID,
+		op.OrderKey, strconv.FormatInt(int64(op.OrderWindow), 10), hasAmount,
+		strconv.FormatInt(int64(op.Amount), 10), op.Currency,
+		op.OrderID, op.ProductID, op.ProductName, op.Source,
+		strconv.Itoa(len(op.Webinars)))
+	for _, w := range op.Webinars {
+		args = append(args, w)
+	}
+	args = append(args, strconv.Itoa(len(op.Tags)))
+	for _, t := range op.Tags {
+		args = append(args, t)
+	}
+	return args
+}
+
+// decodeResult decodes {status, reason, delta, attendee id, credited...}.
+func decodeResult(v any) (storage.Result, error) {
+	list, ok := v.([]any)
+	if !ok || len(list) < 4 {
+		return storage.Result{}, fmt.Errorf("unexpected reply %v", v)
+	}
+	s := make([]string, len(list))
+	for i, e := range list {
+		if s[i], ok = e.(string); !ok {
+			return storage.Result{}, fmt.Errorf("unexpected reply %v", v)
+		}
+	}
+	delta, err := strconv.ParseInt(s[2], 10, 64)
+	if err != nil {
+		return storage.Result{}, fmt.Errorf("bad delta %q", s[2])
+	}
+	r := storage.Result{Status: storage.Status(s[0]), Reason: s[1], Delta: attribution.Micros(delta), AttendeeID: s[3]}
+	if len(s) > 4 {
+		r.Credited = s[4:]
+	}
+	return r, nil
+}

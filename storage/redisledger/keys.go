@@ -1,0 +1,58 @@
+package redisledger
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"strings"
+)
+
+// Key layout. Every key of an account starts with pp:{<account>}: so the
+// whole account lives in one hash slot of a Redis Cluster (the hash tag is
+// the account id, which contains no braces: see keyable). Ids supplied by
+// users appear in key names only as <h>, the lower-case SHA-1 hex of the id
+// (computed by redis.sha1hex in the scripts and by hx here), so an orderId
+// such as "{x}" can neither pick a slot nor collide with another key.
+//
+//	pp:{A}:account      hash   name, cur (default currency); exists = the account exists
+//	pp:{A}:h:<h>        string hit id applied (SET NX EX, storage.HitRetention)
+//	pp:{A}:webinars     hash   webinar id -> "" (first seen in a hit) or {"name","tags"} JSON
+//	pp:{A}:t:<h>        zset   tag -> its webinar ids, score 0 (read in byte order)
+//	pp:{A}:ws:<h>       hash   webinar stats: reg, conv, creg, sales, r:<CUR> revenue micros
+//	pp:{A}:wr:<h>       hash   webinar registrants: attendee id -> "<registered ns>:<email>"
+//	pp:{A}:wc:<h>       set    webinar converted attendee ids
+//	pp:{A}:cookies      hash   cookie id -> linked attendee id
+//	pp:{A}:a:<h>        hash   attendee: id, em (email), n (orders), l:<CUR> LTV micros, acq (JSON list)
+//	pp:{A}:aw:<h>       set    attendee credited webinars
+//	pp:{A}:ao:<h>       zset   attendee orders: "<order key h>:<first seen ns>", score first seen ms
+//	pp:{A}:o:<h>        hash   order: k, id, amt, cur, w (JSON list), att, pid, pn, src, fs, ls (ns)
+//	pp:{A}:oa:<h>:<fs>  hash   an order replaced after its window, as last seen (for its attendee)
+//
+// Money is int64 micros and times are int64 Unix nanoseconds, both as
+// decimal strings. Zero money totals are deleted when they fall back to 0.
+
+// keyPrefix is the prefix of every key of an account.
+func keyPrefix(account string) string {
+	return "pp:{" + account + "}:"
+}
+
+// accountKey is KEYS[1] of every script: it names the account's slot.
+func accountKey(account string) string {
+	return keyPrefix(account) + "account"
+}
+
+// hx is the form of a user-supplied id inside a key name.
+func hx(id string) string {
+	sum := sha1.Sum([]byte(id))
+	return hex.EncodeToString(sum[:])
+}
+
+// maxIDLen bounds every id of an op, as the embedded ledger does, so both
+// ledgers reject the same ops.
+const maxIDLen = 4096
+
+// keyable reports whether an account id can be a hash tag: non-empty,
+// bounded, and without braces (a brace would end or move the tag, and two
+// accounts could share keys).
+func keyable(account string) bool {
+	return account != "" && len(account) <= maxIDLen && !strings.ContainsAny(account, "{}")
+}

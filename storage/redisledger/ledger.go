@@ -1,0 +1,440 @@
+// Package redisledger is the storage.Ledger on Redis or Redis Cluster, for
+// production: many stateless pixelpost nodes sharing one ledger. It follows
+// docs/ledger.md and passes storage/ledgertest.
+//
+// Every op is one Lua script call (lua/apply.lua) that does all of
+// docs/ledger.md for that op atomically on the account's keys, which share
+// one hash slot (see keys.go). Apply sends a whole batch as one pipeline:
+// one round trip per node. Idempotency is by hit id (SET NX EX), so a batch
+// retried after an error is safe: the ops already applied come back as
+// duplicates.
+//
+// Redis is fast, not the record (SPEC §2.11): run it with AOF and with
+// maxmemory-policy noeviction, and call CheckConfig at start-up.
+package redisledger
+
+import (
+	"cmp"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pixelpost/pixelpost/attribution"
+	"github.com/pixelpost/pixelpost/storage"
+)
+
+var (
+	//go:embed lua/apply.lua
+	applySrc string
+	//go:embed lua/attendee.lua
+	attendeeSrc string
+	//go:embed lua/webinar.lua
+	webinarSrc string
+)
+
+// Config tunes a Ledger. The zero value is the production setting.
+type Config struct {
+	// HitRetention is how long applied hit ids are remembered (a TTL on the
+	// server clock); 0 means storage.HitRetention. A shorter one breaks the
+	// ledger contract: for tests only.
+	HitRetention time.Duration
+}
+
+// Ledger is the Redis storage.Ledger. It is safe for concurrent use.
+type Ledger struct {
+	c          redis.UniversalClient
+	ownsClient bool
+	ttl        string // hit id TTL in seconds, as sent to the script
+
+	apply    *redis.Script
+	attendee *redis.Script
+	webinar  *redis.Script
+}
+
+var _ storage.Ledger = (*Ledger)(nil)
+
+// New returns a ledger on c. It does no I/O: call Ping or CheckConfig to
+// reach the server. Close does not close c; the caller owns it.
+func New(c redis.UniversalClient, cfg Config) *Ledger {
+	ret := cfg.HitRetention
+	if ret <= 0 {
+		ret = storage.HitRetention
+	}
+	secs := int64((ret + time.Second - 1) / time.Second)
+	return &Ledger{
+		c:        c,
+		ttl:      strconv.FormatInt(secs, 10),
+		apply:    redis.NewScript(applySrc),
+		attendee: redis.NewScript(attendeeSrc),
+		webinar:  redis.NewScript(webinarSrc),
+	}
+}
+
+// OpenURL opens a ledger on a standalone Redis, redis://[user:pass@]host:port/db
+// (go-redis URL options such as ?dial_timeout=3s apply). It does no I/O.
+// Close closes the client.
+func OpenURL(url string) (*Ledger, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("cannot parse redis url: %w", err)
+	}
+	l := New(redis.NewClient(opt), Config{})
+	l.ownsClient = true
+	return l, nil
+}
+
+// OpenCluster opens a ledger on a Redis Cluster given seed addresses
+// (host:port). It does no I/O. Close closes the client.
+func OpenCluster(addrs []string) (*Ledger, error) {
+	if len(addrs) == 0 {
+		return nil, errors.New("cannot open redis cluster: no seed address")
+	}
+	l := New(redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs}), Config{})
+	l.ownsClient = true
+	return l, nil
+}
+
+// Close closes the client when the ledger opened it (OpenURL, OpenCluster).
+func (l *Ledger) Close() error {
+	if !l.ownsClient {
+		return nil
+	}
+	if err := l.c.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
+		return fmt.Errorf("cannot close redis client: %w", err)
+	}
+	return nil
+}
+
+// Ping reports whether Redis answers (on a cluster: the node of a random slot).
+func (l *Ledger) Ping(ctx context.Context) error {
+	if err := l.c.Ping(ctx).Err(); err != nil {
+		return wrap("cannot ping redis", err)
+	}
+	return nil
+}
+
+// wrap maps a go-redis error. Errors the caller may retry after a while
+// (network, timeouts, a closed client, a server loading, out of memory or
+// without a cluster majority) wrap storage.ErrUnavailable; context errors
+// and other server replies (a bug) pass through.
+func wrap(what string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	var rerr redis.Error
+	if errors.As(err, &rerr) && !transient(err) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return fmt.Errorf("%s: %w: %w", what, storage.ErrUnavailable, err)
+}
+
+// transient reports whether a Redis error reply is a passing state of the
+// server rather than a refusal of the command.
+func transient(err error) bool {
+	for _, p := range []string{"LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN",
+		"READONLY", "OOM", "NOREPLICAS", "MOVED", "ASK", "NOSCRIPT"} {
+		if redis.HasErrorPrefix(err, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// PutAccount creates or replaces an account.
+func (l *Ledger) PutAccount(ctx context.Context, a storage.Account) error {
+	if !keyable(a.ID) {
+		return fmt.Errorf("cannot put account: invalid id %q", a.ID)
+	}
+	err := l.c.HSet(ctx, accountKey(a.ID), "name", a.Name, "cur", a.DefaultCurrency).Err()
+	if err != nil {
+		return wrap("cannot put account "+a.ID, err)
+	}
+	return nil
+}
+
+// Account reads an account.
+func (l *Ledger) Account(ctx context.Context, id string) (storage.Account, error) {
+	if !keyable(id) {
+		return storage.Account{}, fmt.Errorf("account %q: %w", id, storage.ErrNotFound)
+	}
+	m, err := l.c.HGetAll(ctx, accountKey(id)).Result()
+	if err != nil {
+		return storage.Account{}, wrap("cannot read account "+id, err)
+	}
+	if len(m) == 0 {
+		return storage.Account{}, fmt.Errorf("account %q: %w", id, storage.ErrNotFound)
+	}
+	return storage.Account{ID: id, Name: m["name"], DefaultCurrency: m["cur"]}, nil
+}
+
+// webinarRec is a configured webinar as stored in pp:{A}:webinars.
+type webinarRec struct {
+	Name string   `json:"name"`
+	Tags []string `json:"tags"`
+}
+
+// PutWebinar creates or replaces a webinar and moves it in the tag index in
+// one script: a later op resolves its tags to the new set.
+func (l *Ledger) PutWebinar(ctx context.Context, account string, w storage.Webinar) error {
+	if !keyable(account) {
+		return fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
+	}
+	if w.ID == "" || len(w.ID) > maxIDLen {
+		return fmt.Errorf("cannot put webinar: invalid id of %d bytes", len(w.ID))
+	}
+	tags := slices.Clone(w.Tags)
+	slices.Sort(tags)
+	tags = slices.Compact(tags)
+	if tags == nil {
+		tags = []string{}
+	}
+	rec, err := json.Marshal(webinarRec{Name: w.Name, Tags: tags})
+	if err != nil {
+		return fmt.Errorf("cannot encode webinar %q: %w", w.ID, err)
+	}
+	args := make([]any, 0, 2+len(tags))
+	args = append(args, w.ID, rec)
+	for _, t := range tags {
+		args = append(args, t)
+	}
+	n, err := l.webinar.Run(ctx, l.c, []string{accountKey(account)}, args...).Int()
+	if err != nil {
+		return wrap("cannot put webinar "+w.ID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
+	}
+	return nil
+}
+
+// Webinars lists configured webinars and those first seen in hits, by id.
+func (l *Ledger) Webinars(ctx context.Context, account string) ([]storage.Webinar, error) {
+	if !keyable(account) {
+		return nil, fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
+	}
+	p := keyPrefix(account)
+	var exists *redis.IntCmd
+	var all *redis.MapStringStringCmd
+	_, err := l.c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		exists = pipe.Exists(ctx, p+"account")
+		all = pipe.HGetAll(ctx, p+"webinars")
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("cannot read webinars of "+account, err)
+	}
+	if exists.Val() == 0 {
+		return nil, fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
+	}
+	out := make([]storage.Webinar, 0, len(all.Val()))
+	for id, v := range all.Val() {
+		w := storage.Webinar{ID: id, Tags: []string{}}
+		if v != "" {
+			var rec webinarRec
+			if err := json.Unmarshal([]byte(v), &rec); err != nil {
+				return nil, fmt.Errorf("cannot decode webinar %q of %s: %w", id, account, err)
+			}
+			w.Name = rec.Name
+			if len(rec.Tags) > 0 {
+				w.Tags = rec.Tags
+			}
+		}
+		out = append(out, w)
+	}
+	slices.SortFunc(out, func(a, b storage.Webinar) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// webinarRead reads one hash of a listed webinar (stats or registrants) in
+// one transaction with the account and listing checks.
+func (l *Ledger) webinarRead(ctx context.Context, account, webinarID, kind string) (map[string]string, error) {
+	if !keyable(account) {
+		return nil, fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
+	}
+	p := keyPrefix(account)
+	var exists *redis.IntCmd
+	var listed *redis.BoolCmd
+	var all *redis.MapStringStringCmd
+	_, err := l.c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		exists = pipe.Exists(ctx, p+"account")
+		listed = pipe.HExists(ctx, p+"webinars", webinarID)
+		all = pipe.HGetAll(ctx, p+kind+hx(webinarID))
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("cannot read webinar "+webinarID+" of "+account, err)
+	}
+	if exists.Val() == 0 {
+		return nil, fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
+	}
+	if !listed.Val() {
+		return nil, fmt.Errorf("webinar %q of %s: %w", webinarID, account, storage.ErrNotFound)
+	}
+	return all.Val(), nil
+}
+
+// WebinarStats reads a listed webinar's totals.
+func (l *Ledger) WebinarStats(ctx context.Context, account, webinarID string) (storage.WebinarStats, error) {
+	m, err := l.webinarRead(ctx, account, webinarID, "ws:")
+	if err != nil {
+		return storage.WebinarStats{}, err
+	}
+	var s storage.WebinarStats
+	for f, v := range m {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return storage.WebinarStats{}, fmt.Errorf("webinar %q of %s: bad %s %q", webinarID, account, f, v)
+		}
+		switch {
+		case f == "reg":
+			s.Registrants = n
+		case f == "conv":
+			s.Converted = n
+		case f == "creg":
+			s.ConvertedRegistrants = n
+		case f == "sales":
+			s.Sales = n
+		case strings.HasPrefix(f, "r:") && n != 0:
+			if s.Revenue == nil {
+				s.Revenue = map[string]attribution.Micros{}
+			}
+			s.Revenue[f[2:]] = attribution.Micros(n)
+		}
+	}
+	return s, nil
+}
+
+// Registrants lists a listed webinar's registrants, oldest first, ties by
+// attendee id.
+func (l *Ledger) Registrants(ctx context.Context, account, webinarID string) ([]storage.Registrant, error) {
+	m, err := l.webinarRead(ctx, account, webinarID, "wr:")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]storage.Registrant, 0, len(m))
+	for id, v := range m {
+		ns, email, ok := strings.Cut(v, ":")
+		t, err := strconv.ParseInt(ns, 10, 64)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("registrant %q of webinar %q of %s: bad record %q", id, webinarID, account, v)
+		}
+		out = append(out, storage.Registrant{AttendeeID: id, Email: email, RegisteredAt: time.Unix(0, t).UTC()})
+	}
+	slices.SortFunc(out, func(a, b storage.Registrant) int {
+		return cmp.Or(a.RegisteredAt.Compare(b.RegisteredAt), strings.Compare(a.AttendeeID, b.AttendeeID))
+	})
+	return out, nil
+}
+
+// Attendee reads an email attendee with its orders, in one script call.
+func (l *Ledger) Attendee(ctx context.Context, account, email string) (storage.Attendee, error) {
+	if !keyable(account) || email == "" {
+		return storage.Attendee{}, fmt.Errorf("attendee of %s: %w", account, storage.ErrNotFound)
+	}
+	id := attribution.EmailAttendeeID(email)
+	v, err := l.attendee.Run(ctx, l.c, []string{accountKey(account)}, id).Slice()
+	if err != nil {
+		return storage.Attendee{}, wrap("cannot read attendee of "+account, err)
+	}
+	if len(v) < 2 {
+		return storage.Attendee{}, fmt.Errorf("attendee of %s: %w", account, storage.ErrNotFound)
+	}
+	a, err := decodeAttendee(v)
+	if err != nil {
+		return storage.Attendee{}, fmt.Errorf("cannot decode attendee %s of %s: %w", id, account, err)
+	}
+	if a.Email != email {
+		return storage.Attendee{}, fmt.Errorf("attendee of %s: %w", account, storage.ErrNotFound)
+	}
+	return a, nil
+}
+
+// decodeAttendee decodes the reply of attendee.lua.
+func decodeAttendee(v []any) (storage.Attendee, error) {
+	rec, err := fields(v[0])
+	if err != nil {
+		return storage.Attendee{}, err
+	}
+	a := storage.Attendee{ID: rec["id"], Email: rec["em"]}
+	for f, val := range rec {
+		switch {
+		case f == "n":
+			if a.Orders, err = strconv.ParseInt(val, 10, 64); err != nil {
+				return a, fmt.Errorf("bad orders %q", val)
+			}
+		case strings.HasPrefix(f, "l:"):
+			n, err := strconv.ParseInt(val, 10, 64)
+			if err != nil {
+				return a, fmt.Errorf("bad LTV %q", val)
+			}
+			if n != 0 {
+				if a.LTV == nil {
+					a.LTV = map[string]attribution.Micros{}
+				}
+				a.LTV[f[2:]] = attribution.Micros(n)
+			}
+		case f == "acq":
+			if err := json.Unmarshal([]byte(val), &a.Acquisition); err != nil {
+				return a, fmt.Errorf("bad acquisition %q", val)
+			}
+		}
+	}
+	ws, _ := v[1].([]any)
+	for _, w := range ws {
+		s, _ := w.(string)
+		a.Webinars = append(a.Webinars, s)
+	}
+	slices.Sort(a.Webinars)
+	for _, ov := range v[2:] {
+		m, err := fields(ov)
+		if err != nil {
+			return a, err
+		}
+		o, err := decodeOrder(m)
+		if err != nil {
+			return a, err
+		}
+		a.OrderList = append(a.OrderList, o)
+	}
+	slices.SortStableFunc(a.OrderList, func(x, y storage.Order) int {
+		return cmp.Or(x.FirstSeen.Compare(y.FirstSeen), strings.Compare(x.Key, y.Key))
+	})
+	return a, nil
+}
+
+// fields turns a flat field/value reply into a map.
+func fields(v any) (map[string]string, error) {
+	list, ok := v.([]any)
+	if !ok || len(list)%2 != 0 {
+		return nil, fmt.Errorf("unexpected reply %T", v)
+	}
+	m := make(map[string]string, len(list)/2)
+	for i := 0; i < len(list); i += 2 {
+		k, _ := list[i].(string)
+		val, _ := list[i+1].(string)
+		m[k] = val
+	}
+	return m, nil
+}
+
+func decodeOrder(m map[string]string) (storage.Order, error) {
+	o := storage.Order{Key: m["k"], OrderID: m["id"], Currency: m["cur"], AttendeeID: m["att"],
+		ProductID: m["pid"], ProductName: m["pn"], Source: m["src"]}
+	amt, err1 := strconv.ParseInt(m["amt"], 10, 64)
+	fs, err2 := strconv.ParseInt(m["fs"], 10, 64)
+	ls, err3 := strconv.ParseInt(m["ls"], 10, 64)
+	if err := errors.Join(err1, err2, err3, json.Unmarshal([]byte(m["w"]), &o.Webinars)); err != nil {
+		return o, fmt.Errorf("bad order %q: %w", o.Key, err)
+	}
+	o.Amount = attribution.Micros(amt)
+	o.FirstSeen, o.LastSeen = time.Unix(0, fs).UTC(), time.Unix(0, ls).UTC()
+	return o, nil
+}

@@ -1,0 +1,306 @@
+-- apply.lua: one ledger op (docs/ledger.md), atomically. Called by
+-- (*Ledger).Apply with the argument layout of args.go.
+--
+-- KEYS[1] is the account record, pp:{<account>}:account. Every other key of
+-- the op is built here from its prefix pp:{<account>}: and so carries the
+-- same {<account>} hash tag: it is in KEYS[1]'s slot, which Redis Cluster
+-- allows a script to touch without declaring it. User-supplied ids (order
+-- keys, attendee ids, webinar ids, tags, hit ids) appear in key names only
+-- as SHA-1 hex, so no id can change the slot or the shape of a key.
+--
+-- Money and times are int64 decimal strings. Lua numbers are doubles, exact
+-- only up to 2^53, so totals change through HINCRBY (exact int64 in Redis)
+-- and differences are computed by sub() on two 9-digit halves.
+--
+-- Returns {status, reason, delta, attendee id, credited webinar...}.
+
+local P = string.sub(KEYS[1], 1, -8) -- strip "account"
+
+local kind, hit, ttl, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local email, emailID, cookie = ARGV[5], ARGV[6], ARGV[7]
+
+local hexes = {}
+local function hx(s)
+  local v = hexes[s]
+  if not v then
+    v = redis.sha1hex(s)
+    hexes[s] = v
+  end
+  return v
+end
+
+-- Exact int64 arithmetic on decimal strings.
+local B = 1000000000
+local function split(s) -- value = hi*B + lo, both with the sign of the value
+  local neg = string.sub(s, 1, 1) == '-'
+  if neg then s = string.sub(s, 2) end
+  local n = #s
+  local hi, lo = 0, tonumber(s)
+  if n > 9 then
+    hi, lo = tonumber(string.sub(s, 1, n - 9)), tonumber(string.sub(s, n - 8))
+  end
+  if neg then return -hi, -lo end
+  return hi, lo
+end
+
+local function sub(a, b) -- a - b
+  local ah, al = split(a)
+  local bh, bl = split(b)
+  local h, l = ah - bh, al - bl
+  local c = math.floor(l / B)
+  h, l = h + c, l - c * B -- 0 <= l < B
+  local sign = ''
+  if h < 0 then
+    sign = '-'
+    if l > 0 then h, l = -h - 1, B - l else h = -h end
+  end
+  if h == 0 then return sign .. string.format('%d', l) end
+  return sign .. string.format('%d%09d', h, l)
+end
+
+local function sign(s)
+  if s == '0' then return 0 end
+  if string.sub(s, 1, 1) == '-' then return -1 end
+  return 1
+end
+
+local function millis(ns) -- a sorted-set score: exact below 2^53
+  local h, l = split(ns)
+  return h * 1000 + math.floor(l / 1000000)
+end
+
+-- incr adds a decimal amount to a hash field, dropping totals back at 0.
+local function incr(key, field, by)
+  if by == '0' then return end
+  if redis.call('HINCRBY', key, field, by) == 0 then
+    redis.call('HDEL', key, field)
+  end
+end
+
+local function enc(list)
+  if #list == 0 then return '[]' end
+  return cjson.encode(list)
+end
+
+-- 1. The account must exist.
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {'rejected', 'unknown_account', '0', ''}
+end
+-- 2. A hit id is applied once; rejected hits are remembered too.
+if not redis.call('SET', P .. 'h:' .. hx(hit), '1', 'NX', 'EX', ttl) then
+  return {'duplicate', 'replayed_hit', '0', ''}
+end
+
+-- Identity, resolved without changing anything yet.
+local att, attEmail = '', ''
+if email ~= '' then
+  att, attEmail = emailID, email
+elseif cookie ~= '' then
+  att = redis.call('HGET', P .. 'cookies', cookie) or ('c_' .. cookie)
+end
+
+-- 3. R: explicit webinars in order without duplicates, then each tag's
+-- members sorted by id (ZRANGE of a score-0 set: byte order).
+local R, inR = {}, {}
+local i = 18
+for _ = 1, tonumber(ARGV[17]) do
+  local w = ARGV[i]
+  i = i + 1
+  if w ~= '' and not inR[w] then
+    inR[w] = true
+    R[#R + 1] = w
+  end
+end
+local ntags = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, ntags do
+  local members = redis.call('ZRANGE', P .. 't:' .. hx(ARGV[i]), 0, -1)
+  i = i + 1
+  for _, w in ipairs(members) do
+    if not inR[w] then
+      inR[w] = true
+      R[#R + 1] = w
+    end
+  end
+end
+
+-- 4. Credited webinars are listed (untagged, unnamed when new). Only ops
+-- that are not rejected call it (rule 5).
+local function list()
+  for _, w in ipairs(R) do
+    redis.call('HSETNX', P .. 'webinars', w, '')
+  end
+end
+
+-- The identity effects of an op that is not rejected: the cookie is linked
+-- to the email's attendee (last link wins), and the attendee has a record.
+local function identify()
+  if att == '' then return end
+  if email ~= '' and cookie ~= '' then
+    redis.call('HSET', P .. 'cookies', cookie, att)
+  end
+  local k = P .. 'a:' .. hx(att)
+  if redis.call('HSETNX', k, 'id', att) == 1 and attEmail ~= '' then
+    redis.call('HSET', k, 'em', attEmail)
+  end
+end
+
+local function result(status, reason, delta, credited)
+  local out = {status, reason, delta, att}
+  for _, w in ipairs(credited) do out[#out + 1] = w end
+  return out
+end
+
+local function register()
+  if #R == 0 then return {'rejected', 'no_webinar', '0', att} end
+  if att == '' then return {'rejected', 'no_attendee', '0', ''} end
+  list()
+  identify()
+  local value = now .. ':' .. (redis.call('HGET', P .. 'a:' .. hx(att), 'em') or '')
+  local isNew = false
+  for _, w in ipairs(R) do
+    local hw = hx(w)
+    if redis.call('HSETNX', P .. 'wr:' .. hw, att, value) == 1 then
+      isNew = true
+      local ws = P .. 'ws:' .. hw
+      redis.call('HINCRBY', ws, 'reg', 1)
+      if redis.call('SISMEMBER', P .. 'wc:' .. hw, att) == 1 then
+        redis.call('HINCRBY', ws, 'creg', 1)
+      end
+    end
+  end
+  if isNew then return result('accepted', '', '0', R) end
+  return result('duplicate', 'already_registered', '0', R)
+end
+
+local function acquisition(id)
+  local v = redis.call('HGET', P .. 'a:' .. hx(id), 'acq')
+  if not v then return {} end
+  return cjson.decode(v)
+end
+
+-- convert follows attribution.Sight line by line and applies its Effect as
+-- the Effect doc comment says.
+local function convert()
+  local okey, window = ARGV[8], ARGV[9]
+  local hasAmount, amountArg, cur = ARGV[10] == '1', ARGV[11], ARGV[12]
+  local ko = P .. 'o:' .. hx(okey)
+  local o = redis.call('HMGET', ko, 'amt', 'cur', 'w', 'att', 'fs', 'ls')
+  local stored, prev = nil, nil
+  if o[1] then
+    stored = {amt = o[1], cur = o[2], w = cjson.decode(o[3]), att = o[4], fs = o[5], ls = o[6]}
+    prev = stored
+    if window ~= '0' and sign(sub(sub(now, stored.ls), window)) > 0 then
+      prev = nil -- the fingerprint expired: this is another order
+    end
+  end
+
+  local webinars, amount, diff, existing, added, attach, orderAtt
+  if prev == nil then
+    webinars = R
+    if #webinars == 0 and att ~= '' then
+      -- A webinar-less hit (a recurring charge) stays with the webinars
+      -- that won the customer.
+      webinars = acquisition(att)
+    end
+    if #webinars == 0 and att == '' then
+      return {'rejected', 'no_webinar', '0', ''}
+    end
+    amount = '0'
+    if hasAmount then amount = amountArg end
+    diff, existing, added = amount, {}, webinars
+    attach, orderAtt = att ~= '', att
+  else
+    if cur ~= prev.cur then
+      return {'rejected', 'currency_mismatch', '0', att}
+    end
+    amount = prev.amt
+    if hasAmount then amount = amountArg end
+    local inOrder = {}
+    webinars = {}
+    for _, w in ipairs(prev.w) do
+      inOrder[w] = true
+      webinars[#webinars + 1] = w
+    end
+    added = {}
+    for _, w in ipairs(R) do
+      if not inOrder[w] then
+        inOrder[w] = true
+        added[#added + 1] = w
+        webinars[#webinars + 1] = w
+      end
+    end
+    diff, existing = sub(amount, prev.amt), prev.w
+    attach = prev.att == '' and att ~= ''
+    orderAtt = prev.att
+    if attach then orderAtt = att end
+  end
+  local acquire = orderAtt ~= '' and #webinars > 0 and #acquisition(orderAtt) == 0
+
+  local status, reason = 'accepted', ''
+  if prev ~= nil then
+    if diff ~= '0' or #added > 0 or attach then
+      status = 'updated'
+    else
+      status, reason = 'duplicate', 'same_order'
+    end
+  end
+
+  list()
+  identify()
+  if stored ~= nil and prev == nil and stored.att ~= '' then
+    -- The replaced order stays in its attendee's order list as last seen.
+    redis.call('HSET', P .. 'oa:' .. hx(okey) .. ':' .. stored.fs, unpack(redis.call('HGETALL', ko)))
+  end
+
+  local rf = 'r:' .. cur
+  if diff ~= '0' then
+    for _, w in ipairs(existing) do incr(P .. 'ws:' .. hx(w), rf, diff) end
+  end
+  for _, w in ipairs(added) do
+    local ws = P .. 'ws:' .. hx(w)
+    redis.call('HINCRBY', ws, 'sales', 1)
+    incr(ws, rf, amount)
+  end
+
+  local firstSeen = now
+  if prev ~= nil then firstSeen = prev.fs end
+  if orderAtt ~= '' then
+    local ha = hx(orderAtt)
+    local ka = P .. 'a:' .. ha
+    local converts = added
+    if attach then
+      redis.call('HINCRBY', ka, 'n', 1)
+      incr(ka, 'l:' .. cur, amount)
+      redis.call('ZADD', P .. 'ao:' .. ha, millis(firstSeen), hx(okey) .. ':' .. firstSeen)
+      converts = webinars
+    else
+      incr(ka, 'l:' .. cur, diff)
+    end
+    for _, w in ipairs(converts) do
+      local hw = hx(w)
+      if redis.call('SADD', P .. 'wc:' .. hw, orderAtt) == 1 then
+        local ws = P .. 'ws:' .. hw
+        redis.call('HINCRBY', ws, 'conv', 1)
+        if redis.call('HEXISTS', P .. 'wr:' .. hw, orderAtt) == 1 then
+          redis.call('HINCRBY', ws, 'creg', 1)
+        end
+        redis.call('SADD', P .. 'aw:' .. ha, w)
+      end
+    end
+    if acquire then redis.call('HSET', ka, 'acq', enc(webinars)) end
+  end
+
+  if prev == nil then
+    redis.call('HSET', ko, 'k', okey, 'id', ARGV[13], 'amt', amount, 'cur', cur,
+      'w', enc(webinars), 'att', orderAtt, 'pid', ARGV[14], 'pn', ARGV[15],
+      'src', ARGV[16], 'fs', now, 'ls', now)
+  else
+    -- Labels stay those of the first sighting.
+    redis.call('HSET', ko, 'amt', amount, 'w', enc(webinars), 'att', orderAtt, 'ls', now)
+  end
+  return result(status, reason, diff, webinars)
+end
+
+if kind == 'r' then return register() end
+return convert()
