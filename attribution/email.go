@@ -27,6 +27,9 @@ func NormalizeEmail(s string) (string, error) {
 	if plainEmail(s) {
 		return checkEmailShape(s)
 	}
+	if asciiEmail(s) {
+		return checkEmailShape(foldASCIIEmail(s))
+	}
 	if !utf8.ValidString(s) {
 		return "", reject(ReasonInvalidEmail, "email")
 	}
@@ -58,6 +61,37 @@ func plainEmail(s string) bool {
 		}
 	}
 	return true
+}
+
+// asciiEmail reports printable ASCII with spaces: folding it needs neither
+// Unicode case mapping nor normalisation.
+func asciiEmail(s string) bool {
+	for i := range len(s) {
+		if c := s[i]; c < ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// foldASCIIEmail lower-cases s and restores the '+' of its local part in
+// one allocation.
+func foldASCIIEmail(s string) string {
+	b := make([]byte, len(s))
+	local := true
+	for i := range len(s) {
+		c := s[i]
+		switch {
+		case c == '@':
+			local = false
+		case c == ' ' && local:
+			c = '+'
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	return string(b)
 }
 
 // deceptiveRune reports runes that have no place in an address and make

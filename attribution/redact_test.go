@@ -1,0 +1,62 @@
+package attribution
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRedactQuery(t *testing.T) {
+	tests := []struct {
+		name, raw string
+		max       int
+		want      string
+	}{
+		{"email", "email=a%40b.com&webinarId=1", 0, "email=REDACTED&webinarId=1"},
+		{"token", "token=abc", 0, "token=REDACTED"},
+		{"secret", "secret=abc", 0, "secret=REDACTED"},
+		{"password", "password=abc", 0, "password=REDACTED"},
+		{"access_token", "access_token=abc", 0, "access_token=REDACTED"},
+		{"key", "key=abc", 0, "key=REDACTED"},
+		{"sig", "sig=abc", 0, "sig=REDACTED"},
+		{"signature", "signature=abc", 0, "signature=REDACTED"},
+		{"key containing email", "customer_email=x", 0, "customer_email=REDACTED"},
+		{"key containing token", "x_token_id=x", 0, "x_token_id=REDACTED"},
+		{"key containing secret", "client_secret=x", 0, "client_secret=REDACTED"},
+		{"api key", "api_key=x&apikey=y", 0, "api_key=REDACTED&apikey=REDACTED"},
+		{"upper-case key", "EMAIL=x&Token=y", 0, "EMAIL=REDACTED&Token=REDACTED"},
+		{"encoded key", "e%6Dail=x", 0, "e%6Dail=REDACTED"},
+		{"plus in key", "e+mail=x", 0, "e+mail=REDACTED"},
+		{"email under another name", "customer=ann%40example.com&u=bob@example.com", 0, "customer=REDACTED&u=REDACTED"},
+		{"harmless keys kept", "keyword=go&tag=vip&monkey=1&amount=49.99", 0, "keyword=go&tag=vip&monkey=1&amount=49.99"},
+		{"segment without value", "email&a=1", 0, "email&a=1"},
+		{"empty value", "email=", 0, "email=REDACTED"},
+		{"empty segments dropped", "&a=1&&b=2&", 0, "a=1&b=2"},
+		{"malformed segment kept", "a=%zz&b=%", 0, "a=%zz&b=%"},
+		{"malformed segment still redacted", "email=%zz&token=%C3", 0, "email=REDACTED&token=REDACTED"},
+		{"malformed key still matched", "email%zz=1", 0, "email%zz=REDACTED"},
+		{"non-printable bytes escaped", "a=\xff\x00 b\n", 0, "a=%FF%00%20b%0A"},
+		{"raw UTF-8 escaped", "a=\u00e9", 0, "a=%C3%A9"},
+		{"empty", "", 100, ""},
+		{"no limit", "a=1&b=22&c=333", 0, "a=1&b=22&c=333"},
+		{"cut at a boundary", "a=1&b=22&c=333", 8, "a=1&b=22"},
+		{"cut before a partial param", "a=1&b=22&c=333", 7, "a=1"},
+		{"first param too long", "a=1&b=22", 2, ""},
+		{"redaction counted in the limit", "email=x&a=1", 14, "email=REDACTED"},
+		{"escaping counted in the limit", "a=\xff&b=1", 4, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := RedactQuery([]byte(tt.raw), tt.max); got != tt.want {
+				t.Errorf("RedactQuery(%q, %d) = %q, want %q", tt.raw, tt.max, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRedactQueryOversized(t *testing.T) {
+	raw := []byte(strings.Repeat("email=a%40b.co&x=1&", 5000))
+	got := RedactQuery(raw, 2048)
+	if len(got) > 2048 || strings.Contains(got, "%40") {
+		t.Fatalf("len %d, leaks an email: %v", len(got), strings.Contains(got, "%40"))
+	}
+}
