@@ -18,9 +18,10 @@ const (
 // ("49.99", "49,99"); at most 12 integer digits (leading zeros count). A
 // bare separator at either end is accepted (".5" is 0.5, "5." is 5): both
 // are unambiguous. Signs, spaces, exponents, currency symbols, thousands
-// separators, "NaN" and "Inf" are ReasonInvalidAmount, and so is a ',' followed by
-// exactly three digits in a currency with fewer than three decimals
-// ("1,000 USD" is far more likely a thousand than one dollar).
+// separators, "NaN" and "Inf" are ReasonInvalidAmount, and so is a comma
+// amount that reads as well as a thousands grouping in a currency with fewer
+// than three decimals ("1,000 USD" is far more likely a thousand than one
+// dollar; "0,500" and "1,0000" are not ambiguous).
 //
 // Decimals beyond the currency's exponent are accepted only when they are
 // zeros ("49.990 USD"); otherwise ("19.999 USD", "10.5 JPY") the amount is
@@ -31,7 +32,7 @@ func ParseAmount(s, currency string) (Micros, error) {
 		return 0, reject(ReasonInvalidCurrency, "currency")
 	}
 	whole, frac, sep, ok := splitAmount(s)
-	if !ok || len(whole) > maxIntegerDigits || (sep == ',' && len(frac) == 3 && exp < 3) {
+	if !ok || len(whole) > maxIntegerDigits || (sep == ',' && exp < 3 && thousandsLike(whole, frac)) {
 		return 0, reject(ReasonInvalidAmount, "amount")
 	}
 	frac = trimTrailingZeros(frac)
@@ -67,6 +68,13 @@ func splitAmount(s string) (whole, frac string, sep byte, ok bool) {
 		}
 	}
 	return whole, frac, sep, len(whole)+len(frac) > 0
+}
+
+// thousandsLike reports a comma amount that reads as well as a thousands
+// grouping: a first group of 1-3 digits not starting with 0, then exactly
+// three digits ("1,000", "12,500"; not "0,500" nor "1234,567").
+func thousandsLike(whole, frac string) bool {
+	return len(frac) == 3 && len(whole) >= 1 && len(whole) <= 3 && whole[0] != '0'
 }
 
 func trimTrailingZeros(s string) string {

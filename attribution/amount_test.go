@@ -32,6 +32,9 @@ func TestParseAmount(t *testing.T) {
 		{"dinar comma three decimals", "1,000", "BHD", 1_000_000, ""},
 		{"clf four decimals", "1.2345", "CLF", 1_234_500, ""},
 		{"comma one decimal", "1,5", "USD", 1_500_000, ""},
+		{"comma three decimals after zero", "0,500", "USD", 500_000, ""},
+		{"comma three decimals after four digits", "1234,500", "USD", 1_234_500_000, ""},
+		{"comma four decimals", "1,0000", "USD", 1_000_000, ""},
 
 		{"too precise for USD", "19.999", "USD", 0, ReasonAmountPrecision},
 		{"decimals in yen", "10.5", "JPY", 0, ReasonAmountPrecision},
@@ -55,6 +58,7 @@ func TestParseAmount(t *testing.T) {
 		{"european thousands", "1.234,56", "USD", 0, ReasonInvalidAmount},
 		{"comma thousands is ambiguous", "1,000", "USD", 0, ReasonInvalidAmount},
 		{"comma thousands in yen", "1,000", "JPY", 0, ReasonInvalidAmount},
+		{"comma thousands of a larger amount", "125,000", "USD", 0, ReasonInvalidAmount},
 		{"empty", "", "USD", 0, ReasonInvalidAmount},
 		{"lone dot", ".", "USD", 0, ReasonInvalidAmount},
 		{"lone comma", ",", "USD", 0, ReasonInvalidAmount},

@@ -154,10 +154,9 @@ func checkIDs(t *testing.T, kind string, ids []string) {
 	}
 }
 
-// fuzzCurrencies are picked by the fuzzer through an index.
-var fuzzCurrencies = [...]string{"USD", "JPY", "BHD", "CLF", "EUR", "KWD", "xyz"}
-
 func FuzzParseAmount(f *testing.F) {
+	// The fuzzer picks a currency through an index.
+	fuzzCurrencies := [...]string{"USD", "JPY", "BHD", "CLF", "EUR", "KWD", "xyz"}
 	for _, s := range []string{"49.99", "49,99", "49.990", "19.999", "10.5", "1e3", "-5", "+5", "NaN", " 5",
 		"", ".5", "5.", "amount=49.", "49.", ".", "1,000", "1,234.56", "999999999999.99", "1234567890123",
 		"0.000001", strings.Repeat("9", 5000), "1." + strings.Repeat("0", 5000)} {
