@@ -133,26 +133,31 @@ func decodeParam(buf, seg []byte) (out []byte, keyEnd int, err error) {
 // unescape appends the form-decoding of src to dst: '+' is a space and
 // '%' must start a two-hex-digit escape. ok is false on a malformed escape.
 func unescape(dst, src []byte) (out []byte, ok bool) {
-	for i := 0; i < len(src); i++ {
-		switch c := src[i]; c {
-		case '+':
-			dst = append(dst, ' ')
-		case '%':
-			if i+2 >= len(src) {
-				return dst, false
-			}
-			hi, ok1 := unhex(src[i+1])
-			lo, ok2 := unhex(src[i+2])
-			if !ok1 || !ok2 {
-				return dst, false
-			}
-			dst = append(dst, hi<<4|lo)
-			i += 2
-		default:
-			dst = append(dst, c)
+	for {
+		i := 0
+		for i < len(src) && src[i] != '%' && src[i] != '+' {
+			i++
 		}
+		dst = append(dst, src[:i]...) // copy plain runs in bulk
+		if i == len(src) {
+			return dst, true
+		}
+		if src[i] == '+' {
+			dst = append(dst, ' ')
+			src = src[i+1:]
+			continue
+		}
+		if i+2 >= len(src) {
+			return dst, false
+		}
+		hi, ok1 := unhex(src[i+1])
+		lo, ok2 := unhex(src[i+2])
+		if !ok1 || !ok2 {
+			return dst, false
+		}
+		dst = append(dst, hi<<4|lo)
+		src = src[i+3:]
 	}
-	return dst, true
 }
 
 func unhex(c byte) (byte, bool) {
