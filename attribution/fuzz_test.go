@@ -2,6 +2,7 @@ package attribution
 
 import (
 	"bytes"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -35,6 +36,14 @@ func FuzzParseQuery(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
+		// unescape agrees with net/url on every segment.
+		for _, seg := range bytes.Split(raw, []byte{'&'}) {
+			got, ok := unescape(nil, seg)
+			want, err := url.QueryUnescape(string(seg))
+			if ok != (err == nil) || (ok && string(got) != want) {
+				t.Fatalf("unescape(%q) = %q, %v; net/url: %q, %v", seg, got, ok, want, err)
+			}
+		}
 		buf := bytes.Clone(raw)
 		params, err := ParseQuery(buf)
 		if err != nil {
