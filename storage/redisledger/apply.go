@@ -88,14 +88,21 @@ func (l *Ledger) Apply(ctx context.Context, ops []storage.Op) ([]storage.Result,
 			break
 		}
 		missing := todo[:0]
+		var failed error
 		for _, i := range todo {
-			switch err := cmds[i].Err(); {
-			case err == nil:
-			case redis.HasErrorPrefix(err, "NOSCRIPT") && attempt == 0:
+			switch e := cmds[i].Err(); {
+			case e == nil:
+			case redis.HasErrorPrefix(e, "NOSCRIPT") && attempt == 0:
 				missing = append(missing, i)
-			default:
-				return nil, wrap(fmt.Sprintf("cannot apply batch of %d ops", len(ops)), err)
+			case failed == nil:
+				failed = e
 			}
+		}
+		if failed == nil && len(missing) == 0 {
+			failed = err // the pipeline failed, though no command says so
+		}
+		if failed != nil {
+			return nil, wrap(fmt.Sprintf("cannot apply batch of %d ops", len(ops)), failed)
 		}
 		todo = missing
 	}
@@ -112,39 +119,46 @@ func (l *Ledger) Apply(ctx context.Context, ops []storage.Op) ([]storage.Result,
 	return results, nil
 }
 
-// opArgs is ARGV of apply.lua:
+// opArgs is ARGV of apply.lua (<id>h is hx(<id>), see keys.go):
 //
-//	1 kind (c, r)   2 hit id   3 hit TTL s   4 time ns
-//	5 email   6 email attendee id   7 cookie
-//	8 order key   9 window ns   10 has amount (1, 0)   11 amount micros   12 currency
-//	13 order id   14 product id   15 product name   16 source
-//	17 n webinars, webinars..., n tags, tags...
+//	1 kind (c, r)   2 hit id h   3 hit TTL s   4 time ns
+//	5 email   6 email attendee id   7 its h   8 cookie   9 cookie attendee id h
+//	10 order key   11 its h   12 window ns   13 has amount (1, 0)   14 amount micros   15 currency
+//	16 order id   17 product id   18 product name   19 source
+//	20 n webinars, (webinar, its h)..., n tags, tag h...
 func opArgs(op *storage.Op, ttl string) []any {
-	args := make([]any, 0, 18+len(op.Webinars)+len(op.Tags))
+	args := make([]any, 0, 21+2*len(op.Webinars)+len(op.Tags))
 	kind := "c"
 	if op.Kind == storage.OpRegistration {
 		kind = "r"
 	}
-	emailID := ""
+	var emailID, emailHex, cookieHex, keyHex string
 	if op.AttendeeEmail != "" {
 		emailID = attribution.EmailAttendeeID(op.AttendeeEmail)
+		emailHex = hx(emailID)
+	}
+	if op.CookieID != "" {
+		cookieHex = hx(attribution.CookieAttendeeID(op.CookieID))
+	}
+	if op.Kind == storage.OpConversion {
+		keyHex = hx(op.OrderKey)
 	}
 	hasAmount := "0"
 	if op.HasAmount {
 		hasAmount = "1"
 	}
-	args = append(args, kind, op.HitID, ttl, strconv.FormatInt(op.Time.UnixNano(), 10),
-		op.AttendeeEmail, emailID, op.CookieID,
-		op.OrderKey, strconv.FormatInt(int64(op.OrderWindow), 10), hasAmount,
+	args = append(args, kind, hx(op.HitID), ttl, strconv.FormatInt(op.Time.UnixNano(), 10),
+		op.AttendeeEmail, emailID, emailHex, op.CookieID, cookieHex,
+		op.OrderKey, keyHex, strconv.FormatInt(int64(op.OrderWindow), 10), hasAmount,
 		strconv.FormatInt(int64(op.Amount), 10), op.Currency,
 		op.OrderID, op.ProductID, op.ProductName, op.Source,
 		strconv.Itoa(len(op.Webinars)))
 	for _, w := range op.Webinars {
-		args = append(args, w)
+		args = append(args, w, hx(w))
 	}
 	args = append(args, strconv.Itoa(len(op.Tags)))
 	for _, t := range op.Tags {
-		args = append(args, t)
+		args = append(args, hx(t))
 	}
 	return args
 }

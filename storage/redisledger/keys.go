@@ -21,14 +21,16 @@ import (
 //	pp:{A}:wr:<h>       hash   webinar registrants: attendee id -> "<registered ns>:<email>"
 //	pp:{A}:wc:<h>       set    webinar converted attendee ids
 //	pp:{A}:cookies      hash   cookie id -> linked attendee id
-//	pp:{A}:a:<h>        hash   attendee: id, em (email), n (orders), l:<CUR> LTV micros, acq (JSON list)
-//	pp:{A}:aw:<h>       set    attendee credited webinars
-//	pp:{A}:ao:<h>       zset   attendee orders: "<order key h>:<first seen ns>", score first seen ms
+//	pp:{A}:a:<h>        hash   attendee: id, em (email), n (orders), l:<CUR> LTV micros,
+//	                           acq (JSON list), w:<webinar> credited webinars,
+//	                           o:<order key h>:<first seen ns> its order list
 //	pp:{A}:o:<h>        hash   order: k, id, amt, cur, w (JSON list), att, pid, pn, src, fs, ls (ns)
 //	pp:{A}:oa:<h>:<fs>  hash   an order replaced after its window, as last seen (for its attendee)
 //
-// Money is int64 micros and times are int64 Unix nanoseconds, both as
-// decimal strings. Zero money totals are deleted when they fall back to 0.
+// An attendee is one small hash (a listpack in Redis) rather than three
+// keys: less memory and fewer key creations per new customer. Money is
+// int64 micros and times are int64 Unix nanoseconds, both as decimal
+// strings. Zero money totals are deleted when they fall back to 0.
 
 // keyPrefix is the prefix of every key of an account.
 func keyPrefix(account string) string {

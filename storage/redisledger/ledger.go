@@ -340,11 +340,11 @@ func (l *Ledger) Attendee(ctx context.Context, account, email string) (storage.A
 		return storage.Attendee{}, fmt.Errorf("attendee of %s: %w", account, storage.ErrNotFound)
 	}
 	id := attribution.EmailAttendeeID(email)
-	v, err := l.attendee.Run(ctx, l.c, []string{accountKey(account)}, id).Slice()
+	v, err := l.attendee.Run(ctx, l.c, []string{accountKey(account)}, hx(id)).Slice()
 	if err != nil {
 		return storage.Attendee{}, wrap("cannot read attendee of "+account, err)
 	}
-	if len(v) < 2 {
+	if len(v) == 0 {
 		return storage.Attendee{}, fmt.Errorf("attendee of %s: %w", account, storage.ErrNotFound)
 	}
 	a, err := decodeAttendee(v)
@@ -385,15 +385,12 @@ func decodeAttendee(v []any) (storage.Attendee, error) {
 			if err := json.Unmarshal([]byte(val), &a.Acquisition); err != nil {
 				return a, fmt.Errorf("bad acquisition %q", val)
 			}
+		case strings.HasPrefix(f, "w:"):
+			a.Webinars = append(a.Webinars, f[2:])
 		}
 	}
-	ws, _ := v[1].([]any)
-	for _, w := range ws {
-		s, _ := w.(string)
-		a.Webinars = append(a.Webinars, s)
-	}
 	slices.Sort(a.Webinars)
-	for _, ov := range v[2:] {
+	for _, ov := range v[1:] {
 		m, err := fields(ov)
 		if err != nil {
 			return a, err

@@ -4,9 +4,12 @@
 -- KEYS[1] is the account record, pp:{<account>}:account. Every other key of
 -- the op is built here from its prefix pp:{<account>}: and so carries the
 -- same {<account>} hash tag: it is in KEYS[1]'s slot, which Redis Cluster
--- allows a script to touch without declaring it. User-supplied ids (order
--- keys, attendee ids, webinar ids, tags, hit ids) appear in key names only
--- as SHA-1 hex, so no id can change the slot or the shape of a key.
+-- allows a script to touch without declaring it. Ids (hit ids, order keys,
+-- attendee ids, webinar ids, tags) appear in key names only as SHA-1 hex,
+-- so no id can change the slot or the shape of a key. The caller sends the
+-- hex of the ids it knows (hashing is cheaper in Go than here, and Go
+-- scales out); the script hashes only ids it finds in Redis (tag members,
+-- acquisition and order webinars).
 --
 -- Money and times are int64 decimal strings. Lua numbers are doubles, exact
 -- only up to 2^53, so totals change through HINCRBY (exact int64 in Redis)
@@ -16,8 +19,8 @@
 
 local P = string.sub(KEYS[1], 1, -8) -- strip "account"
 
-local kind, hit, ttl, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local email, emailID, cookie = ARGV[5], ARGV[6], ARGV[7]
+local kind, hitHex, ttl, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local email, emailID, cookie = ARGV[5], ARGV[6], ARGV[8]
 
 local hexes = {}
 local function hx(s)
@@ -64,11 +67,6 @@ local function sign(s)
   return 1
 end
 
-local function millis(ns) -- a sorted-set score: exact below 2^53
-  local h, l = split(ns)
-  return h * 1000 + math.floor(l / 1000000)
-end
-
 -- incr adds a decimal amount to a hash field, dropping totals back at 0.
 local function incr(key, field, by)
   if by == '0' then return end
@@ -87,25 +85,35 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'rejected', 'unknown_account', '0', ''}
 end
 -- 2. A hit id is applied once; rejected hits are remembered too.
-if not redis.call('SET', P .. 'h:' .. hx(hit), '1', 'NX', 'EX', ttl) then
+if not redis.call('SET', P .. 'h:' .. hitHex, '1', 'NX', 'EX', ttl) then
   return {'duplicate', 'replayed_hit', '0', ''}
 end
 
--- Identity, resolved without changing anything yet.
+-- Identity, resolved without changing anything yet. A cookie link is
+-- stored as <attendee hex><attendee id>.
 local att, attEmail = '', ''
 if email ~= '' then
   att, attEmail = emailID, email
+  hexes[att] = ARGV[7]
 elseif cookie ~= '' then
-  att = redis.call('HGET', P .. 'cookies', cookie) or ('c_' .. cookie)
+  local link = redis.call('HGET', P .. 'cookies', cookie)
+  if link then
+    att = string.sub(link, 41)
+    hexes[att] = string.sub(link, 1, 40)
+  else
+    att = 'c_' .. cookie
+    hexes[att] = ARGV[9]
+  end
 end
 
 -- 3. R: explicit webinars in order without duplicates, then each tag's
 -- members sorted by id (ZRANGE of a score-0 set: byte order).
 local R, inR = {}, {}
-local i = 18
-for _ = 1, tonumber(ARGV[17]) do
+local i = 21
+for _ = 1, tonumber(ARGV[20]) do
   local w = ARGV[i]
-  i = i + 1
+  hexes[w] = ARGV[i + 1]
+  i = i + 2
   if w ~= '' and not inR[w] then
     inR[w] = true
     R[#R + 1] = w
@@ -114,7 +122,7 @@ end
 local ntags = tonumber(ARGV[i])
 i = i + 1
 for _ = 1, ntags do
-  local members = redis.call('ZRANGE', P .. 't:' .. hx(ARGV[i]), 0, -1)
+  local members = redis.call('ZRANGE', P .. 't:' .. ARGV[i], 0, -1)
   i = i + 1
   for _, w in ipairs(members) do
     if not inR[w] then
@@ -125,10 +133,38 @@ for _ = 1, ntags do
 end
 
 -- 4. Credited webinars are listed (untagged, unnamed when new). Only ops
--- that are not rejected call it (rule 5).
-local function list()
-  for _, w in ipairs(R) do
+-- that are not rejected call it (rule 5), and only for the webinars newly
+-- credited to the order or registered to: the others were listed when they
+-- were.
+local function list(webinars)
+  for _, w in ipairs(webinars) do
     redis.call('HSETNX', P .. 'webinars', w, '')
+  end
+end
+
+-- attendee reads an attendee record once: {key, exists, new, em, acq,
+-- set}. Plain field writes queue in set and go in one HSET at the end
+-- (flush): one command instead of one per field.
+local attendees = {}
+local function attendee(id)
+  local a = attendees[id]
+  if a then return a end
+  local key = P .. 'a:' .. hx(id)
+  local v = redis.call('HMGET', key, 'id', 'em', 'acq')
+  a = {key = key, exists = v[1] ~= false, new = false, em = v[2] or '', acq = {}, set = {}}
+  if v[3] then a.acq = cjson.decode(v[3]) end
+  attendees[id] = a
+  return a
+end
+
+local function queue(a, field, value)
+  a.set[#a.set + 1] = field
+  a.set[#a.set + 1] = value
+end
+
+local function flush()
+  for _, a in pairs(attendees) do
+    if #a.set > 0 then redis.call('HSET', a.key, unpack(a.set)) end
   end
 end
 
@@ -137,11 +173,13 @@ end
 local function identify()
   if att == '' then return end
   if email ~= '' and cookie ~= '' then
-    redis.call('HSET', P .. 'cookies', cookie, att)
+    redis.call('HSET', P .. 'cookies', cookie, hx(att) .. att)
   end
-  local k = P .. 'a:' .. hx(att)
-  if redis.call('HSETNX', k, 'id', att) == 1 and attEmail ~= '' then
-    redis.call('HSET', k, 'em', attEmail)
+  local a = attendee(att)
+  if not a.exists then
+    queue(a, 'id', att)
+    if attEmail ~= '' then queue(a, 'em', attEmail) end
+    a.exists, a.new, a.em = true, true, attEmail
   end
 end
 
@@ -154,14 +192,14 @@ end
 local function register()
   if #R == 0 then return {'rejected', 'no_webinar', '0', att} end
   if att == '' then return {'rejected', 'no_attendee', '0', ''} end
-  list()
   identify()
-  local value = now .. ':' .. (redis.call('HGET', P .. 'a:' .. hx(att), 'em') or '')
+  local value = now .. ':' .. attendee(att).em
   local isNew = false
   for _, w in ipairs(R) do
     local hw = hx(w)
     if redis.call('HSETNX', P .. 'wr:' .. hw, att, value) == 1 then
       isNew = true
+      redis.call('HSETNX', P .. 'webinars', w, '')
       local ws = P .. 'ws:' .. hw
       redis.call('HINCRBY', ws, 'reg', 1)
       if redis.call('SISMEMBER', P .. 'wc:' .. hw, att) == 1 then
@@ -169,22 +207,21 @@ local function register()
       end
     end
   end
+  flush()
   if isNew then return result('accepted', '', '0', R) end
   return result('duplicate', 'already_registered', '0', R)
 end
 
 local function acquisition(id)
-  local v = redis.call('HGET', P .. 'a:' .. hx(id), 'acq')
-  if not v then return {} end
-  return cjson.decode(v)
+  return attendee(id).acq
 end
 
 -- convert follows attribution.Sight line by line and applies its Effect as
 -- the Effect doc comment says.
 local function convert()
-  local okey, window = ARGV[8], ARGV[9]
-  local hasAmount, amountArg, cur = ARGV[10] == '1', ARGV[11], ARGV[12]
-  local ko = P .. 'o:' .. hx(okey)
+  local okey, okeyHex, window = ARGV[10], ARGV[11], ARGV[12]
+  local hasAmount, amountArg, cur = ARGV[13] == '1', ARGV[14], ARGV[15]
+  local ko = P .. 'o:' .. okeyHex
   local o = redis.call('HMGET', ko, 'amt', 'cur', 'w', 'att', 'fs', 'ls')
   local stored, prev = nil, nil
   if o[1] then
@@ -246,11 +283,11 @@ local function convert()
     end
   end
 
-  list()
+  list(added)
   identify()
   if stored ~= nil and prev == nil and stored.att ~= '' then
     -- The replaced order stays in its attendee's order list as last seen.
-    redis.call('HSET', P .. 'oa:' .. hx(okey) .. ':' .. stored.fs, unpack(redis.call('HGETALL', ko)))
+    redis.call('HSET', P .. 'oa:' .. okeyHex .. ':' .. stored.fs, unpack(redis.call('HGETALL', ko)))
   end
 
   local rf = 'r:' .. cur
@@ -266,16 +303,20 @@ local function convert()
   local firstSeen = now
   if prev ~= nil then firstSeen = prev.fs end
   if orderAtt ~= '' then
-    local ha = hx(orderAtt)
-    local ka = P .. 'a:' .. ha
+    local a = attendee(orderAtt)
     local converts = added
     if attach then
-      redis.call('HINCRBY', ka, 'n', 1)
-      incr(ka, 'l:' .. cur, amount)
-      redis.call('ZADD', P .. 'ao:' .. ha, millis(firstSeen), hx(okey) .. ':' .. firstSeen)
+      if a.new then -- no totals yet: set them with the other fields
+        queue(a, 'n', '1')
+        if amount ~= '0' then queue(a, 'l:' .. cur, amount) end
+      else
+        redis.call('HINCRBY', a.key, 'n', 1)
+        incr(a.key, 'l:' .. cur, amount)
+      end
+      queue(a, 'o:' .. okeyHex .. ':' .. firstSeen, '')
       converts = webinars
     else
-      incr(ka, 'l:' .. cur, diff)
+      incr(a.key, 'l:' .. cur, diff)
     end
     for _, w in ipairs(converts) do
       local hw = hx(w)
@@ -285,16 +326,17 @@ local function convert()
         if redis.call('HEXISTS', P .. 'wr:' .. hw, orderAtt) == 1 then
           redis.call('HINCRBY', ws, 'creg', 1)
         end
-        redis.call('SADD', P .. 'aw:' .. ha, w)
+        queue(a, 'w:' .. w, '')
       end
     end
-    if acquire then redis.call('HSET', ka, 'acq', enc(webinars)) end
+    if acquire then queue(a, 'acq', enc(webinars)) end
   end
+  flush()
 
   if prev == nil then
-    redis.call('HSET', ko, 'k', okey, 'id', ARGV[13], 'amt', amount, 'cur', cur,
-      'w', enc(webinars), 'att', orderAtt, 'pid', ARGV[14], 'pn', ARGV[15],
-      'src', ARGV[16], 'fs', now, 'ls', now)
+    redis.call('HSET', ko, 'k', okey, 'id', ARGV[16], 'amt', amount, 'cur', cur,
+      'w', enc(webinars), 'att', orderAtt, 'pid', ARGV[17], 'pn', ARGV[18],
+      'src', ARGV[19], 'fs', now, 'ls', now)
   else
     -- Labels stay those of the first sighting.
     redis.call('HSET', ko, 'amt', amount, 'w', enc(webinars), 'att', orderAtt, 'ls', now)
