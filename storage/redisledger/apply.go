@@ -147,9 +147,13 @@ func opArgs(op *storage.Op, ttl string) []any {
 	if op.HasAmount {
 		hasAmount = "1"
 	}
+	window := "0" // no window, as attribution.Sight reads Window <= 0
+	if op.OrderWindow > 0 {
+		window = strconv.FormatInt(int64(op.OrderWindow), 10)
+	}
 	args = append(args, kind, hx(op.HitID), ttl, strconv.FormatInt(op.Time.UnixNano(), 10),
 		op.AttendeeEmail, emailID, emailHex, op.CookieID, cookieHex,
-		op.OrderKey, keyHex, strconv.FormatInt(int64(op.OrderWindow), 10), hasAmount,
+		op.OrderKey, keyHex, window, hasAmount,
 		strconv.FormatInt(int64(op.Amount), 10), op.Currency,
 		op.OrderID, op.ProductID, op.ProductName, op.Source,
 		strconv.Itoa(len(op.Webinars)))
