@@ -11,6 +11,16 @@
 //
 // Redis is fast, not the record (SPEC §2.11): run it with AOF and with
 // maxmemory-policy noeviction, and call CheckConfig at start-up.
+//
+// Cluster: a script declares only the account record as KEYS[1] and builds
+// its other keys from the same {account} hash tag (keys.go), which Redis
+// Cluster allows for keys of the declared slot. While a slot is being
+// migrated (resharding), a script can fail half-way on a key already moved
+// and leave that op partly applied with its hit id remembered: reshard
+// while the ledger is idle, or run pixelpost reconcile afterwards.
+//
+// Memory: each applied hit id is one key for storage.HitRetention (about
+// 130 bytes), each order one small hash, each attendee one small hash.
 package redisledger
 
 import (

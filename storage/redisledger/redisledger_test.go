@@ -217,8 +217,9 @@ func TestSlotOf(t *testing.T) {
 			t.Errorf("slotOf(%q) = %d, want %d", key, got, want)
 		}
 	}
-	l := openStandalone(t)
-	defer l.Close()
+}
+
+func TestSlotOfMatchesCluster(t *testing.T) {
 	cl := openCluster(t)
 	defer cl.Close()
 	for _, k := range []string{"foo", "pp:{lt-1}:account", "pp:{a.b:c-d_e}:h:00"} {
@@ -392,11 +393,16 @@ func TestUnavailable(t *testing.T) {
 			}
 		})
 	}
-	// A closed ledger is unavailable too.
+}
+
+func TestClosedIsUnavailable(t *testing.T) {
 	l := openStandalone(t)
 	_ = l.Close()
 	if _, err := l.Apply(t.Context(), []storage.Op{conv("acct", "o1", 1)}); !errors.Is(err, storage.ErrUnavailable) {
 		t.Errorf("Apply after Close: %v, want storage.ErrUnavailable", err)
+	}
+	if err := l.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
 	}
 }
 
