@@ -1,0 +1,239 @@
+package wal
+
+import (
+	"fmt"
+	"time"
+)
+
+// batch is one group commit: the frames of the Appends that share a write
+// and an fsync.
+type batch struct {
+	buf    []byte
+	splits []int // offsets in buf where a new segment starts
+	n      int   // records
+	calls  int   // Append calls
+	end    Pos   // position after the last record
+	busy   bool  // its first record came while the previous batch was being flushed
+	done   chan struct{}
+	err    error // set before done is closed
+}
+
+// Append writes recs as consecutive records and returns once they are
+// durable, with the position after the last one. The records of one call
+// are stored together or not at all. Append does not keep recs.
+//
+// Errors: ErrTooLarge (a record over MaxRecordSize, or more than 4 MiB in
+// one call), ErrFull (the log would exceed MaxBytes; nothing written),
+// ErrClosed, or a wrapped I/O error, after which the Log refuses every
+// Append (the page cache cannot be trusted after a failed fsync): close it
+// and reopen to recover.
+func (l *Log) Append(recs ...[]byte) (Pos, error) {
+	var size int64
+	for _, r := range recs {
+		if len(r) > MaxRecordSize {
+			return 0, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(r), MaxRecordSize)
+		}
+		size += frameHeaderSize + int64(len(r))
+	}
+	if len(recs) == 0 {
+		return l.End(), nil
+	}
+	if size > maxBatchBytes {
+		return 0, fmt.Errorf("%w: %d bytes in one append, limit %d", ErrTooLarge, size, maxBatchBytes)
+	}
+
+	l.mu.Lock()
+	for {
+		if l.closing {
+			l.mu.Unlock()
+			return 0, ErrClosed
+		}
+		if l.failed != nil {
+			err := l.failed
+			l.mu.Unlock()
+			return 0, fmt.Errorf("wal failed earlier: %w", err)
+		}
+		if len(l.cur.buf) == 0 || int64(len(l.cur.buf))+size <= maxBatchBytes {
+			break
+		}
+		l.space.Wait()
+	}
+
+	// Records never straddle segments: a record that does not fit in the
+	// current segment starts a new one (unless the segment is empty).
+	segData := l.opts.SegmentBytes - segHeaderSize
+	need, fill := size, l.segFill
+	for _, r := range recs {
+		fs := frameHeaderSize + int64(len(r))
+		if fill > 0 && fill+fs > segData {
+			need += segHeaderSize
+			fill = 0
+		}
+		fill += fs
+	}
+	if l.reserved+need > l.opts.MaxBytes {
+		l.full.Store(true)
+		l.mu.Unlock()
+		return 0, fmt.Errorf("%w: %d of %d bytes used", ErrFull, l.reserved, l.opts.MaxBytes)
+	}
+	l.full.Store(false)
+	l.reserved += need
+
+	b := l.cur
+	if b.n == 0 {
+		b.busy = l.flushing
+	}
+	before := b.n
+	for _, r := range recs {
+		fs := frameHeaderSize + int64(len(r))
+		if l.segFill > 0 && l.segFill+fs > segData {
+			b.splits = append(b.splits, len(b.buf))
+			l.segFill = 0
+		}
+		b.buf = appendFrame(b.buf, r)
+		l.segFill += fs
+		l.tail += Pos(fs)
+	}
+	b.n += len(recs)
+	b.calls++
+	b.end = l.tail
+	// Kick the flusher for the first record, and when a lingering batch
+	// reaches its target.
+	wake := before == 0 || (before < l.prevN && b.n >= l.prevN)
+	l.mu.Unlock()
+	if wake {
+		l.wake()
+	}
+
+	<-b.done
+	if b.err != nil {
+		return 0, b.err
+	}
+	return b.end, nil
+}
+
+func (l *Log) wake() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
+// flushLoop is the flusher: it takes the filling batch as soon as the
+// previous write and fsync finished, writes it, syncs it, and releases its
+// appenders. The batch that fills during an fsync is the next group commit.
+func (l *Log) flushLoop() {
+	defer close(l.flushDone)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		l.mu.Lock()
+		for l.cur.n == 0 && !l.closing {
+			l.mu.Unlock()
+			<-l.kick
+			l.mu.Lock()
+		}
+		if l.cur.n == 0 {
+			l.mu.Unlock()
+			return
+		}
+		l.linger(timer)
+		b := l.cur
+		l.cur = &batch{buf: l.spare, splits: l.spareSp, done: make(chan struct{})}
+		l.spare, l.spareSp = nil, nil
+		l.prevN = b.n
+		l.flushing = true
+		l.space.Broadcast()
+		failed := l.failed
+		l.mu.Unlock()
+
+		err := failed
+		if err == nil {
+			err = l.write(b)
+		}
+		if err == nil {
+			l.durable.Store(uint64(b.end))
+			l.appends.Add(uint64(b.calls))
+			l.records.Add(uint64(b.n))
+			l.notify()
+		}
+		l.mu.Lock()
+		l.flushing = false
+		if err != nil && l.failed == nil {
+			l.failed = err
+		}
+		l.mu.Unlock()
+		b.err = err
+		close(b.done)
+		if cap(b.buf) <= 2*maxBatchBytes {
+			l.spare, l.spareSp = b.buf[:0], b.splits[:0]
+		}
+	}
+}
+
+// linger holds the filling batch, under load only, until as many records
+// joined as the previous group commit had (the appenders it just released
+// tend to come back), for at most SyncInterval. A batch whose first record
+// came while the log was idle is taken at once. Called with l.mu held;
+// Append kicks the flusher when the count is reached.
+func (l *Log) linger(timer *time.Timer) {
+	if !l.cur.busy || l.cur.n >= l.prevN || l.closing || l.opts.NoSync {
+		return
+	}
+	l.lingers.Add(1)
+	timer.Reset(l.opts.SyncInterval)
+	defer timer.Stop()
+	for l.cur.n < l.prevN && !l.closing {
+		l.mu.Unlock()
+		select {
+		case <-l.kick:
+		case <-timer.C:
+			l.mu.Lock()
+			return
+		}
+		l.mu.Lock()
+	}
+}
+
+// write appends the frames of b to the active segment, rolling over where
+// Append decided, and syncs them.
+func (l *Log) write(b *batch) error {
+	start := 0
+	for i := 0; i <= len(b.splits); i++ {
+		end := len(b.buf)
+		if i < len(b.splits) {
+			end = b.splits[i]
+		}
+		if end > start {
+			if _, err := l.active.Write(b.buf[start:end]); err != nil {
+				return fmt.Errorf("cannot write segment %s: %w", l.activeSeg.name, err)
+			}
+			l.activeSeg.size.Add(int64(end - start))
+			l.bytes.Add(int64(end - start))
+			if l.opts.afterWrite != nil {
+				l.opts.afterWrite()
+			}
+			if err := l.sync(); err != nil {
+				return err
+			}
+		}
+		if i < len(b.splits) {
+			if err := l.roll(); err != nil {
+				return err
+			}
+		}
+		start = end
+	}
+	return nil
+}
+
+func (l *Log) sync() error {
+	if l.opts.NoSync {
+		return nil
+	}
+	if err := syncFile(l.active); err != nil {
+		return fmt.Errorf("cannot sync segment %s: %w", l.activeSeg.name, err)
+	}
+	l.fsyncs.Add(1)
+	return nil
+}
