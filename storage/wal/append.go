@@ -97,6 +97,7 @@ func (l *Log) Append(recs ...[]byte) (Pos, error) {
 	b.n += len(recs)
 	b.calls++
 	b.end = l.tail
+	end := l.tail
 	// Kick the flusher for the first record, and when a lingering batch
 	// reaches its target.
 	wake := before == 0 || (before < l.prevN && b.n >= l.prevN)
@@ -109,7 +110,7 @@ func (l *Log) Append(recs ...[]byte) (Pos, error) {
 	if b.err != nil {
 		return 0, b.err
 	}
-	return b.end, nil
+	return end, nil
 }
 
 func (l *Log) wake() {
