@@ -50,6 +50,9 @@ func (a *accountCache) get(id string) (storage.Account, error) {
 	e, ok := a.m[id]
 	a.mu.RUnlock()
 	if !ok || now.After(e.expires) {
+		// id may be a Fiber string over a reused buffer, and the ledger may
+		// return it as the account's ID: own it before it is cached.
+		id = strings.Clone(id)
 		acct, err := a.ledger.Account(context.Background(), id)
 		switch {
 		case err == nil:
@@ -63,7 +66,7 @@ func (a *accountCache) get(id string) (storage.Account, error) {
 		if len(a.m) >= maxCachedAccounts {
 			clear(a.m)
 		}
-		a.m[strings.Clone(id)] = e
+		a.m[id] = e
 		a.mu.Unlock()
 	}
 	if !e.found {

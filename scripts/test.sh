@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite: starts Redis, a 3-master Redis Cluster and ClickHouse
+# on private loopback ports (installing them with apt when missing), runs
+# go vet and go test against them, and stops them. Extra arguments go to
+# go test (e.g. scripts/test.sh -run TestPixel -v).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/services.sh
+trap services_stop EXIT
+services_start
+
+echo "== go vet" >&2
+go vet ./...
+# The ledger packages, the server and the log run with the race detector;
+# the rest without (it is 5-10x slower and adds nothing to pure parsers).
+race_pkgs=(./storage/... ./server/...)
+echo "== go test -race ${race_pkgs[*]}" >&2
+go test -race -count=1 -timeout 20m "$@" "${race_pkgs[@]}"
+other=$(go list ./... | grep -v -e '/storage' -e '/server')
+echo "== go test (others)" >&2
+go test -count=1 -timeout 20m "$@" $other
