@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/pixelpost/pixelpost/attribution"
 	"github.com/pixelpost/pixelpost/storage"
+	"github.com/pixelpost/pixelpost/storage/pipeline"
 )
 
 const (
@@ -22,6 +24,9 @@ const (
 	maxTags       = 50
 	apiTimeout    = 10 * time.Second
 	contextLocals = "account"
+	// manualWait is how long a manual conversion waits for the ledger
+	// before it answers 202 queued.
+	manualWait = 3 * time.Second
 )
 
 // requireAdmin checks the bearer token in constant time.
@@ -308,26 +313,33 @@ func (s *Server) manualConversion(c *fiber.Ctx) error {
 		return errBadRequest(attribution.ReasonInvalidOrderID, "order_id is longer than 128 bytes")
 	}
 	attendee := attribution.EmailAttendeeID(email)
-	key, window := attribution.OrderKey(attribution.OrderKeyInput{
+	key, _ := attribution.OrderKey(attribution.OrderKeyInput{
 		OrderID: body.OrderID, AttendeeID: attendee, Webinars: webinars, Amount: amount, Currency: cur,
 	})
 	now := s.now()
-	op := storage.Op{
-		HitID: newHitID(now), Account: acct.ID, Kind: storage.OpConversion, Time: now,
-		AttendeeEmail: email, Webinars: webinars, OrderKey: key, OrderWindow: window,
-		OrderID: body.OrderID, HasAmount: body.Amount != "", Amount: amount, Currency: cur, Source: "manual",
+	h := storage.Hit{
+		ID: newHitID(now), Time: now, Account: acct.ID, Kind: storage.KindManual,
+		Email: email, Webinars: webinars, OrderKey: key, OrderID: body.OrderID,
+		HasAmount: body.Amount != "", Amount: amount, Currency: cur, Source: "manual",
 	}
-	res, err := s.batcher.Apply(op)
+	h.EmailSHA256 = emailSHA256(email)
+	ctx, cancel := context.WithTimeout(c.UserContext(), manualWait)
+	defer cancel()
+	res, err := s.pipeline.RecordAndWait(ctx, &h)
+	if errors.Is(err, pipeline.ErrQueued) {
+		// Durable, applied when the ledger is back.
+		return c.Status(fiber.StatusAccepted).JSON(resultView{HitID: h.ID, Status: string(storage.StatusQueued),
+			Delta: "0", Currency: cur, Webinars: []string{}})
+	}
 	if err != nil {
 		return err
 	}
-	s.metrics.hit("manual", string(res.Status), res.Reason)
 	status := fiber.StatusOK
 	if res.Status == storage.StatusRejected {
 		status = fiber.StatusUnprocessableEntity
 	}
 	return c.Status(status).JSON(resultView{
-		HitID: op.HitID, Status: string(res.Status), Reason: res.Reason,
+		HitID: h.ID, Status: string(res.Status), Reason: res.Reason,
 		Delta: attribution.FormatAmount(res.Delta, cur), Currency: cur,
 		Webinars: nonNil(res.Credited), AttendeeID: res.AttendeeID,
 	})

@@ -44,12 +44,12 @@ func TestLoadReportsEveryErrorAtOnce(t *testing.T) {
 
 func TestLoadRejectsBadEnvironmentValue(t *testing.T) {
 	_, err := Load(nil, func(k string) string {
-		if k == "PIXELPOST_LEDGER_WORKERS" {
+		if k == "PIXELPOST_LEDGER_BATCH" {
 			return "many"
 		}
 		return ""
 	})
-	if err == nil || !strings.Contains(err.Error(), "PIXELPOST_LEDGER_WORKERS") {
-		t.Fatalf("err = %v, want one naming PIXELPOST_LEDGER_WORKERS", err)
+	if err == nil || !strings.Contains(err.Error(), "PIXELPOST_LEDGER_BATCH") {
+		t.Fatalf("err = %v, want one naming PIXELPOST_LEDGER_BATCH", err)
 	}
 }

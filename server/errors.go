@@ -8,6 +8,7 @@ import (
 
 	"github.com/pixelpost/pixelpost/attribution"
 	"github.com/pixelpost/pixelpost/storage"
+	"github.com/pixelpost/pixelpost/storage/wal"
 )
 
 // apiError is an error with its HTTP status and a machine-readable code,
@@ -36,8 +37,10 @@ func statusOf(err error) (int, string, string) {
 		return http.StatusBadRequest, rej.Reason, rej.Error()
 	case errors.Is(err, storage.ErrNotFound):
 		return http.StatusNotFound, "not_found", err.Error()
-	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, storage.ErrClosed):
+	case errors.Is(err, storage.ErrUnavailable):
 		return http.StatusServiceUnavailable, "unavailable", "the ledger is unavailable, retry later"
+	case errors.Is(err, wal.ErrFull), errors.Is(err, wal.ErrClosed):
+		return http.StatusServiceUnavailable, "unavailable", "hits cannot be recorded now, retry later"
 	case errors.As(err, &fe):
 		return fe.Code, "http_error", fe.Message
 	default:

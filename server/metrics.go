@@ -6,6 +6,9 @@ import (
 
 	vm "github.com/VictoriaMetrics/metrics"
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/pixelpost/pixelpost/storage/clickhouse"
+	"github.com/pixelpost/pixelpost/storage/pipeline"
 )
 
 // metrics are this server's Prometheus series. Hot paths count here instead
@@ -59,4 +62,37 @@ func (s *Server) metricsHandler(c *fiber.Ctx) error {
 	s.metrics.set.WritePrometheus(c)
 	vm.WriteProcessMetrics(c)
 	return nil
+}
+
+// watchPipeline exports the write-ahead logs and the ledger applier: the
+// loud metrics of SPEC §4 (a growing backlog, a log at its cap, lost hits).
+func (m *metrics) watchPipeline(p *pipeline.Pipeline) {
+	g := func(name string, f func(pipeline.Stats) float64) {
+		m.set.NewGauge(name, func() float64 { return f(p.Stats()) })
+	}
+	g("pixelpost_wal_bytes{log=\"hits\"}", func(s pipeline.Stats) float64 { return float64(s.Hits.Bytes) })
+	g("pixelpost_wal_bytes{log=\"rows\"}", func(s pipeline.Stats) float64 { return float64(s.Rows.Bytes) })
+	g("pixelpost_wal_full{log=\"hits\"}", func(s pipeline.Stats) float64 { return boolGauge(s.Hits.Full) })
+	g("pixelpost_wal_full{log=\"rows\"}", func(s pipeline.Stats) float64 { return boolGauge(s.Rows.Full) })
+	g("pixelpost_wal_fsyncs_total{log=\"hits\"}", func(s pipeline.Stats) float64 { return float64(s.Hits.Fsyncs) })
+	g("pixelpost_wal_records_total{log=\"hits\"}", func(s pipeline.Stats) float64 { return float64(s.Hits.Records) })
+	g("pixelpost_ledger_backlog_bytes", func(s pipeline.Stats) float64 { return float64(s.Backlog) })
+	g("pixelpost_ledger_down", func(s pipeline.Stats) float64 { return boolGauge(s.LedgerDown) })
+	g("pixelpost_ledger_applied_total", func(s pipeline.Stats) float64 { return float64(s.Applied) })
+	g("pixelpost_wal_bad_records_total", func(s pipeline.Stats) float64 { return float64(s.BadRecords) })
+	g("pixelpost_hits_lost_total", func(s pipeline.Stats) float64 { return float64(s.AppendFails) })
+}
+
+// watchShipper exports the ClickHouse shipper.
+func (m *metrics) watchShipper(sh *clickhouse.Shipper) {
+	m.set.NewGauge("pixelpost_clickhouse_shipped_total", func() float64 { return float64(sh.Stats().Shipped) })
+	m.set.NewGauge("pixelpost_clickhouse_lag", func() float64 { return float64(sh.Stats().Lag) })
+	m.set.NewGauge("pixelpost_clickhouse_down", func() float64 { return boolGauge(sh.Stats().Down) })
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

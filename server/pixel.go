@@ -1,7 +1,6 @@
 package server
 
 import (
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -22,12 +21,6 @@ var transparentGIF = []byte{
 
 const noStore = "no-store, no-cache, must-revalidate, private"
 
-// Hit kinds, as recorded on raw hits and in metrics.
-const (
-	kindPixel        = "pixel"
-	kindRegistration = "registration"
-)
-
 // writeGIF sets the pixel answer. It comes first so that nothing after it
 // can turn the answer into an error: a browser cannot act on one.
 func writeGIF(c *fiber.Ctx) {
@@ -42,75 +35,60 @@ func writeGIF(c *fiber.Ctx) {
 // conversionPixel records a purchase (SPEC §1.1) and always answers the GIF.
 func (s *Server) conversionPixel(c *fiber.Ctx) error {
 	writeGIF(c)
-	if s.ignored(c, kindPixel) {
+	if s.ignored(c, storage.KindPixel) {
 		return nil
 	}
-	s.recordConversion(c)
+	h := s.newHit(c, storage.KindPixel)
+	s.parseConversion(c, &h)
+	s.record(&h)
 	return nil
 }
 
-func (s *Server) recordConversion(c *fiber.Ctx) {
-	now := s.now()
-	acct := c.Params("acct")
-	hit, err := attribution.ParsePixel(c.Request().URI().QueryString())
+// parseConversion fills a pixel hit from its query, or rejects it.
+func (s *Server) parseConversion(c *fiber.Ctx, h *storage.Hit) {
+	q, err := attribution.ParsePixel(c.Request().URI().QueryString())
 	if err != nil {
-		s.reject(c, kindPixel, acct, err)
+		rejectHit(h, err)
 		return
 	}
-	account, err := s.accounts.get(acct)
+	h.Webinars, h.Tags, h.OrderID = q.Webinars, q.Tags, q.OrderID
+	h.ProductID, h.ProductName, h.Email = q.ProductID, q.ProductName, q.Email
+	account, err := s.accounts.get(h.Account)
 	if err != nil {
-		s.reject(c, kindPixel, acct, err)
+		rejectHit(h, err)
 		return
 	}
-	currency := hit.Currency
-	if currency == "" {
-		currency = account.DefaultCurrency
+	h.Currency = q.Currency
+	if h.Currency == "" {
+		h.Currency = account.DefaultCurrency
 	}
-	var amount attribution.Micros
-	if hit.Amount != "" {
-		if amount, err = attribution.ParseAmount(hit.Amount, currency); err != nil {
-			s.reject(c, kindPixel, acct, err)
+	if q.Amount != "" {
+		if h.Amount, err = attribution.ParseAmount(q.Amount, h.Currency); err != nil {
+			rejectHit(h, err)
 			return
 		}
+		h.HasAmount = true
 	}
 	// The conversion pixel never sets pp_aid: a refresh that came back with
 	// a cookie its first load lacked would derive another order key.
-	cookie := validCookie(c.Cookies(attendeeCookie))
-	key, window := attribution.OrderKey(attribution.OrderKeyInput{
-		OrderID:    hit.OrderID,
-		AttendeeID: presentedAttendee(hit.Email, cookie),
-		Webinars:   hit.Webinars,
-		Tags:       hit.Tags,
-		Amount:     amount,
-		Currency:   currency,
+	h.CookieID = validCookie(c.Cookies(attendeeCookie))
+	h.OrderKey, _ = attribution.OrderKey(attribution.OrderKeyInput{
+		OrderID:    h.OrderID,
+		AttendeeID: presentedAttendee(h.Email, h.CookieID),
+		Webinars:   h.Webinars,
+		Tags:       h.Tags,
+		Amount:     h.Amount,
+		Currency:   h.Currency,
 		IP:         c.IP(),
-		UserAgent:  string(c.Request().Header.UserAgent()),
+		UserAgent:  h.UserAgent,
 	})
-	s.apply(c, kindPixel, storage.Op{
-		HitID:         newHitID(now),
-		Account:       account.ID,
-		Kind:          storage.OpConversion,
-		Time:          now,
-		AttendeeEmail: hit.Email,
-		CookieID:      cookie,
-		Webinars:      hit.Webinars,
-		Tags:          hit.Tags,
-		OrderKey:      key,
-		OrderWindow:   window,
-		OrderID:       hit.OrderID,
-		HasAmount:     hit.Amount != "",
-		Amount:        amount,
-		Currency:      currency,
-		ProductID:     hit.ProductID,
-		ProductName:   hit.ProductName,
-		Source:        "pixel",
-	})
+	h.Source = "pixel"
 }
 
 // registrationPixel records a registrant (SPEC §1.2) and sets pp_aid.
 func (s *Server) registrationPixel(c *fiber.Ctx) error {
 	writeGIF(c)
-	if s.ignored(c, kindRegistration) {
+	if s.ignored(c, storage.KindRegistration) {
 		return nil
 	}
 	cookie := validCookie(c.Cookies(attendeeCookie))
@@ -118,29 +96,16 @@ func (s *Server) registrationPixel(c *fiber.Ctx) error {
 		cookie = newCookieID()
 	}
 	s.setAttendeeCookie(c, cookie)
-	acct := c.Params("acct")
-	hit, err := attribution.ParseRegistration(c.Request().URI().QueryString())
-	if err != nil {
-		s.reject(c, kindRegistration, acct, err)
-		return nil
+	h := s.newHit(c, storage.KindRegistration)
+	h.CookieID, h.Source = cookie, "pixel"
+	if q, err := attribution.ParseRegistration(c.Request().URI().QueryString()); err != nil {
+		rejectHit(&h, err)
+	} else if _, err := s.accounts.get(h.Account); err != nil {
+		rejectHit(&h, err)
+	} else {
+		h.Webinars, h.Tags, h.Email = q.Webinars, q.Tags, q.Email
 	}
-	account, err := s.accounts.get(acct)
-	if err != nil {
-		s.reject(c, kindRegistration, acct, err)
-		return nil
-	}
-	now := s.now()
-	s.apply(c, kindRegistration, storage.Op{
-		HitID:         newHitID(now),
-		Account:       account.ID,
-		Kind:          storage.OpRegistration,
-		Time:          now,
-		AttendeeEmail: hit.Email,
-		CookieID:      cookie,
-		Webinars:      hit.Webinars,
-		Tags:          hit.Tags,
-		Source:        "pixel",
-	})
+	s.record(&h)
 	return nil
 }
 
@@ -152,36 +117,6 @@ func (s *Server) ignored(c *fiber.Ctx, kind string) bool {
 		return true
 	}
 	return false
-}
-
-// apply sends op through the ledger batcher and records the outcome.
-func (s *Server) apply(c *fiber.Ctx, kind string, op storage.Op) {
-	res, err := s.batcher.Apply(op)
-	if err != nil {
-		// Without the write-ahead log the hit cannot be kept for later.
-		s.metrics.hit(kind, "error", "ledger_unavailable")
-		s.log.Error().Err(err).Str("kind", kind).Msg("ledger apply failed")
-		return
-	}
-	s.metrics.hit(kind, string(res.Status), res.Reason)
-	if res.Status == storage.StatusRejected {
-		s.rejected.add(s.now(), kind, op.Account, res.Reason, "", c.Request().URI().QueryString())
-	}
-}
-
-// reject records a hit refused before it reached the ledger.
-func (s *Server) reject(c *fiber.Ctx, kind, acct string, err error) {
-	status, reason, _ := statusOf(err)
-	param := ""
-	if rej, ok := err.(*attribution.Rejection); ok {
-		param = rej.Param
-	} else if status == fiber.StatusServiceUnavailable {
-		reason = "ledger_unavailable"
-	} else if status == fiber.StatusNotFound {
-		reason = storage.ReasonUnknownAccount
-	}
-	s.metrics.hit(kind, string(storage.StatusRejected), reason)
-	s.rejected.add(s.now(), kind, strings.Clone(acct), reason, param, c.Request().URI().QueryString())
 }
 
 // presentedAttendee is the identity a hit presents, before the ledger

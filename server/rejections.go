@@ -4,11 +4,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pixelpost/pixelpost/attribution"
+	"github.com/pixelpost/pixelpost/storage"
 )
-
-// maxRecordedQuery caps the redacted query kept with a rejection.
-const maxRecordedQuery = 2048
 
 // rejection is a tracking hit the server refused, kept so that a user can
 // see why a conversion did not count. Raw hits in ClickHouse are the
@@ -18,7 +15,7 @@ type rejection struct {
 	Kind    string    `json:"kind"`
 	Account string    `json:"account"`
 	Reason  string    `json:"reason"`
-	Param   string    `json:"param,omitempty"`
+	HitID   string    `json:"hit_id"`
 	Query   string    `json:"query"` // email, token and secret values redacted
 }
 
@@ -34,10 +31,9 @@ type rejectionLog struct {
 
 func newRejectionLog(size int) *rejectionLog { return &rejectionLog{ring: make([]rejection, size)} }
 
-// add records a rejection; query is redacted and copied.
-func (l *rejectionLog) add(t time.Time, kind, account, reason, param string, query []byte) {
-	r := rejection{Time: t, Kind: kind, Account: account, Reason: reason, Param: param,
-		Query: attribution.RedactQuery(query, maxRecordedQuery)}
+// add records a rejected hit (its query is already redacted).
+func (l *rejectionLog) add(h *storage.Hit) {
+	r := rejection{Time: h.Time, Kind: h.Kind, Account: h.Account, Reason: h.Reason, HitID: h.ID, Query: h.Query}
 	l.mu.Lock()
 	l.ring[l.next] = r
 	l.next = (l.next + 1) % len(l.ring)

@@ -1,5 +1,6 @@
-// Package server wires pixelpost's HTTP endpoints to the ledger: tracking
-// endpoints (pixels), the admin and report API, health and metrics.
+// Package server wires pixelpost's HTTP endpoints to the hit pipeline and
+// the ledger: tracking endpoints (pixels), the admin and report API, health
+// and metrics, and the process's ordered shutdown.
 package server
 
 import (
@@ -7,36 +8,53 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/rs/zerolog"
 
 	"github.com/pixelpost/pixelpost/storage"
+	"github.com/pixelpost/pixelpost/storage/clickhouse"
+	"github.com/pixelpost/pixelpost/storage/pipeline"
 )
 
 // Deps are the collaborators a Server is built with.
 type Deps struct {
 	Ledger storage.Ledger // owned by the caller: the Server does not close it
-	Log    zerolog.Logger
+	// ClickHouse, if set, receives raw hits and answers the reports that
+	// need it. Owned by the caller.
+	ClickHouse *clickhouse.Client
+	Log        zerolog.Logger
 	// Now is the clock; nil means time.Now. Tests pin it.
 	Now func() time.Time
 }
 
-// Server is one pixelpost node.
+// Server is one pixelpost node. New opens its write-ahead logs in
+// DataDir/wal and starts applying hits; Serve answers requests; Close (or
+// the end of Serve) drains and closes.
 type Server struct {
-	cfg      Config
-	ledger   storage.Ledger
-	batcher  *storage.Batcher
-	accounts *accountCache
-	rejected *rejectionLog
-	metrics  *metrics
-	log      zerolog.Logger
-	now      func() time.Time
-	app      *fiber.App
+	cfg        Config
+	ledger     storage.Ledger
+	clickhouse *clickhouse.Client
+	pipeline   *pipeline.Pipeline
+	shipper    *clickhouse.Shipper
+	accounts   *accountCache
+	rejected   *rejectionLog
+	metrics    *metrics
+	log        zerolog.Logger
+	errLog     zerolog.Logger // sampled: hot-path errors must not flood the log
+	now        func() time.Time
+	app        *fiber.App
+
+	stop      context.CancelFunc
+	bg        sync.WaitGroup
+	closeOnce sync.Once
 }
 
-// New builds a Server; Run serves it.
+// New builds a Server and starts its background work (the ledger applier,
+// the ClickHouse shipper).
 func New(cfg Config, deps Deps) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -52,18 +70,48 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		now = time.Now
 	}
 	s := &Server{
-		cfg:      cfg,
-		ledger:   deps.Ledger,
-		log:      deps.Log,
-		now:      now,
-		accounts: newAccountCache(deps.Ledger, now),
-		rejected: newRejectionLog(100),
-		metrics:  newMetrics(),
+		cfg:        cfg,
+		ledger:     deps.Ledger,
+		clickhouse: deps.ClickHouse,
+		log:        deps.Log,
+		errLog:     deps.Log.Sample(&zerolog.BurstSampler{Burst: 5, Period: time.Second}),
+		now:        now,
+		accounts:   newAccountCache(deps.Ledger, now),
+		rejected:   newRejectionLog(100),
+		metrics:    newMetrics(),
 	}
-	s.batcher = storage.NewBatcher(deps.Ledger, storage.BatcherConfig{
-		Workers:  cfg.LedgerWorkers,
-		MaxBatch: cfg.LedgerBatch,
-	})
+	p, err := pipeline.Open(pipeline.Config{
+		Dir:          filepath.Join(cfg.DataDir, "wal"),
+		MaxBytes:     cfg.WALMaxBytes,
+		SyncInterval: cfg.WALSyncInterval,
+		MaxBatch:     cfg.LedgerBatch,
+	}, pipeline.Deps{Ledger: deps.Ledger, Log: deps.Log, OnDecided: s.decided})
+	if err != nil {
+		return nil, err
+	}
+	s.pipeline = p
+	s.metrics.watchPipeline(p)
+	ctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		if err := p.Run(ctx, cfg.ShutdownTimeout); err != nil {
+			s.log.Error().Err(err).Msg("ledger applier stopped")
+		}
+	}()
+	if deps.ClickHouse != nil {
+		s.shipper = clickhouse.NewShipper(clickhouse.ShipperConfig{Release: true},
+			clickhouse.ShipperDeps{Log: p.Rows(), Client: deps.ClickHouse, Logger: deps.Log})
+		s.metrics.watchShipper(s.shipper)
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			if err := s.shipper.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Error().Err(err).Msg("clickhouse shipper stopped")
+			}
+		}()
+	}
 	s.app = s.newApp()
 	return s, nil
 }
@@ -72,10 +120,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 func (s *Server) Handler() *fiber.App { return s.app }
 
 // Run listens on cfg.Listen and serves until ctx is done, then shuts down in
-// order: stop accepting, drain in-flight requests, flush the ledger batcher.
+// order: stop accepting, drain in-flight requests, apply the recorded hits
+// to the ledger, flush rows to ClickHouse, close the logs.
 func (s *Server) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
+		s.Close()
 		return fmt.Errorf("cannot listen on %s: %w", s.cfg.Listen, err)
 	}
 	return s.Serve(ctx, ln)
@@ -88,14 +138,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- s.app.Listener(ln) }()
 	select {
 	case err := <-errc:
-		s.batcher.Close()
+		s.Close()
 		return fmt.Errorf("server stopped: %w", err)
 	case <-ctx.Done():
 	}
 	s.log.Info().Msg("shutting down: draining requests")
 	err := s.app.ShutdownWithTimeout(s.cfg.ShutdownTimeout)
 	<-errc
-	s.batcher.Close()
+	s.Close()
 	if err != nil {
 		return fmt.Errorf("cannot drain requests within %s: %w", s.cfg.ShutdownTimeout, err)
 	}
@@ -103,5 +153,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Close releases what New started when the Server is never served.
-func (s *Server) Close() { s.batcher.Close() }
+// Close stops the background work after it drained (bounded by the
+// shutdown timeout) and closes the logs. Hits not yet applied or shipped
+// stay in the logs for the next start. Close is idempotent.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		s.stop()
+		s.bg.Wait()
+		if err := s.pipeline.Close(); err != nil {
+			s.log.Error().Err(err).Msg("cannot close write-ahead logs")
+		}
+	})
+}

@@ -89,6 +89,16 @@ func newHarness(t *testing.T, l storage.Ledger) *harness {
 	return h
 }
 
+// settle waits until the ledger has applied every hit recorded so far.
+func (h *harness) settle() {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.srv.pipeline.Sync(ctx); err != nil {
+		h.t.Fatalf("hits not applied: %v", err)
+	}
+}
+
 // do sends a request through the Fiber app.
 func (h *harness) do(req *http.Request) *http.Response {
 	h.t.Helper()
@@ -133,6 +143,7 @@ func (h *harness) pixelReq(req *http.Request) *http.Response {
 	h.t.Helper()
 	resp := h.do(req)
 	assertGIF(h.t, resp)
+	h.settle()
 	return resp
 }
 

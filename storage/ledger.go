@@ -70,6 +70,10 @@ type Op struct {
 	// hit has no attendee.
 	AttendeeEmail string
 	CookieID      string
+	// AttendeeID names an attendee directly when the hit's email is not
+	// known (a replay of a raw hit, which keeps only the email's hash). It
+	// is used only when AttendeeEmail and CookieID are both empty.
+	AttendeeID string
 
 	// Webinars named explicitly and tags; the ledger resolves each tag to
 	// the webinars carrying it at the time of the operation and credits
@@ -194,6 +198,8 @@ type Ledger interface {
 	WebinarStats(ctx context.Context, account, webinarID string) (WebinarStats, error)
 	// Attendee looks an attendee up by normalised email.
 	Attendee(ctx context.Context, account, email string) (Attendee, error)
+	// AttendeeByID looks an attendee up by id (reconcile compares them).
+	AttendeeByID(ctx context.Context, account, id string) (Attendee, error)
 	// Registrants lists a webinar's registrants, oldest first.
 	Registrants(ctx context.Context, account, webinarID string) ([]Registrant, error)
 

@@ -5,7 +5,9 @@
 package testenv
 
 import (
+	"net"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -42,4 +44,31 @@ func need(t testing.TB, name string) string {
 	}
 	t.Skipf("%s is not set: run scripts/test.sh for integration tests", name)
 	return ""
+}
+
+// Binary returns the path of a program the integration tests run
+// themselves (redis-server, clickhouse-server): skipped when missing on a
+// developer machine, a failure under CI=true.
+func Binary(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if InCI() {
+		t.Fatalf("%s is not installed: run the tests with scripts/test.sh", name)
+	}
+	t.Skipf("%s is not installed: run scripts/test.sh for integration tests", name)
+	return ""
+}
+
+// FreePort returns a loopback TCP port nobody listens on right now.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }

@@ -185,6 +185,8 @@ func (a *acctTxn) resolve(op *storage.Op) (id, email string) {
 			return string(v), ""
 		}
 		return attribution.CookieAttendeeID(op.CookieID), ""
+	case op.AttendeeID != "":
+		return op.AttendeeID, ""
 	}
 	return "", ""
 }

@@ -300,8 +300,12 @@ func (l *Ledger) WebinarStats(ctx context.Context, account, webinarID string) (s
 // Attendee returns the attendee of a normalised email with its orders, or
 // ErrNotFound.
 func (l *Ledger) Attendee(ctx context.Context, account, email string) (storage.Attendee, error) {
+	return l.AttendeeByID(ctx, account, attribution.EmailAttendeeID(email))
+}
+
+// AttendeeByID returns an attendee by id with its orders, or ErrNotFound.
+func (l *Ledger) AttendeeByID(ctx context.Context, account, id string) (storage.Attendee, error) {
 	var out storage.Attendee
-	id := attribution.EmailAttendeeID(email)
 	err := l.view(ctx, func(tx *bolt.Tx) error {
 		b, ok := openAccount(tx, account)
 		if !ok {
@@ -309,7 +313,7 @@ func (l *Ledger) Attendee(ctx context.Context, account, email string) (storage.A
 		}
 		v := b.attendees.Get([]byte(id))
 		if v == nil {
-			return notFound("attendee", email)
+			return notFound("attendee", id)
 		}
 		rec, err := decodeAttendee(v)
 		if err != nil {

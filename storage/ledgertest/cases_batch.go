@@ -92,32 +92,6 @@ func batchCases() []testCase {
 			})
 			f.wantDistinctOrders(res, a)
 		}},
-		{"batcher_concurrent_identical_orders_count_once", func(f *fixture) {
-			a := "ee@example.com"
-			b := f.batcher()
-			o := f.conv("o1").webinars("w1").amount("25").email(a)
-			res := f.concurrently(concurrency, func(int) (storage.Result, error) {
-				return b.Apply(o.hit(randomID("hit-")).Op)
-			})
-			b.Close()
-			f.wantIdenticalOrders(res, a)
-		}},
-		{"batcher_concurrent_replays_apply_once", func(f *fixture) {
-			b := f.batcher()
-			o := f.conv("o1").webinars("w1").amount("25")
-			res := f.concurrently(concurrency, func(int) (storage.Result, error) { return b.Apply(o.Op) })
-			b.Close()
-			f.wantReplays(res)
-		}},
-		{"batcher_concurrent_distinct_orders_all_count", func(f *fixture) {
-			a := "ff@example.com"
-			b := f.batcher()
-			res := f.concurrently(concurrency, func(i int) (storage.Result, error) {
-				return b.Apply(f.conv("o" + strconv.Itoa(i)).webinars("w1").amount("1").email(a).Op)
-			})
-			b.Close()
-			f.wantDistinctOrders(res, a)
-		}},
 	}
 }
 
@@ -155,10 +129,6 @@ func (f *fixture) mixedOps(acct string) []op {
 	add(f.conv("o7").webinars("w1").amount("4").currency("EUR").email(c))
 	add(f.conv("o7").webinars("w1").amount("0").currency("EUR").email(c))
 	return ops
-}
-
-func (f *fixture) batcher() *storage.Batcher {
-	return storage.NewBatcher(f.l, storage.BatcherConfig{Workers: 2, MaxBatch: 8, Queue: 16})
 }
 
 // wantIdenticalOrders checks concurrent sightings of one order (amount 25,

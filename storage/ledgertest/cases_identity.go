@@ -8,6 +8,18 @@ import (
 
 func identityCases() []testCase {
 	return []testCase{
+		{"attendee_id_without_email_is_the_email_attendee", func(f *fixture) {
+			// A replayed raw hit names the attendee by id: the same attendee
+			// as the email's, its email kept.
+			a := "uma@example.com"
+			f.expect(f.conv("o1").webinars("w1").amount("10").email(a), accepted(m("10"), eid(a), "w1"))
+			f.expect(f.conv("o2").amount("4").attendee(eid(a)).at(time.Minute), accepted(m("4"), eid(a), "w1"))
+			f.wantStats("w1", storage.WebinarStats{Converted: 1, Sales: 2, Revenue: money("USD", "14")})
+			att := f.attendee(a)
+			if att.Email != a || att.Orders != 2 || att.LTV["USD"] != m("14") {
+				f.Errorf("attendee = %+v, want %s with 2 orders and 14 USD", att, a)
+			}
+		}},
 		{"cookie_links_registration_to_conversion", func(f *fixture) {
 			a, b := "quin@example.com", "rae@example.com"
 			f.expect(f.reg("w1").cookie("ck-1"), registered(cid("ck-1"), "w1"))

@@ -132,6 +132,7 @@ func (o op) webinars(ids ...string) op { o.Webinars = slices.Clone(ids); return 
 func (o op) tags(tags ...string) op    { o.Tags = slices.Clone(tags); return o }
 func (o op) email(e string) op         { o.AttendeeEmail = e; return o }
 func (o op) cookie(c string) op        { o.CookieID = c; return o }
+func (o op) attendee(id string) op     { o.AttendeeID = id; return o }
 func (o op) currency(c string) op      { o.Currency = c; return o }
 func (o op) at(d time.Duration) op     { o.Time = base.Add(d); return o }
 func (o op) window(d time.Duration) op { o.OrderWindow = d; return o }

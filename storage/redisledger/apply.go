@@ -136,6 +136,9 @@ func opArgs(op *storage.Op, ttl string) []any {
 	if op.AttendeeEmail != "" {
 		emailID = attribution.EmailAttendeeID(op.AttendeeEmail)
 		emailHex = hx(emailID)
+	} else if op.CookieID == "" && op.AttendeeID != "" {
+		emailID = op.AttendeeID // a replayed raw hit: the attendee, without its email
+		emailHex = hx(emailID)
 	}
 	if op.CookieID != "" {
 		cookieHex = hx(attribution.CookieAttendeeID(op.CookieID))

@@ -349,7 +349,22 @@ func (l *Ledger) Attendee(ctx context.Context, account, email string) (storage.A
 	if !keyable(account) || email == "" {
 		return storage.Attendee{}, fmt.Errorf("attendee of %s: %w", account, storage.ErrNotFound)
 	}
-	id := attribution.EmailAttendeeID(email)
+	a, err := l.AttendeeByID(ctx, account, attribution.EmailAttendeeID(email))
+	if err != nil {
+		return a, err
+	}
+	// An attendee rebuilt from raw hits (reconcile) may not know its email.
+	if a.Email != "" && a.Email != email {
+		return storage.Attendee{}, fmt.Errorf("attendee of %s: %w", account, storage.ErrNotFound)
+	}
+	return a, nil
+}
+
+// AttendeeByID reads an attendee by id with its orders, in one script call.
+func (l *Ledger) AttendeeByID(ctx context.Context, account, id string) (storage.Attendee, error) {
+	if !keyable(account) || id == "" {
+		return storage.Attendee{}, fmt.Errorf("attendee of %s: %w", account, storage.ErrNotFound)
+	}
 	v, err := l.attendee.Run(ctx, l.c, []string{accountKey(account)}, hx(id)).Slice()
 	if err != nil {
 		return storage.Attendee{}, wrap("cannot read attendee of "+account, err)
@@ -360,9 +375,6 @@ func (l *Ledger) Attendee(ctx context.Context, account, email string) (storage.A
 	a, err := decodeAttendee(v)
 	if err != nil {
 		return storage.Attendee{}, fmt.Errorf("cannot decode attendee %s of %s: %w", id, account, err)
-	}
-	if a.Email != email {
-		return storage.Attendee{}, fmt.Errorf("attendee of %s: %w", account, storage.ErrNotFound)
 	}
 	return a, nil
 }

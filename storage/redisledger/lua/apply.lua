@@ -92,7 +92,7 @@ end
 -- Identity, resolved without changing anything yet. A cookie link is
 -- stored as <attendee hex><attendee id>.
 local att, attEmail = '', ''
-if email ~= '' then
+if emailID ~= '' then
   att, attEmail = emailID, email
   hexes[att] = ARGV[7]
 elseif cookie ~= '' then

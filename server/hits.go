@@ -1,0 +1,109 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/pixelpost/pixelpost/attribution"
+	"github.com/pixelpost/pixelpost/storage"
+)
+
+// Sizes kept on a raw hit: enough to read, bounded against hostile input.
+const (
+	maxRecordedQuery = 2048
+	maxRecordedUA    = 512
+	maxRecordedRef   = 512
+	maxRecordedAcct  = 64
+)
+
+// newHit starts the raw hit of a tracking request: id, time, account and
+// the request's context. Every value is copied out of Fiber's buffers.
+func (s *Server) newHit(c *fiber.Ctx, kind string) storage.Hit {
+	now := s.now()
+	return storage.Hit{
+		ID:        newHitID(now),
+		Time:      now,
+		Account:   capped(c.Params("acct"), maxRecordedAcct),
+		Kind:      kind,
+		IP:        truncateIP(c.IP(), s.cfg.KeepFullIP),
+		UserAgent: capped(string(c.Request().Header.UserAgent()), maxRecordedUA),
+		Referer:   capped(string(c.Request().Header.Referer()), maxRecordedRef),
+		Query:     attribution.RedactQuery(c.Request().URI().QueryString(), maxRecordedQuery),
+	}
+}
+
+// record makes the hit durable before the handler answers. A hit that
+// cannot be recorded (the log is full or failing) is counted and logged:
+// the pixel still answers, and /readyz already says the node is degraded.
+func (s *Server) record(h *storage.Hit) {
+	h.EmailSHA256 = emailSHA256(h.Email)
+	if err := s.pipeline.Record(h); err != nil {
+		s.metrics.hit(h.Kind, "lost", "wal_unavailable")
+		s.errLog.Error().Err(err).Str("kind", h.Kind).Msg("cannot record hit")
+	}
+}
+
+// rejectHit marks a hit refused before the ledger, with the reason.
+func rejectHit(h *storage.Hit, err error) {
+	h.Status, h.Reason = storage.StatusRejected, reasonOf(err)
+}
+
+// reasonOf maps an error to the reason code recorded on a rejected hit.
+func reasonOf(err error) string {
+	var rej *attribution.Rejection
+	switch {
+	case errors.As(err, &rej):
+		return rej.Reason
+	case errors.Is(err, storage.ErrNotFound):
+		return storage.ReasonUnknownAccount
+	case errors.Is(err, storage.ErrUnavailable):
+		return "ledger_unavailable"
+	}
+	return "internal_error"
+}
+
+// decided sees every hit once the ledger decided it and its row is
+// durable: the one place that counts hits by final status.
+func (s *Server) decided(h *storage.Hit) {
+	s.metrics.hit(h.Kind, string(h.Status), h.Reason)
+	if h.Status == storage.StatusRejected {
+		s.rejected.add(h)
+	}
+}
+
+// truncateIP keeps the network part of an address (/24 for IPv4, /48 for
+// IPv6) unless full addresses are configured (SPEC §6).
+func truncateIP(ip string, keepFull bool) string {
+	if keepFull {
+		return strings.Clone(ip)
+	}
+	a := net.ParseIP(ip)
+	if a == nil {
+		return ""
+	}
+	if v4 := a.To4(); v4 != nil {
+		return v4.Mask(net.CIDRMask(24, 32)).String()
+	}
+	return a.Mask(net.CIDRMask(48, 128)).String()
+}
+
+func capped(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
+	}
+	return strings.Clone(s)
+}
+
+// emailSHA256 is what raw hits keep of an email: its SHA-256 in hex.
+func emailSHA256(email string) string {
+	if email == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(email))
+	return hex.EncodeToString(sum[:])
+}

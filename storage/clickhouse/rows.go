@@ -1,0 +1,81 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pixelpost/pixelpost/attribution"
+	"github.com/pixelpost/pixelpost/storage"
+)
+
+const rowsSQL = `SELECT hit_id, ts_ms, account, kind, status, reason, webinar_ids, tag,
+    order_id, amount, delta, currency, attendee_id, email_sha256, click_id,
+    campaign_id, ip, user_agent, referer, query, order_key, has_amount,
+    product_id, product_name, source
+FROM hits FINAL`
+
+// Rows calls fn with every row of account (of all accounts if account is
+// ""), deduped, in hit order (ts_ms, then hit_id), decoded back into a
+// storage.Hit: what reconcile folds. Rows are streamed, never all held in
+// memory; each Hit is fresh, so fn may keep it. The first error of fn
+// stops the scan and is returned as is.
+//
+// The decoded Hit has no Email or CookieID (never stored) and a Time with
+// millisecond precision. For rejected rows webinar_ids is what the hit
+// named (Webinars); for decided rows it is Credited (non-nil).
+func (c *Client) Rows(ctx context.Context, account string, fn func(storage.Hit) error) error {
+	q, args := rowsSQL, []any(nil)
+	if account != "" {
+		q, args = q+" WHERE account = ?", []any{account}
+	}
+	q += " ORDER BY ts_ms, hit_id"
+	rows, err := c.conn.Query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("cannot query hit rows: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			h             storage.Hit
+			tsMS          uint64
+			status, tag   string
+			webinars      []string
+			amount, delta int64
+			hasAmount     uint8
+		)
+		err := rows.Scan(&h.ID, &tsMS, &h.Account, &h.Kind, &status, &h.Reason,
+			&webinars, &tag, &h.OrderID, &amount, &delta, &h.Currency,
+			&h.AttendeeID, &h.EmailSHA256, &h.ClickID, &h.CampaignID, &h.IP,
+			&h.UserAgent, &h.Referer, &h.Query, &h.OrderKey, &hasAmount,
+			&h.ProductID, &h.ProductName, &h.Source)
+		if err != nil {
+			return fmt.Errorf("cannot read hit row: %w", err)
+		}
+		h.Time = time.UnixMilli(int64(tsMS)).UTC()
+		h.Status = storage.Status(status)
+		h.Amount, h.Delta = attribution.Micros(amount), attribution.Micros(delta)
+		h.HasAmount = hasAmount == 1
+		if tag != "" {
+			h.Tags = strings.Split(tag, ",")
+		}
+		if webinars == nil {
+			webinars = []string{}
+		}
+		if h.Status == storage.StatusRejected {
+			if len(webinars) > 0 {
+				h.Webinars = webinars
+			}
+		} else {
+			h.Credited = webinars
+		}
+		if err := fn(h); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("cannot read hit rows: %w", err)
+	}
+	return nil
+}

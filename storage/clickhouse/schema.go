@@ -1,0 +1,162 @@
+package clickhouse
+
+import (
+	"fmt"
+	"strings"
+)
+
+// column is one column of the hits table, in table order. The insert, the
+// row scan and the migrations all read this list, so they cannot drift.
+type column struct {
+	name, typ string
+}
+
+// hitColumns is the hits table (SPEC §8). version is not a hit field: it
+// orders copies of one hit for ReplacingMergeTree (see versionOf).
+var hitColumns = [...]column{
+	{"hit_id", "String"},
+	{"ts", "DateTime"},
+	{"ts_ms", "UInt64"},
+	{"account", "String"},
+	{"kind", "String"},
+	{"status", "String"},
+	{"reason", "String"},
+	{"webinar_ids", "Array(String)"},
+	{"tag", "String"},
+	{"order_id", "String"},
+	{"amount", "Int64"},
+	{"delta", "Int64"},
+	{"currency", "String"},
+	{"attendee_id", "String"},
+	{"email_sha256", "String"},
+	{"click_id", "String"},
+	{"campaign_id", "String"},
+	{"ip", "String"},
+	{"user_agent", "String"},
+	{"referer", "String"},
+	{"query", "String"},
+	{"order_key", "String"},
+	{"has_amount", "UInt8"},
+	{"product_id", "String"},
+	{"product_name", "String"},
+	{"source", "String"},
+	{"version", "UInt8"},
+}
+
+// HitsDDL creates the hits table on a single server. It runs on ClickHouse
+// 18.16 and on current releases, which is why it uses no LowCardinality,
+// DateTime64, Map, TTL or codecs.
+//
+// Dedupe: a hit can reach the table more than once (the shipper re-sends a
+// batch whose insert outcome it did not see, a crash replays the WAL, an
+// import is run twice). All copies share hit_id and therefore ts and
+// account, so they share the sorting key and ReplacingMergeTree keeps one
+// of them per key: the one with the highest version, which is 1 for every
+// row except the degraded "duplicate / replayed_hit" copy a crash replay
+// writes for a hit whose original row may already be there (version 0), so
+// the original wins whatever the order of arrival.
+//
+// Merges happen in the background, at an unknown time, so every report
+// reads with FINAL, which merges at query time. On 18.16 that is the only
+// per-query dedupe ReplacingMergeTree offers; the alternative, GROUP BY
+// hit_id with argMax(col, version) for every column, costs as much, must be
+// rewritten for each query and is easy to get wrong. FINAL's cost is
+// bounded by the partition and primary-key filters every report applies.
+//
+// ORDER BY (account, ts, hit_id): reports filter on one account and a
+// time range, which the primary key (account, ts) serves directly; hit_id
+// last makes the key unique per hit, as ReplacingMergeTree needs. Monthly
+// partitions keep FINAL merges and mutations (DeleteAttendee) small.
+const HitsDDL = `CREATE TABLE IF NOT EXISTS hits (
+    hit_id       String,
+    ts           DateTime,
+    ts_ms        UInt64,
+    account      String,
+    kind         String,
+    status       String,
+    reason       String,
+    webinar_ids  Array(String),
+    tag          String,
+    order_id     String,
+    amount       Int64,
+    delta        Int64,
+    currency     String,
+    attendee_id  String,
+    email_sha256 String,
+    click_id     String,
+    campaign_id  String,
+    ip           String,
+    user_agent   String,
+    referer      String,
+    query        String,
+    order_key    String,
+    has_amount   UInt8,
+    product_id   String,
+    product_name String,
+    source       String,
+    version      UInt8
+) ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(ts)
+ORDER BY (account, ts, hit_id)`
+
+// ClusterDDLTemplate is the scale-out layout (SPEC §4): each shard keeps
+// its rows in hits_local, a ReplicatedReplacingMergeTree with the same
+// columns, key and dedupe as HitsDDL, and hits is a Distributed table over
+// them, so inserts and the report queries (which name hits) work unchanged.
+//
+// The sharding key is cityHash64(hit_id): every copy of a hit lands on the
+// same shard, where FINAL can merge it with the others (FINAL on a
+// Distributed table is run on each shard; copies on different shards would
+// never meet). Replicas of a shard additionally dedupe identical insert
+// blocks by their checksum.
+//
+// {cluster} is replaced by ClusterDDL; {shard} and {replica} are server
+// macros (config.xml <macros>); {database} is expanded by ClickHouse 20.x
+// and later, on older servers write the database name into the path.
+// Mutations (DeleteAttendee) must be run ON CLUSTER against hits_local.
+const ClusterDDLTemplate = `CREATE TABLE IF NOT EXISTS hits_local ON CLUSTER {cluster} (
+    {columns}
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/hits_local', '{replica}', version)
+PARTITION BY toYYYYMM(ts)
+ORDER BY (account, ts, hit_id)
+;
+CREATE TABLE IF NOT EXISTS hits ON CLUSTER {cluster} AS hits_local
+ENGINE = Distributed({cluster}, currentDatabase(), hits_local, cityHash64(hit_id))`
+
+// ClusterDDL returns the statements of ClusterDDLTemplate for the named
+// cluster (from remote_servers in the server config), in the order to run
+// them, in the database the connection uses.
+func ClusterDDL(cluster string) []string {
+	cols := make([]string, len(hitColumns))
+	for i, c := range hitColumns {
+		cols[i] = c.name + " " + c.typ
+	}
+	ddl := strings.NewReplacer(
+		"{cluster}", quoteIdent(cluster),
+		"{columns}", strings.Join(cols, ",\n    "),
+	).Replace(ClusterDDLTemplate)
+	var out []string
+	for _, s := range strings.Split(ddl, ";") {
+		out = append(out, strings.TrimSpace(s))
+	}
+	return out
+}
+
+// quoteIdent quotes a ClickHouse identifier with backticks.
+func quoteIdent(s string) string {
+	return "`" + strings.NewReplacer("\\", "\\\\", "`", "\\`").Replace(s) + "`"
+}
+
+// validDatabase restricts database names to what needs no thought when
+// quoted: letters, digits and underscores.
+func validDatabase(name string) error {
+	if name == "" || len(name) > 64 {
+		return fmt.Errorf("invalid clickhouse database %q: 1 to 64 characters", name)
+	}
+	for _, c := range []byte(name) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return fmt.Errorf("invalid clickhouse database %q: letters, digits and _ only", name)
+		}
+	}
+	return nil
+}

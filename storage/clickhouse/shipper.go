@@ -1,0 +1,399 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/pixelpost/pixelpost/storage"
+	"github.com/pixelpost/pixelpost/storage/wal"
+)
+
+// ShipperConfig sizes a Shipper. Zero values take the documented defaults.
+type ShipperConfig struct {
+	// Cursor names the rows-log cursor holding the position after the last
+	// shipped row (default "clickhouse"). No saved cursor: the oldest record.
+	Cursor string
+	// MaxBatch caps the rows of one INSERT (default 50000: ClickHouse wants
+	// few large inserts, at most about one per second; 50000 rows of ~300
+	// bytes is ~15 MB in memory).
+	MaxBatch int
+	// MaxDelay is the longest a row waits for its batch to fill up
+	// (default 1s): the freshness of the reports.
+	MaxDelay time.Duration
+	// Release deletes rows-log segments once shipped. Set it only if the
+	// shipper is the log's last reader; without it the log is the archive.
+	Release bool
+	// FlushTimeout bounds the final flush when Run's context ends
+	// (default 5s); what is left stays in the log for the next start.
+	FlushTimeout time.Duration
+	// MaxAttempts gives up a batch after that many failed inserts, ending
+	// Run with the error (default 0: retry forever, as the server must).
+	MaxAttempts int
+}
+
+const (
+	defaultCursor       = "clickhouse"
+	defaultMaxBatch     = 50000
+	defaultMaxDelay     = time.Second
+	defaultFlushTimeout = 5 * time.Second
+)
+
+// ShipperDeps are a Shipper's collaborators.
+type ShipperDeps struct {
+	Log    *wal.Log // the rows log: storage.AppendHit records of decided hits
+	Client Inserter
+	Logger zerolog.Logger
+	// Backoff returns the delay before retry attempt (0-based) of a failed
+	// insert or read. nil: ExpBackoff(500ms, 30s).
+	Backoff func(attempt int) time.Duration
+}
+
+// ShipperStats are a Shipper's figures, for /metrics and /readyz.
+type ShipperStats struct {
+	Shipped    uint64 // rows inserted since start (a batch retried counts once)
+	Batches    uint64 // successful inserts
+	Lag        uint64 // bytes of the rows log not yet shipped
+	BadRecords uint64 // records that did not decode, skipped
+	Corrupt    uint64 // damaged log regions skipped (their records are lost)
+	Failures   uint64 // failed insert or read attempts
+	Down       bool   // the last insert failed; rows wait in the log
+	LastError  string // the last failure, kept after recovery
+}
+
+// Shipper moves decided hits from the rows log into ClickHouse: batches of
+// up to MaxBatch rows or MaxDelay old, one INSERT each, then the cursor is
+// saved after the batch. A failed insert is retried with backoff, with the
+// same rows, until it succeeds: rows are never dropped, and a batch whose
+// outcome was unknown and is sent again is deduped by the table (HitsDDL).
+// The same holds after a crash between insert and cursor save.
+//
+// Records that do not decode and damaged regions of the log
+// (*wal.CorruptError) are logged, counted and skipped: the shipper never
+// stops for them.
+//
+// Stats is safe for concurrent use; Run is called once.
+type Shipper struct {
+	cfg     ShipperConfig
+	log     *wal.Log
+	client  Inserter
+	logger  zerolog.Logger
+	backoff func(int) time.Duration
+	once    bool // ImportAll: stop at the end of the log, keep no cursor
+
+	// Owned by Run.
+	r        *wal.Reader
+	batch    []storage.Hit
+	batchEnd wal.Pos   // after the last record read into (or skipped from) the batch
+	deadline time.Time // when the batch must go; zero while empty
+
+	acked                                    atomic.Uint64 // everything before is shipped or skipped
+	shipped, batches, bad, corrupt, failures atomic.Uint64
+	down                                     atomic.Bool
+	lastErr                                  atomic.Pointer[string]
+}
+
+// NewShipper returns a Shipper starting at the saved cursor.
+func NewShipper(cfg ShipperConfig, deps ShipperDeps) *Shipper {
+	s := newShipper(cfg, deps, false)
+	s.acked.Store(uint64(s.start()))
+	return s
+}
+
+func newShipper(cfg ShipperConfig, deps ShipperDeps, once bool) *Shipper {
+	if cfg.Cursor == "" {
+		cfg.Cursor = defaultCursor
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = defaultMaxBatch
+	}
+	if cfg.MaxDelay <= 0 {
+		cfg.MaxDelay = defaultMaxDelay
+	}
+	if cfg.FlushTimeout <= 0 {
+		cfg.FlushTimeout = defaultFlushTimeout
+	}
+	if deps.Backoff == nil {
+		deps.Backoff = ExpBackoff(minBackoff, maxBackoff)
+	}
+	return &Shipper{cfg: cfg, log: deps.Log, client: deps.Client, logger: deps.Logger,
+		backoff: deps.Backoff, once: once}
+}
+
+// start is the saved cursor, or the oldest record. An unreadable cursor
+// means shipping everything again: duplicates are harmless, gaps are not.
+func (s *Shipper) start() wal.Pos {
+	pos, err := s.log.Cursor(s.cfg.Cursor)
+	switch {
+	case errors.Is(err, wal.ErrNoCursor):
+		return s.log.First()
+	case err != nil:
+		s.logger.Error().Err(err).Msg("cannot read the clickhouse cursor: shipping the rows log from its start")
+		return s.log.First()
+	}
+	return pos
+}
+
+// Stats returns current figures.
+func (s *Shipper) Stats() ShipperStats {
+	st := ShipperStats{Shipped: s.shipped.Load(), Batches: s.batches.Load(),
+		BadRecords: s.bad.Load(), Corrupt: s.corrupt.Load(), Failures: s.failures.Load(),
+		Down: s.down.Load()}
+	if end, acked := uint64(s.log.End()), s.acked.Load(); end > acked {
+		st.Lag = end - acked
+	}
+	if e := s.lastErr.Load(); e != nil {
+		st.LastError = *e
+	}
+	return st
+}
+
+// Run ships rows until ctx ends, then flushes what it has within
+// FlushTimeout and returns nil; rows it could not ship stay in the log for
+// the next start. It returns an error only when MaxAttempts is set and a
+// batch exhausted it. Close the log after Run returned.
+func (s *Shipper) Run(ctx context.Context) error {
+	s.batchEnd = wal.Pos(s.acked.Load())
+	s.r = s.log.NewReader(s.batchEnd)
+	defer func() { s.r.Close() }()
+	readFails := 0
+	for {
+		atEnd, err := s.fill(ctx, !s.once)
+		switch {
+		case err == nil:
+			readFails = 0
+		case ctx.Err() != nil || errors.Is(err, wal.ErrClosed):
+			return s.stop(ctx)
+		default:
+			s.fail(err)
+			s.logger.Error().Err(err).Msg("cannot read the rows log: retrying")
+			if err := sleep(ctx, s.backoff(readFails)); err != nil {
+				return s.stop(ctx)
+			}
+			readFails++
+			s.reopen(s.r.Pos())
+			continue
+		}
+		if s.pending() {
+			if err := s.ship(ctx); err != nil {
+				if ctx.Err() != nil {
+					return s.stop(ctx)
+				}
+				return err
+			}
+		}
+		if s.once && atEnd {
+			return nil
+		}
+	}
+}
+
+// stop ends Run after its context ended: ImportAll gives up, the server's
+// shipper flushes.
+func (s *Shipper) stop(ctx context.Context) error {
+	if s.once {
+		return ctx.Err()
+	}
+	fctx, cancel := context.WithTimeout(context.Background(), s.cfg.FlushTimeout)
+	defer cancel()
+	for {
+		atEnd, err := s.fill(fctx, false)
+		if err != nil {
+			break
+		}
+		if s.pending() {
+			if err := s.ship(fctx); err != nil {
+				break
+			}
+		}
+		if atEnd {
+			return nil
+		}
+	}
+	s.logger.Warn().Uint64("lag_bytes", s.Stats().Lag).Int("batch_rows", len(s.batch)).
+		Msg("clickhouse flush at shutdown incomplete: the rest stays in the rows log for the next start")
+	return nil
+}
+
+// pending reports whether the batch holds rows or skipped records whose
+// position is not saved yet.
+func (s *Shipper) pending() bool {
+	return len(s.batch) > 0 || uint64(s.batchEnd) > s.acked.Load()
+}
+
+// fill reads records into the batch until it is full, or (wait) the batch
+// is MaxDelay old, or (!wait) the end of the log: atEnd. With wait and an
+// empty batch it blocks until records arrive. It returns ctx's error or
+// wal.ErrClosed to stop, other errors for a reader to retry.
+func (s *Shipper) fill(ctx context.Context, wait bool) (atEnd bool, err error) {
+	for len(s.batch) < s.cfg.MaxBatch {
+		rec, next, err := s.r.Next()
+		if err == nil {
+			s.add(rec, next)
+			continue
+		}
+		var ce *wal.CorruptError
+		switch {
+		case errors.Is(err, io.EOF):
+			if !wait {
+				return true, nil
+			}
+			if !s.pending() {
+				if err := s.log.Wait(ctx, s.r.Pos()); err != nil {
+					return false, err
+				}
+				continue
+			}
+			left := time.Until(s.deadline)
+			if left <= 0 {
+				return false, nil
+			}
+			wctx, cancel := context.WithTimeout(ctx, left)
+			err := s.log.Wait(wctx, s.r.Pos())
+			cancel()
+			switch {
+			case err == nil:
+				continue
+			case ctx.Err() != nil || errors.Is(err, wal.ErrClosed):
+				return false, err
+			}
+			return false, nil // MaxDelay is up
+		case errors.As(err, &ce):
+			if err := s.skip(ce.Resume, err, "skipping a damaged region of the rows log: its rows are lost"); err != nil {
+				return false, err
+			}
+		case errors.Is(err, wal.ErrReleased):
+			if err := s.skip(s.log.First(), err, "rows-log segments were released before they were shipped: their rows are lost"); err != nil {
+				return false, err
+			}
+		default:
+			return false, fmt.Errorf("cannot read rows log: %w", err)
+		}
+	}
+	return false, nil
+}
+
+// add decodes one record into the batch; one that does not decode is
+// counted and skipped (its position still advances the batch end).
+func (s *Shipper) add(rec []byte, next wal.Pos) {
+	h, err := storage.DecodeHit(rec)
+	if err != nil {
+		s.bad.Add(1)
+		// The error names the field that failed, never record content.
+		s.logger.Error().Err(err).Uint64("pos", uint64(s.batchEnd)).
+			Msg("skipping a rows-log record that does not decode")
+	} else {
+		s.batch = append(s.batch, h)
+	}
+	s.batchEnd = next
+	if s.deadline.IsZero() {
+		s.deadline = time.Now().Add(s.cfg.MaxDelay)
+	}
+}
+
+// skip moves the reader past damage to to, which must be ahead.
+func (s *Shipper) skip(to wal.Pos, cause error, msg string) error {
+	from := s.r.Pos()
+	if to <= from {
+		return fmt.Errorf("cannot skip damage in the rows log at %d: %w", from, cause)
+	}
+	s.corrupt.Add(1)
+	s.logger.Error().Err(cause).Uint64("from", uint64(from)).Uint64("to", uint64(to)).Msg(msg)
+	s.reopen(to)
+	s.batchEnd = to
+	if s.deadline.IsZero() {
+		s.deadline = time.Now().Add(s.cfg.MaxDelay)
+	}
+	return nil
+}
+
+func (s *Shipper) reopen(at wal.Pos) {
+	s.r.Close()
+	s.r = s.log.NewReader(at)
+}
+
+// ship inserts the batch, retrying with backoff, then saves the cursor
+// after it and releases what is shipped.
+func (s *Shipper) ship(ctx context.Context) error {
+	if len(s.batch) > 0 {
+		if err := s.insert(ctx); err != nil {
+			return err
+		}
+		s.shipped.Add(uint64(len(s.batch)))
+		s.batches.Add(1)
+	}
+	clear(s.batch) // drop the strings for the collector
+	s.batch = s.batch[:0]
+	s.deadline = time.Time{}
+	end := s.batchEnd
+	s.acked.Store(uint64(end))
+	if s.once {
+		return nil
+	}
+	// The rows are in ClickHouse: a failed save only means they may be
+	// sent again after a restart, which the table dedupes.
+	if err := s.log.SaveCursor(s.cfg.Cursor, end); err != nil {
+		s.logger.Warn().Err(err).Msg("cannot save the clickhouse cursor")
+		return nil
+	}
+	if s.cfg.Release {
+		if err := s.log.Release(end); err != nil {
+			s.logger.Warn().Err(err).Msg("cannot release shipped rows-log segments")
+		}
+	}
+	return nil
+}
+
+// insert sends the batch until it is accepted, ctx ends or MaxAttempts
+// is reached.
+func (s *Shipper) insert(ctx context.Context) error {
+	for attempt := 0; ; attempt++ {
+		err := s.client.Insert(ctx, s.batch)
+		if err == nil {
+			if s.down.Swap(false) {
+				s.logger.Info().Int("attempts", attempt+1).Msg("clickhouse accepts rows again")
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		err = fmt.Errorf("cannot ship batch of %d rows: %w", len(s.batch), err)
+		s.fail(err)
+		s.down.Store(true)
+		if s.cfg.MaxAttempts > 0 && attempt+1 >= s.cfg.MaxAttempts {
+			return err
+		}
+		d := s.backoff(attempt)
+		s.logger.Warn().Err(err).Int("attempt", attempt+1).Dur("retry_in", d).Msg("clickhouse insert failed")
+		if err := sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *Shipper) fail(err error) {
+	s.failures.Add(1)
+	msg := err.Error()
+	s.lastErr.Store(&msg)
+}
+
+// ImportAll ships every row of deps.Log, from its oldest record to its
+// current end, in batches of batch rows (0: 50000), and returns the
+// figures (Shipped: rows inserted). It keeps no cursor and is safe to run
+// again: the reports dedupe by hit id. A batch failing 5 times ends it
+// with the error. For pixelpost import-wal.
+func ImportAll(ctx context.Context, deps ShipperDeps, batch int) (ShipperStats, error) {
+	s := newShipper(ShipperConfig{MaxBatch: batch, MaxAttempts: 5}, deps, true)
+	s.acked.Store(uint64(deps.Log.First()))
+	err := s.Run(ctx)
+	if err != nil {
+		err = fmt.Errorf("cannot import rows log: %w", err)
+	}
+	return s.Stats(), err
+}

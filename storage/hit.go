@@ -1,0 +1,114 @@
+package storage
+
+import (
+	"strings"
+	"time"
+
+	"github.com/pixelpost/pixelpost/attribution"
+)
+
+// Hit kinds (the kind column of raw hits).
+const (
+	KindPixel        = "pixel"
+	KindRegistration = "registration"
+	KindManual       = "manual"
+	KindClick        = "click"
+	KindPostback     = "postback"
+	KindLead         = "lead"
+	KindCRM          = "crm"
+)
+
+// Hit is one request to a tracking endpoint, as the write-ahead logs keep it
+// and as it becomes a row of the ClickHouse hits table (SPEC §4, §8).
+//
+// A hit is logged twice: in the hits log before it is answered (Status
+// empty when it still has to go through the ledger, StatusRejected when it
+// was refused before), and in the rows log once the ledger decided it
+// (Status, Reason, Delta, Credited and AttendeeID filled in from the
+// Result). The fields marked local never leave this machine: ClickHouse
+// gets EmailSHA256, never Email.
+type Hit struct {
+	ID      string
+	Time    time.Time
+	Account string
+	Kind    string
+
+	Status Status
+	Reason string
+
+	// Ledger input: what the hit named. Webinars and Tags as given.
+	Webinars    []string
+	Tags        []string
+	OrderID     string
+	OrderKey    string // attribution.OrderKey; empty for registrations
+	HasAmount   bool
+	Amount      attribution.Micros
+	Currency    string
+	ProductID   string
+	ProductName string
+	Source      string // pixel, backend, manual
+	Email       string // local: normalised email, needed by the ledger
+	CookieID    string // local: pp_aid
+
+	// Ledger outcome.
+	Delta      attribution.Micros
+	Credited   []string
+	AttendeeID string
+
+	EmailSHA256 string
+	ClickID     string
+	CampaignID  string
+	IP          string
+	UserAgent   string
+	Referer     string
+	Query       string // redacted and size-capped
+}
+
+// Pending reports whether the hit still has to go through the ledger.
+func (h *Hit) Pending() bool { return h.Status == "" }
+
+// Op is the ledger operation of a pending hit.
+func (h *Hit) Op() Op {
+	op := Op{
+		HitID: h.ID, Account: h.Account, Kind: OpConversion, Time: h.Time,
+		AttendeeEmail: h.Email, CookieID: h.CookieID,
+		Webinars: h.Webinars, Tags: h.Tags,
+		OrderKey: h.OrderKey, OrderID: h.OrderID,
+		HasAmount: h.HasAmount, Amount: h.Amount, Currency: h.Currency,
+		ProductID: h.ProductID, ProductName: h.ProductName, Source: h.Source,
+	}
+	if h.Kind == KindRegistration {
+		op.Kind = OpRegistration
+	}
+	if strings.HasPrefix(h.OrderKey, "f:") {
+		op.OrderWindow = attribution.FingerprintWindow
+	}
+	return op
+}
+
+// Decided records the ledger's result on the hit.
+func (h *Hit) Decided(r Result) {
+	h.Status, h.Reason, h.Delta = r.Status, r.Reason, r.Delta
+	h.Credited, h.AttendeeID = r.Credited, r.AttendeeID
+}
+
+// WebinarIDs is the webinar_ids column: the webinars credited when the
+// ledger took the hit, else the webinars it named.
+func (h *Hit) WebinarIDs() []string {
+	if h.Credited != nil || (!h.Pending() && h.Status != StatusRejected) {
+		return h.Credited
+	}
+	return h.Webinars
+}
+
+// ReplayOp is the op that re-applies a decided hit in a fold (reconcile):
+// the credited webinars stand for the tags as they were resolved at hit
+// time, and the attendee id for an email the raw row does not carry.
+func (h *Hit) ReplayOp() Op {
+	op := h.Op()
+	op.Webinars, op.Tags = h.Credited, nil
+	if op.AttendeeEmail == "" && op.CookieID == "" {
+		op.AttendeeID = h.AttendeeID
+	}
+	return op
+}

@@ -1,0 +1,310 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"github.com/pixelpost/pixelpost/storage"
+	"github.com/pixelpost/pixelpost/storage/wal"
+)
+
+// Backoff bounds while the ledger or the rows log refuses work.
+const (
+	minBackoff = 50 * time.Millisecond
+	maxBackoff = 5 * time.Second
+)
+
+// maxRowsAppend keeps one rows-log append under the wal's 4 MiB limit.
+const maxRowsAppend = 2 << 20
+
+// Run applies hits to the ledger until ctx ends, then drains: it applies
+// every hit recorded so far and returns, or returns at drainTimeout with the
+// rest left in the hits log for the next start. Call it once.
+//
+// Crash recovery: the hits after the saved cursor are read again. Those
+// whose rows reached the rows log (their ids are in its tail, after the
+// cursorRows mark) are skipped; the others are applied again, and the
+// ledger answers a replayed duplicate for any it had applied (its result
+// was lost with the process: the row records duplicate/replayed_hit, and
+// reconcile, which folds the ops themselves, still counts it).
+func (p *Pipeline) Run(ctx context.Context, drainTimeout time.Duration) error {
+	from, err := cursor(p.hits, cursorLedger)
+	if err != nil {
+		return err
+	}
+	done, err := p.writtenSinceMark()
+	if err != nil {
+		return err
+	}
+	p.advance(from)
+	a := applier{p: p, r: p.hits.NewReader(from), skip: done}
+	defer func() { a.r.Close() }()
+
+	for {
+		err := p.hits.Wait(ctx, a.r.Pos())
+		if err != nil {
+			break // ctx ended (or the log closed): drain below
+		}
+		if err := a.step(ctx); err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return err
+		}
+	}
+	// Drain what was recorded before the server stopped answering.
+	dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	for a.r.Pos() < p.hits.End() {
+		if err := a.step(dctx); err != nil {
+			if dctx.Err() != nil {
+				p.log.Warn().Uint64("left_bytes", uint64(p.hits.End()-a.r.Pos())).
+					Msg("ledger drain timed out: the rest stays in the hits log for the next start")
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+type applier struct {
+	p    *Pipeline
+	r    *wal.Reader
+	skip map[string]bool // hit ids whose rows were written before a crash
+
+	hits []storage.Hit
+	ops  []storage.Op
+	idx  []int // hits index of each op
+	recs [][]byte
+	buf  []byte
+}
+
+// step processes one batch of up to MaxBatch hits: ledger, rows, cursor.
+func (a *applier) step(ctx context.Context) error {
+	p := a.p
+	a.hits, a.ops, a.idx = a.hits[:0], a.ops[:0], a.idx[:0]
+	next := a.r.Pos()
+	for len(a.hits) < p.cfg.MaxBatch {
+		rec, pos, err := a.r.Next()
+		if err == io.EOF {
+			break
+		}
+		var ce *wal.CorruptError
+		if errors.As(err, &ce) {
+			p.badRecords.Add(1)
+			p.log.Error().Err(err).Msg("hits log damaged: skipping to the next good record")
+			a.r.Close()
+			a.r = p.hits.NewReader(ce.Resume)
+			next = ce.Resume
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("cannot read hits log: %w", err)
+		}
+		next = pos
+		h, err := storage.DecodeHit(rec)
+		if err != nil {
+			p.badRecords.Add(1)
+			p.log.Error().Err(err).Msg("skipping an undecodable hits-log record")
+			continue
+		}
+		if a.skip[h.ID] {
+			delete(a.skip, h.ID)
+			continue
+		}
+		a.hits = append(a.hits, h)
+	}
+	for i := range a.hits {
+		if a.hits[i].Pending() {
+			a.ops = append(a.ops, a.hits[i].Op())
+			a.idx = append(a.idx, i)
+		}
+	}
+	if len(a.ops) > 0 {
+		results, err := a.apply(ctx)
+		if err != nil {
+			return err
+		}
+		for j, res := range results {
+			a.hits[a.idx[j]].Decided(res)
+		}
+	}
+	if err := a.writeRows(ctx); err != nil {
+		return err
+	}
+	if err := p.hits.SaveCursor(cursorLedger, next); err != nil {
+		return fmt.Errorf("cannot save ledger cursor: %w", err)
+	}
+	if err := p.rows.SaveCursor(cursorRows, p.rows.End()); err != nil {
+		return fmt.Errorf("cannot save rows mark: %w", err)
+	}
+	if err := p.hits.Release(next); err != nil {
+		p.log.Warn().Err(err).Msg("cannot release applied hits")
+	}
+	p.applied.Add(uint64(len(a.ops)))
+	if p.onDone != nil {
+		for i := range a.hits {
+			p.onDone(&a.hits[i])
+		}
+	}
+	a.notify()
+	p.advance(next)
+	clear(a.hits) // drop references to decoded strings
+	return nil
+}
+
+// apply calls the ledger until it answers, backing off while it cannot be
+// reached. It gives up only when ctx ends.
+func (a *applier) apply(ctx context.Context) ([]storage.Result, error) {
+	p := a.p
+	wait := minBackoff
+	for {
+		results, err := p.ledger.Apply(ctx, a.ops)
+		if err == nil {
+			if p.ledgerDown.Swap(false) {
+				p.log.Info().Msg("ledger reachable again: applying queued hits")
+			}
+			return results, nil
+		}
+		msg := err.Error()
+		p.lastErr.Store(&msg)
+		if !p.ledgerDown.Swap(true) {
+			p.log.Error().Err(err).Msg("ledger unavailable: hits are queued in the hits log")
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+		wait = nextBackoff(wait)
+	}
+}
+
+// writeRows appends every hit of the batch, decided, to the rows log,
+// waiting while the log is full (its shipper frees space).
+func (a *applier) writeRows(ctx context.Context) error {
+	p := a.p
+	a.recs, a.buf = a.recs[:0], a.buf[:0]
+	flush := func() error {
+		wait := minBackoff
+		for {
+			_, err := p.rows.Append(a.recs...)
+			if err == nil {
+				a.recs, a.buf = a.recs[:0], a.buf[:0]
+				return nil
+			}
+			if !errors.Is(err, wal.ErrFull) {
+				return fmt.Errorf("cannot write rows: %w", err)
+			}
+			msg := err.Error()
+			p.lastErr.Store(&msg)
+			if err := sleep(ctx, wait); err != nil {
+				return err
+			}
+			wait = nextBackoff(wait)
+		}
+	}
+	for i := range a.hits {
+		start := len(a.buf)
+		a.buf = storage.AppendHit(a.buf, &a.hits[i])
+		if len(a.buf) > maxRowsAppend && len(a.recs) > 0 {
+			// Records alias a.buf: write those before it grows further.
+			tail := append([]byte(nil), a.buf[start:]...)
+			a.buf = a.buf[:start]
+			if err := flush(); err != nil {
+				return err
+			}
+			a.buf = append(a.buf, tail...)
+			start = 0
+		}
+		a.recs = append(a.recs, a.buf[start:len(a.buf):len(a.buf)])
+	}
+	if len(a.recs) == 0 {
+		return nil
+	}
+	return flush()
+}
+
+// notify hands results to RecordAndWait callers.
+func (a *applier) notify() {
+	p := a.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.waiters) == 0 {
+		return
+	}
+	for _, i := range a.idx {
+		h := &a.hits[i]
+		if ch, ok := p.waiters[h.ID]; ok {
+			ch <- storage.Result{Status: h.Status, Reason: h.Reason, Delta: h.Delta,
+				Credited: h.Credited, AttendeeID: h.AttendeeID}
+			delete(p.waiters, h.ID)
+		}
+	}
+}
+
+// writtenSinceMark returns the ids of hits written to the rows log after
+// the mark saved with the ledger cursor: after a crash between the two,
+// their hits are read again but must not be written twice.
+func (p *Pipeline) writtenSinceMark() (map[string]bool, error) {
+	from, err := cursor(p.rows, cursorRows)
+	if err != nil {
+		return nil, err
+	}
+	done := make(map[string]bool)
+	r := p.rows.NewReader(from)
+	defer r.Close()
+	for {
+		rec, _, err := r.Next()
+		if err == io.EOF {
+			return done, nil
+		}
+		if err != nil {
+			// Damage in the tail: what could be read is enough to skip; the
+			// rest is applied again (idempotent).
+			p.log.Warn().Err(err).Msg("cannot read the rows log tail")
+			return done, nil
+		}
+		if h, err := storage.DecodeHit(rec); err == nil {
+			done[h.ID] = true
+		}
+	}
+}
+
+// cursor returns a saved cursor, or the start of the log.
+func cursor(l *wal.Log, name string) (wal.Pos, error) {
+	pos, err := l.Cursor(name)
+	if errors.Is(err, wal.ErrNoCursor) {
+		return l.First(), nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cannot read cursor %s: %w", name, err)
+	}
+	if pos < l.First() {
+		pos = l.First()
+	}
+	return pos, nil
+}
+
+func nextBackoff(d time.Duration) time.Duration {
+	d *= 2
+	if d > maxBackoff {
+		d = maxBackoff
+	}
+	// ±20 % jitter so that nodes do not retry in step.
+	return d - d/5 + time.Duration(rand.Int64N(int64(2*d/5)+1))
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

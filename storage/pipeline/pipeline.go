@@ -1,0 +1,238 @@
+// Package pipeline carries every hit from its answer to its rows: the
+// promise of SPEC §4 that a hit that was answered is never lost and never
+// counted twice.
+//
+//	handler ──Record──▶ hits log ──applier──▶ ledger.Apply ──▶ rows log ──▶ shippers
+//	         (durable before the answer)   (batches, by hit id)   (decided rows)
+//
+// Record appends a hit to the hits log; the group commit acknowledges all
+// hits waiting for one fsync. The applier reads the hits log from its
+// cursor, applies the pending hits to the ledger in batches (each op atomic
+// and idempotent by hit id), writes every hit with its outcome to the rows
+// log, saves its cursor and releases the hits it is done with. The rows log
+// is what the ClickHouse shipper reads; without ClickHouse it is the raw-hit
+// archive of the embedded default.
+//
+// While the ledger is unreachable the applier retries with backoff and hits
+// wait in the hits log, on disk; they are applied, in order, when it comes
+// back. After a crash the applier starts again from its cursor: hits the
+// ledger had already applied come back as replayed duplicates, and those
+// whose rows were already written are skipped (see Run).
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/pixelpost/pixelpost/storage"
+	"github.com/pixelpost/pixelpost/storage/wal"
+)
+
+// ErrQueued: the hit is durable in the hits log but the ledger has not
+// decided it within the caller's deadline (it is unreachable or slow). It
+// will be applied when the ledger is back.
+var ErrQueued = errors.New("hit queued for the ledger")
+
+// Cursor names in the hits and rows logs.
+const (
+	cursorLedger = "ledger"      // hits log: next hit to apply
+	cursorRows   = "ledger-rows" // rows log: its end when cursorLedger was last saved
+)
+
+// Config sizes a Pipeline.
+type Config struct {
+	// Dir holds the two logs (Dir/hits, Dir/rows).
+	Dir string
+	// MaxBytes caps each log on disk (0: the wal default, 4 GiB).
+	MaxBytes int64
+	// SyncInterval is the longest the group commit lingers for more hits
+	// (0: the wal default, 2 ms; at most 10 ms).
+	SyncInterval time.Duration
+	// MaxBatch caps the hits of one ledger Apply (one Redis pipeline, one
+	// bbolt transaction). 0: 512.
+	MaxBatch int
+	// NoSync skips fsync (benchmarks only: a machine crash loses hits).
+	NoSync bool
+}
+
+// Deps are the Pipeline's collaborators.
+type Deps struct {
+	Ledger storage.Ledger
+	Log    zerolog.Logger
+	// OnDecided, if set, sees every hit once its row is durable, with its
+	// final status (metrics, the live list of rejections). It runs on the
+	// applier goroutine: keep it short, and do not keep h.
+	OnDecided func(h *storage.Hit)
+}
+
+// Pipeline is safe for concurrent use. Open it, Run it in one goroutine,
+// Close it after Run returned.
+type Pipeline struct {
+	cfg    Config
+	ledger storage.Ledger
+	log    zerolog.Logger
+	onDone func(h *storage.Hit)
+	hits   *wal.Log
+	rows   *wal.Log
+	bufs   sync.Pool
+
+	mu      sync.Mutex
+	waiters map[string]chan storage.Result
+
+	applied     atomic.Uint64 // hits decided by the ledger
+	donePos     atomic.Uint64 // hits-log position the applier is done with
+	doneMu      sync.Mutex
+	doneCh      chan struct{} // closed and replaced when donePos moves
+	ledgerDown  atomic.Bool
+	lastErr     atomic.Pointer[string]
+	badRecords  atomic.Uint64
+	appendFails atomic.Uint64
+}
+
+// Open opens (and recovers) the two logs in cfg.Dir.
+func Open(cfg Config, deps Deps) (*Pipeline, error) {
+	if deps.Ledger == nil {
+		return nil, errors.New("pipeline: a ledger is required")
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 512
+	}
+	opts := func(name string) wal.Options {
+		return wal.Options{Dir: filepath.Join(cfg.Dir, name), MaxBytes: cfg.MaxBytes,
+			SyncInterval: cfg.SyncInterval, NoSync: cfg.NoSync}
+	}
+	hits, err := wal.Open(opts("hits"))
+	if err != nil {
+		return nil, fmt.Errorf("cannot open hits log: %w", err)
+	}
+	rows, err := wal.Open(opts("rows"))
+	if err != nil {
+		hits.Close()
+		return nil, fmt.Errorf("cannot open rows log: %w", err)
+	}
+	for name, l := range map[string]*wal.Log{"hits": hits, "rows": rows} {
+		if r := l.Recovery(); r.Cut {
+			deps.Log.Warn().Str("log", name).Int64("cut_bytes", r.BytesCut).Msg("write-ahead log: torn tail cut after a crash")
+		}
+		if r := l.Recovery(); r.Corrupt {
+			deps.Log.Error().Str("log", name).Uint64("pos", uint64(r.CorruptPos)).Msg("write-ahead log: damage found; readers skip it")
+		}
+	}
+	p := &Pipeline{cfg: cfg, ledger: deps.Ledger, log: deps.Log, onDone: deps.OnDecided, hits: hits, rows: rows,
+		waiters: make(map[string]chan storage.Result), doneCh: make(chan struct{})}
+	p.bufs.New = func() any { b := make([]byte, 0, 512); return &b }
+	return p, nil
+}
+
+// Rows is the log of decided hits, for shippers and imports.
+func (p *Pipeline) Rows() *wal.Log { return p.rows }
+
+// Record makes h durable in the hits log; the caller may answer once it
+// returns nil. It does not keep h. Errors: wal.ErrFull (the log is at its
+// cap: the hit is not recorded), wal.ErrClosed, I/O errors.
+func (p *Pipeline) Record(h *storage.Hit) error {
+	bp := p.bufs.Get().(*[]byte)
+	b := storage.AppendHit((*bp)[:0], h)
+	_, err := p.hits.Append(b)
+	*bp = b
+	p.bufs.Put(bp)
+	if err != nil {
+		p.appendFails.Add(1)
+		return fmt.Errorf("cannot record hit: %w", err)
+	}
+	return nil
+}
+
+// RecordAndWait records a pending hit and waits for the ledger's result,
+// like a group commit: concurrent callers share one fsync and one ledger
+// batch. When ctx ends first the hit stays recorded and ErrQueued is
+// returned: the ledger applies it later.
+func (p *Pipeline) RecordAndWait(ctx context.Context, h *storage.Hit) (storage.Result, error) {
+	ch := make(chan storage.Result, 1)
+	p.mu.Lock()
+	p.waiters[h.ID] = ch
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		delete(p.waiters, h.ID)
+		p.mu.Unlock()
+	}()
+	if err := p.Record(h); err != nil {
+		return storage.Result{}, err
+	}
+	select {
+	case r := <-ch:
+		return r, nil
+	case <-ctx.Done():
+		return storage.Result{Status: storage.StatusQueued}, ErrQueued
+	}
+}
+
+// Sync waits until every hit recorded before the call has been decided and
+// its row written (or ctx ends). For tests and for reads that must see
+// their own writes.
+func (p *Pipeline) Sync(ctx context.Context) error {
+	target := uint64(p.hits.End())
+	for {
+		p.doneMu.Lock()
+		ch := p.doneCh
+		p.doneMu.Unlock()
+		if p.donePos.Load() >= target {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// advance publishes the applier's progress to Sync callers.
+func (p *Pipeline) advance(pos wal.Pos) {
+	p.donePos.Store(uint64(pos))
+	p.doneMu.Lock()
+	close(p.doneCh)
+	p.doneCh = make(chan struct{})
+	p.doneMu.Unlock()
+}
+
+// Stats are the pipeline's gauges, for /metrics and /readyz.
+type Stats struct {
+	Applied     uint64 // hits decided since start
+	Backlog     uint64 // bytes of hits waiting for the ledger
+	LedgerDown  bool   // the last Apply failed; hits are queued on disk
+	LastError   string
+	BadRecords  uint64 // hits-log records that could not be decoded (skipped)
+	AppendFails uint64 // Record calls that failed (hits not recorded)
+	Hits, Rows  wal.Stats
+}
+
+// Stats returns current figures.
+func (p *Pipeline) Stats() Stats {
+	s := Stats{Applied: p.applied.Load(), LedgerDown: p.ledgerDown.Load(),
+		BadRecords: p.badRecords.Load(), AppendFails: p.appendFails.Load(),
+		Hits: p.hits.Stats(), Rows: p.rows.Stats()}
+	if pos, err := p.hits.Cursor(cursorLedger); err == nil && p.hits.End() > pos {
+		s.Backlog = uint64(p.hits.End() - pos)
+	} else if err != nil && p.hits.End() > p.hits.First() {
+		s.Backlog = uint64(p.hits.End() - p.hits.First())
+	}
+	if e := p.lastErr.Load(); e != nil {
+		s.LastError = *e
+	}
+	return s
+}
+
+// Close closes the logs. Call it after Run returned: Records after Close
+// fail with wal.ErrClosed.
+func (p *Pipeline) Close() error {
+	return errors.Join(p.hits.Close(), p.rows.Close())
+}
