@@ -160,6 +160,9 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// WALDir holds the write-ahead logs (hits and rows).
+func (c *Config) WALDir() string { return filepath.Join(c.DataDir, "wal") }
+
 // AdminTokenFile is where a generated admin token is kept.
 func (c *Config) AdminTokenFile() string { return filepath.Join(c.DataDir, "admin-token") }
 

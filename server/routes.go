@@ -49,6 +49,8 @@ func (s *Server) newApp() *fiber.App {
 	acct.Post("/attendees/:email/conversions", s.manualConversion)
 	acct.Get("/registrants.csv", s.registrantsCSV)
 	acct.Get("/hits/rejected", s.recentRejections)
+	acct.Get("/reports/webinars/:webinar/series", s.webinarSeries)
+	acct.Get("/reports/hits", s.hitsByStatus)
 
 	app.Use(func(c *fiber.Ctx) error { return errNotFound("no such endpoint") })
 	return app

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -81,7 +80,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		metrics:    newMetrics(),
 	}
 	p, err := pipeline.Open(pipeline.Config{
-		Dir:          filepath.Join(cfg.DataDir, "wal"),
+		Dir:          cfg.WALDir(),
 		MaxBytes:     cfg.WALMaxBytes,
 		SyncInterval: cfg.WALSyncInterval,
 		MaxBatch:     cfg.LedgerBatch,

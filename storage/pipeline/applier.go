@@ -85,7 +85,19 @@ type applier struct {
 }
 
 // step processes one batch of up to MaxBatch hits: ledger, rows, cursor.
+// When it fails the reader is put back at the batch's start, so a later
+// step (the drain, or the next start) takes the same hits again.
 func (a *applier) step(ctx context.Context) error {
+	start := a.r.Pos()
+	err := a.batch(ctx)
+	if err != nil {
+		a.r.Close()
+		a.r = a.p.hits.NewReader(start)
+	}
+	return err
+}
+
+func (a *applier) batch(ctx context.Context) error {
 	p := a.p
 	a.hits, a.ops, a.idx = a.hits[:0], a.ops[:0], a.idx[:0]
 	next := a.r.Pos()
@@ -114,7 +126,6 @@ func (a *applier) step(ctx context.Context) error {
 			continue
 		}
 		if a.skip[h.ID] {
-			delete(a.skip, h.ID)
 			continue
 		}
 		a.hits = append(a.hits, h)

@@ -112,7 +112,7 @@ func Open(cfg Config, deps Deps) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open hits log: %w", err)
 	}
-	rows, err := wal.Open(opts("rows"))
+	rows, err := wal.Open(opts(filepath.Base(RowsDir(""))))
 	if err != nil {
 		hits.Close()
 		return nil, fmt.Errorf("cannot open rows log: %w", err)
@@ -130,6 +130,10 @@ func Open(cfg Config, deps Deps) (*Pipeline, error) {
 	p.bufs.New = func() any { b := make([]byte, 0, 512); return &b }
 	return p, nil
 }
+
+// RowsDir is where the rows log of a pipeline in dir lives (import-wal and
+// reconcile open it while the server is stopped).
+func RowsDir(dir string) string { return filepath.Join(dir, "rows") }
 
 // Rows is the log of decided hits, for shippers and imports.
 func (p *Pipeline) Rows() *wal.Log { return p.rows }

@@ -198,4 +198,3 @@ func TestRepairRestoresTotalsAfterRedisLostItsLastWrites(t *testing.T) {
 		t.Fatalf("second run: %+v, %v", rep, err)
 	}
 }
-

@@ -1,8 +1,15 @@
-// Command pixelpost runs the conversion tracking server.
+// Command pixelpost runs the conversion tracking server, and its
+// maintenance commands:
+//
+//	pixelpost [flags]                    serve
+//	pixelpost import-wal [flags]         load the embedded rows log into ClickHouse
+//	pixelpost reconcile [--repair] [--source wal|clickhouse] [flags]
+//	pixelpost healthcheck [url]          exit 0 if url (default local /readyz) answers 200
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -13,18 +20,40 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/pixelpost/pixelpost/server"
+	"github.com/pixelpost/pixelpost/storage/clickhouse"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	err := run(os.Args[1:])
+	var dirty errDifferences
+	if errors.As(err, &dirty) {
+		fmt.Fprintln(os.Stderr, "pixelpost:", err)
+		os.Exit(2)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "pixelpost:", err)
 		os.Exit(1)
 	}
 }
 
 func run(args []string) error {
-	if len(args) > 0 && args[0] == "healthcheck" {
-		return healthcheck(args[1:])
+	cmd := ""
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "healthcheck":
+		return healthcheck(args)
+	case "import-wal", "reconcile", "":
+	default:
+		return fmt.Errorf("unknown command %q (serve, import-wal, reconcile, healthcheck)", cmd)
+	}
+	var opts reconcileOptions
+	if cmd == "reconcile" {
+		var err error
+		if args, err = opts.parse(args); err != nil {
+			return err
+		}
 	}
 	cfg, err := server.Load(args, os.Getenv)
 	if err != nil {
@@ -36,7 +65,16 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	switch cmd {
+	case "import-wal":
+		return importWAL(ctx, cfg)
+	case "reconcile":
+		return reconcileCmd(ctx, cfg, opts, log)
+	}
+	return serve(ctx, cfg, log)
+}
 
+func serve(ctx context.Context, cfg server.Config, log zerolog.Logger) error {
 	generated, err := server.LoadAdminToken(&cfg)
 	if err != nil {
 		return err
@@ -49,11 +87,32 @@ func run(args []string) error {
 		return err
 	}
 	defer ledger.Close()
-	srv, err := server.New(cfg, server.Deps{Ledger: ledger, Log: log})
+	deps := server.Deps{Ledger: ledger, Log: log}
+	if cfg.ClickHouseDSN != "" {
+		// ClickHouse may be down at start-up: hits wait in the rows log, so
+		// only a bad DSN or schema stops the server.
+		ch, err := openClickHouse(ctx, cfg.ClickHouseDSN)
+		if err != nil {
+			return err
+		}
+		defer ch.Close()
+		deps.ClickHouse = ch
+	}
+	srv, err := server.New(cfg, deps)
 	if err != nil {
 		return err
 	}
 	return srv.Run(ctx)
+}
+
+func openClickHouse(ctx context.Context, dsn string) (*clickhouse.Client, error) {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	ch, err := clickhouse.Open(cctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open clickhouse: %w", err)
+	}
+	return ch, nil
 }
 
 // healthcheck GETs a URL (default the local /readyz) and fails unless it

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/pixelpost/pixelpost/server"
+	"github.com/pixelpost/pixelpost/storage"
+	"github.com/pixelpost/pixelpost/storage/clickhouse"
+	"github.com/pixelpost/pixelpost/storage/pipeline"
+	"github.com/pixelpost/pixelpost/storage/reconcile"
+	"github.com/pixelpost/pixelpost/storage/wal"
+)
+
+// importWAL loads this node's rows log (the raw-hit archive of the
+// embedded default) into ClickHouse. Run it with the server stopped; run it
+// twice and the reports still count each hit once (rows carry hit_id).
+func importWAL(ctx context.Context, cfg server.Config) error {
+	if cfg.ClickHouseDSN == "" {
+		return fmt.Errorf("import-wal needs --clickhouse-dsn")
+	}
+	rows, err := openRows(cfg)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	ch, err := openClickHouse(ctx, cfg.ClickHouseDSN)
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	st, err := clickhouse.ImportAll(ctx, clickhouse.ShipperDeps{Log: rows, Client: ch, Logger: zerolog.Nop()}, 0)
+	fmt.Printf("imported %d rows into %s (%d undecodable, %d damaged regions skipped)\n",
+		st.Shipped, ch.Database(), st.BadRecords, st.Corrupt)
+	return err
+}
+
+func openRows(cfg server.Config) (*wal.Log, error) {
+	dir := pipeline.RowsDir(cfg.WALDir())
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("no rows log in %s: %w", dir, err)
+	}
+	l, err := wal.Open(wal.Options{Dir: dir, MaxBytes: cfg.WALMaxBytes})
+	if err != nil {
+		return nil, fmt.Errorf("cannot open rows log (is the server still running?): %w", err)
+	}
+	return l, nil
+}
+
+type reconcileOptions struct {
+	repair bool
+	source string // "wal", "clickhouse" or "" (clickhouse when configured)
+	json   bool
+}
+
+// parse takes reconcile's own flags out of args, leaving the server's.
+func (o *reconcileOptions) parse(args []string) ([]string, error) {
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := strings.TrimLeft(args[i], "-")
+		switch {
+		case a == "repair":
+			o.repair = true
+		case a == "json":
+			o.json = true
+		case a == "source" && i+1 < len(args):
+			o.source = args[i+1]
+			i++
+		case strings.HasPrefix(a, "source="):
+			o.source = strings.TrimPrefix(a, "source=")
+		default:
+			rest = append(rest, args[i])
+		}
+	}
+	switch o.source {
+	case "", "wal", "clickhouse":
+		return rest, nil
+	}
+	return nil, fmt.Errorf("--source %q: want wal or clickhouse", o.source)
+}
+
+// errDifferences: the ledger and the raw hits disagree (exit status 2).
+type errDifferences int
+
+func (e errDifferences) Error() string {
+	return fmt.Sprintf("%d differences between the ledger and the raw hits", int(e))
+}
+
+// reconcileCmd rebuilds the ledger totals from the raw hits, prints every
+// difference from the live ledger and, with --repair, fixes them.
+func reconcileCmd(ctx context.Context, cfg server.Config, o reconcileOptions, log zerolog.Logger) error {
+	ledger, err := server.OpenLedger(ctx, cfg, zerolog.Nop())
+	if err != nil {
+		return err
+	}
+	defer ledger.Close()
+	var src reconcile.Source
+	if o.source == "clickhouse" || (o.source == "" && cfg.ClickHouseDSN != "") {
+		if cfg.ClickHouseDSN == "" {
+			return fmt.Errorf("--source clickhouse needs --clickhouse-dsn")
+		}
+		ch, err := openClickHouse(ctx, cfg.ClickHouseDSN)
+		if err != nil {
+			return err
+		}
+		defer ch.Close()
+		src = func(ctx context.Context, fn func(h *storage.Hit) error) error {
+			return ch.Rows(ctx, "", func(h storage.Hit) error { return fn(&h) })
+		}
+	} else {
+		rows, err := openRows(cfg)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		src = reconcile.FromWAL(rows, nil)
+	}
+	rep, err := reconcile.Run(ctx, src, ledger, reconcile.Options{Repair: o.repair})
+	if err != nil {
+		return err
+	}
+	if o.json {
+		_ = json.NewEncoder(os.Stdout).Encode(rep)
+	} else {
+		printReport(rep)
+	}
+	switch {
+	case rep.Repaired && len(rep.Remaining) > 0:
+		return errDifferences(len(rep.Remaining))
+	case !rep.Repaired && len(rep.Differences) > 0:
+		return errDifferences(len(rep.Differences))
+	}
+	return nil
+}
+
+func printReport(rep reconcile.Report) {
+	fmt.Printf("folded %d raw hits of %d accounts: %d differences\n", rep.Hits, rep.Accounts, len(rep.Differences))
+	for _, d := range rep.Differences {
+		fmt.Println("  " + d.String())
+	}
+	if rep.Repaired {
+		fmt.Printf("repair: %d hits the ledger had lost were applied again (%d too old to replay); %d differences remain\n",
+			rep.Reapplied, rep.TooOld, len(rep.Remaining))
+		for _, d := range rep.Remaining {
+			fmt.Println("  " + d.String())
+		}
+	}
+}

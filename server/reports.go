@@ -1,0 +1,104 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/pixelpost/pixelpost/attribution"
+)
+
+// errNeedsClickHouse answers the reports that read raw hits when this node
+// has no ClickHouse (the embedded default): the ledger-based stats still
+// work, and the message says what to configure.
+var errNeedsClickHouse = &apiError{http.StatusNotImplemented, "clickhouse_required",
+	"this report reads raw hits from ClickHouse: start pixelpost with --clickhouse-dsn (the webinar stats endpoint works without it)"}
+
+// reportRange reads from and to (RFC 3339 or YYYY-MM-DD); to defaults to
+// now and from to 30 days before it.
+func (s *Server) reportRange(c *fiber.Ctx) (from, to time.Time, err error) {
+	parse := func(name string, def time.Time) (time.Time, error) {
+		v := c.Query(name)
+		if v == "" {
+			return def, nil
+		}
+		for _, layout := range []string{time.RFC3339, time.DateOnly} {
+			if t, err := time.Parse(layout, v); err == nil {
+				return t, nil
+			}
+		}
+		return time.Time{}, errBadRequest("invalid_"+name, name+" is not RFC 3339 or YYYY-MM-DD")
+	}
+	if to, err = parse("to", s.now()); err != nil {
+		return
+	}
+	from, err = parse("from", to.AddDate(0, 0, -30))
+	return
+}
+
+type dayView struct {
+	Day         string            `json:"day"`
+	Registrants int64             `json:"registrants"`
+	Sales       int64             `json:"sales"`
+	Conversions int64             `json:"conversions"`
+	Revenue     map[string]string `json:"revenue"`
+}
+
+// webinarSeries: a webinar's registrants, sales, conversions and revenue
+// per currency per day, in the time zone asked (?tz=Europe/Paris).
+func (s *Server) webinarSeries(c *fiber.Ctx) error {
+	if s.clickhouse == nil {
+		return errNeedsClickHouse
+	}
+	from, to, err := s.reportRange(c)
+	if err != nil {
+		return err
+	}
+	tz := c.Query("tz", "UTC")
+	if _, err := time.LoadLocation(tz); err != nil {
+		return errBadRequest("invalid_tz", "tz is not an IANA time zone name")
+	}
+	points, err := s.clickhouse.WebinarSeries(c.UserContext(), account(c).ID, c.Params("webinar"), from, to, tz)
+	if err != nil {
+		return err
+	}
+	days := make([]dayView, 0, len(points))
+	for _, p := range points {
+		rev := make(map[string]string, len(p.Revenue))
+		for cur, v := range p.Revenue {
+			rev[cur] = attribution.FormatAmount(attribution.Micros(v), cur)
+		}
+		days = append(days, dayView{Day: p.Day, Registrants: p.Registrants, Sales: p.Sales, Conversions: p.Conversions, Revenue: rev})
+	}
+	return c.JSON(fiber.Map{"webinar_id": c.Params("webinar"), "tz": tz, "from": from, "to": to, "days": days})
+}
+
+type statusView struct {
+	Kind   string `json:"kind"`
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+	Count  int64  `json:"count"`
+}
+
+// hitsByStatus: how many hits of each kind were accepted, updated,
+// duplicate or rejected, and why: what a user reads when a conversion did
+// not count.
+func (s *Server) hitsByStatus(c *fiber.Ctx) error {
+	if s.clickhouse == nil {
+		return errNeedsClickHouse
+	}
+	from, to, err := s.reportRange(c)
+	if err != nil {
+		return err
+	}
+	counts, err := s.clickhouse.HitsByStatus(c.UserContext(), account(c).ID, from, to)
+	if err != nil {
+		return err
+	}
+	out := make([]statusView, 0, len(counts))
+	for _, sc := range counts {
+		out = append(out, statusView{Kind: sc.Kind, Status: sc.Status, Reason: sc.Reason, Count: sc.Count})
+	}
+	return c.JSON(fiber.Map{"from": from, "to": to, "hits": out})
+}
