@@ -115,6 +115,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	return s, nil
 }
 
+// Settle waits until every hit recorded so far has been applied to the
+// ledger and written to the rows log (tests, benchmarks, tools).
+func (s *Server) Settle(ctx context.Context) error { return s.pipeline.Sync(ctx) }
+
 // Handler exposes the Fiber app, for tests (app.Test).
 func (s *Server) Handler() *fiber.App { return s.app }
 

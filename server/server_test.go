@@ -94,7 +94,7 @@ func (h *harness) settle() {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := h.srv.pipeline.Sync(ctx); err != nil {
+	if err := h.srv.Settle(ctx); err != nil {
 		h.t.Fatalf("hits not applied: %v", err)
 	}
 }
