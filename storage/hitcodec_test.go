@@ -1,0 +1,69 @@
+package storage
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+func sampleHit() Hit {
+	return Hit{
+		ID: "0123456789abcdefghijklmnop", Time: time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC),
+		Account: "acme", Kind: KindPixel, Status: StatusUpdated, Reason: "",
+		Webinars: []string{"w1", "w2"}, Tags: []string{"course_sales"},
+		OrderID: "A-1", OrderKey: "o:A-1", HasAmount: true, Amount: 49_990_000, Currency: "USD",
+		ProductID: "p1", ProductName: "Cours — été", Source: "pixel",
+		Email: "ann@example.com", CookieID: "ck", Delta: -10_000_000, Credited: []string{},
+		AttendeeID: "e_1", EmailSHA256: "ab", ClickID: "c", CampaignID: "k",
+		IP: "203.0.113.0", UserAgent: "UA", Referer: "https://x/", Query: "amount=49.99",
+	}
+}
+
+func TestHitCodecRoundTrip(t *testing.T) {
+	for name, h := range map[string]Hit{
+		"full":              sampleHit(),
+		"empty":             {Time: time.Unix(0, 0).UTC()},
+		"credited nil":      func() Hit { h := sampleHit(); h.Credited = nil; return h }(),
+		"credited webinars": func() Hit { h := sampleHit(); h.Credited = []string{"w1"}; return h }(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := DecodeHit(AppendHit(nil, &h))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, h) {
+				t.Fatalf("round trip:\n got  %+v\n want %+v", got, h)
+			}
+		})
+	}
+}
+
+func TestDecodeHitRejectsDamage(t *testing.T) {
+	h := sampleHit()
+	b := AppendHit(nil, &h)
+	for _, bad := range [][]byte{nil, {2}, b[:len(b)-1], append(append([]byte{}, b...), 0)} {
+		if _, err := DecodeHit(bad); err == nil {
+			t.Errorf("DecodeHit(%d bytes) accepted damage", len(bad))
+		}
+	}
+}
+
+// FuzzDecodeHit: any bytes decode or fail cleanly, and what decodes
+// re-encodes to the same bytes.
+func FuzzDecodeHit(f *testing.F) {
+	h := sampleHit()
+	b := AppendHit(nil, &h)
+	f.Add(b)
+	f.Add(b[:len(b)/2])
+	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := DecodeHit(data)
+		if err != nil {
+			return
+		}
+		again, err := DecodeHit(AppendHit(nil, &got))
+		if err != nil || !reflect.DeepEqual(again, got) {
+			t.Fatalf("re-encoding changed the hit: %v", err)
+		}
+	})
+}
