@@ -191,3 +191,32 @@ func (d *decoder) bool() bool {
 	d.b = d.b[1:]
 	return v == 1
 }
+
+// AppendResult appends the encoding of a ledger result (ledgers remember
+// the result of each hit id, so that a replay can return it).
+func AppendResult(dst []byte, r *Result) []byte {
+	dst = append(dst, hitCodecVersion)
+	dst = appendStr(dst, string(r.Status))
+	dst = appendStr(dst, r.Reason)
+	dst = binary.AppendVarint(dst, int64(r.Delta))
+	dst = appendStr(dst, r.AttendeeID)
+	return appendList(dst, r.Credited)
+}
+
+// DecodeResult decodes what AppendResult wrote.
+func DecodeResult(b []byte) (Result, error) {
+	var r Result
+	if len(b) == 0 || b[0] != hitCodecVersion {
+		return r, fmt.Errorf("%w: unknown result version", ErrBadHit)
+	}
+	d := decoder{b: b[1:]}
+	r.Status = Status(d.str())
+	r.Reason = d.str()
+	r.Delta = attribution.Micros(d.varint())
+	r.AttendeeID = d.str()
+	r.Credited = d.list()
+	if d.err != nil {
+		return Result{}, d.err
+	}
+	return r, nil
+}

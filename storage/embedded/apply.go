@@ -159,19 +159,34 @@ func (t *txn) apply(op *storage.Op) (storage.Result, error) {
 		return storage.Result{Status: storage.StatusRejected, Reason: storage.ReasonUnknownAccount}, nil
 	}
 	hk := pair(op.Account, op.HitID)
-	if t.hits.Get(hk) != nil {
-		return storage.Result{Status: storage.StatusDuplicate, Reason: storage.ReasonReplayedHit}, nil
+	if v := t.hits.Get(hk); v != nil {
+		res := storage.Result{Status: storage.StatusDuplicate, Reason: storage.ReasonReplayedHit}
+		if len(v) > dayKeyLen {
+			if orig, err := storage.DecodeResult(v[dayKeyLen:]); err == nil {
+				res.Original = &orig
+			}
+		}
+		return res, nil
 	}
+	day := dayOf(op.Time)
 	// Remembered whatever the outcome: a rejected hit was decided once too.
-	if err := t.remember(hk, dayOf(op.Time)); err != nil {
+	if err := t.remember(hk, day); err != nil {
 		return storage.Result{}, err
 	}
 	id, email := a.resolve(op)
 	r := a.credited(op)
+	var res storage.Result
+	var err error
 	if op.Kind == storage.OpRegistration {
-		return a.register(op, id, email, r)
+		res, err = a.register(op, id, email, r)
+	} else {
+		res, err = a.convert(op, id, email, r)
 	}
-	return a.convert(op, id, email, r)
+	if err != nil {
+		return res, err
+	}
+	// The hit id's value: its day, then its result for replays.
+	return res, t.hits.Put(hk, storage.AppendResult(dayKey(day), &res))
 }
 
 // resolve returns the op's attendee id (and its email, for an email

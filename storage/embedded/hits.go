@@ -32,7 +32,10 @@ func dayOf(t time.Time) int64 {
 	return d
 }
 
-func dayKey(d int64) []byte { return appendTimeKey(make([]byte, 0, 8), d) }
+func dayKey(d int64) []byte { return appendTimeKey(make([]byte, 0, 64), d) }
+
+// dayKeyLen is the length of a day key, the prefix of a hit id's value.
+const dayKeyLen = 8
 
 // remember records an applied hit id under its day.
 func (t *txn) remember(hk []byte, day int64) error {
@@ -80,7 +83,7 @@ func (t *txn) prune() error {
 			ids = append(ids, bytes.Clone(hk))
 		}
 		for _, hk := range ids {
-			if bytes.Equal(t.hits.Get(hk), dk) {
+			if v := t.hits.Get(hk); len(v) >= dayKeyLen && bytes.Equal(v[:dayKeyLen], dk) {
 				if err := t.hits.Delete(hk); err != nil {
 					return err
 				}

@@ -78,6 +78,34 @@ func registrationCases() []testCase {
 
 func dedupeCases() []testCase {
 	return []testCase{
+		{"replayed_hit_returns_its_original_result", func(f *fixture) {
+			// A process that died before recording a result applies the hit
+			// again: the ledger gives the first decision back.
+			a := "orig@example.com"
+			o := f.conv("o1").webinars("w1").amount("10").email(a)
+			f.expect(o, accepted(m("10"), eid(a), "w1"))
+			up := f.conv("o1").webinars("w2").amount("12").email(a).at(time.Minute)
+			f.expect(up, updated(m("2"), eid(a), "w1", "w2"))
+			bad := f.conv("o1").currency("EUR").amount("1").at(2 * time.Minute)
+			f.expect(bad, storage.Result{Status: storage.StatusRejected, Reason: storage.ReasonCurrencyMismatch})
+			for _, tc := range []struct {
+				o    op
+				want storage.Result
+			}{
+				{o, accepted(m("10"), eid(a), "w1")},
+				{up, updated(m("2"), eid(a), "w1", "w2")},
+				{bad, storage.Result{Status: storage.StatusRejected, Reason: storage.ReasonCurrencyMismatch}},
+			} {
+				got := f.do(tc.o)
+				f.checkResult("replay of "+tc.o.HitID, got, replayed())
+				if got.Original == nil {
+					f.Errorf("replay of %s: no original result", tc.o.HitID)
+					continue
+				}
+				f.checkResult("original of "+tc.o.HitID, *got.Original, tc.want)
+			}
+			f.wantStats("w1", storage.WebinarStats{Converted: 1, Sales: 1, Revenue: money("USD", "12")})
+		}},
 		{"replayed_hit_changes_nothing", func(f *fixture) {
 			a, b := "zed@example.com", "amy@example.com"
 			o := f.conv("o1").webinars("w1").amount("10").email(a)

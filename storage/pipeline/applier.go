@@ -28,9 +28,11 @@ const maxRowsAppend = 2 << 20
 // Crash recovery: the hits after the saved cursor are read again. Those
 // whose rows reached the rows log (their ids are in its tail, after the
 // cursorRows mark) are skipped; the others are applied again, and the
-// ledger answers a replayed duplicate for any it had applied (its result
-// was lost with the process: the row records duplicate/replayed_hit, and
-// reconcile, which folds the ops themselves, still counts it).
+// ledger answers a replayed duplicate for any it had applied, with the
+// original result it remembers (storage.ResultRetention), which the row
+// records. Only a hit replayed after that retention is recorded as
+// duplicate/replayed_hit; reconcile, which folds the ops themselves, still
+// counts it right.
 func (p *Pipeline) Run(ctx context.Context, drainTimeout time.Duration) error {
 	from, err := cursor(p.hits, cursorLedger)
 	if err != nil {
@@ -142,6 +144,11 @@ func (a *applier) batch(ctx context.Context) error {
 			return err
 		}
 		for j, res := range results {
+			if res.Reason == storage.ReasonReplayedHit && res.Original != nil {
+				// Applied before a crash, its result lost with the process:
+				// the ledger remembered it.
+				res = *res.Original
+			}
 			a.hits[a.idx[j]].Decided(res)
 		}
 	}

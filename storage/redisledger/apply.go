@@ -2,6 +2,7 @@ package redisledger
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -187,6 +188,18 @@ func decodeResult(v any) (storage.Result, error) {
 		return storage.Result{}, fmt.Errorf("bad delta %q", s[2])
 	}
 	r := storage.Result{Status: storage.Status(s[0]), Reason: s[1], Delta: attribution.Micros(delta), AttendeeID: s[3]}
+	if r.Reason == storage.ReasonReplayedHit {
+		// A replay: the first application's reply, as JSON, if still kept.
+		if len(s) > 4 {
+			var orig []any
+			if err := json.Unmarshal([]byte(s[4]), &orig); err == nil {
+				if o, err := decodeResult(orig); err == nil && o.Reason != storage.ReasonReplayedHit {
+					r.Original = &o
+				}
+			}
+		}
+		return r, nil
+	}
 	if len(s) > 4 {
 		r.Credited = s[4:]
 	}

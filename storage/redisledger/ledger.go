@@ -62,7 +62,7 @@ type Config struct {
 type Ledger struct {
 	c          redis.UniversalClient
 	ownsClient bool
-	ttl        string // hit id TTL in seconds, as sent to the script
+	ttl        string // "<hit id TTL>:<result TTL>" in seconds, as sent to the script
 
 	apply    *redis.Script
 	attendee *redis.Script
@@ -81,7 +81,7 @@ func New(c redis.UniversalClient, cfg Config) *Ledger {
 	secs := int64((ret + time.Second - 1) / time.Second)
 	return &Ledger{
 		c:        c,
-		ttl:      strconv.FormatInt(secs, 10),
+		ttl:      fmt.Sprintf("%d:%d", secs, int64(storage.ResultRetention/time.Second)),
 		apply:    redis.NewScript(applySrc),
 		attendee: redis.NewScript(attendeeSrc),
 		webinar:  redis.NewScript(webinarSrc),

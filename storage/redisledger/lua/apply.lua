@@ -85,7 +85,13 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'rejected', 'unknown_account', '0', ''}
 end
 -- 2. A hit id is applied once; rejected hits are remembered too.
-if not redis.call('SET', P .. 'h:' .. hitHex, '1', 'NX', 'EX', ttl) then
+-- A replay gets the first application's result back while it is kept
+-- (ARGV[3] is "<hit ttl>:<result ttl>"), as a JSON list after the reply.
+local hitTTL, resultTTL = string.match(ttl, '^(%d+):(%d+)$')
+local resultKey = P .. 'hr:' .. hitHex
+if not redis.call('SET', P .. 'h:' .. hitHex, '1', 'NX', 'EX', hitTTL) then
+  local orig = redis.call('GET', resultKey)
+  if orig then return {'duplicate', 'replayed_hit', '0', '', orig} end
   return {'duplicate', 'replayed_hit', '0', ''}
 end
 
@@ -344,5 +350,7 @@ local function convert()
   return result(status, reason, diff, webinars)
 end
 
-if kind == 'r' then return register() end
-return convert()
+local res
+if kind == 'r' then res = register() else res = convert() end
+redis.call('SET', resultKey, cjson.encode(res), 'EX', resultTTL)
+return res
