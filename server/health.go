@@ -34,16 +34,19 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 	case st.LedgerDown:
 		fail("wal", "hits queued on disk while the ledger is unavailable")
 	}
+	var lag uint64
 	if s.shipper != nil {
 		checks["clickhouse"] = "ok"
-		if sh := s.shipper.Stats(); sh.Down {
+		sh := s.shipper.Stats()
+		if sh.Down {
 			fail("clickhouse", "unavailable, rows wait in the rows log: "+sh.LastError)
 		}
+		lag = sh.Lag
 	}
 	status := fiber.StatusOK
 	if !ready {
 		status = fiber.StatusServiceUnavailable
 	}
 	return c.Status(status).JSON(fiber.Map{"ready": ready, "checks": checks,
-		"ledger_backlog_bytes": st.Backlog, "wal_bytes": st.Hits.Bytes + st.Rows.Bytes})
+		"ledger_backlog_bytes": st.Backlog, "clickhouse_lag_bytes": lag, "wal_bytes": st.Hits.Bytes + st.Rows.Bytes})
 }

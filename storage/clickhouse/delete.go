@@ -34,12 +34,14 @@ func (c *Client) DeleteAttendee(ctx context.Context, account, emailSHA256 string
 	where, args := "", []any{account}
 	switch {
 	case emailSHA256 != "" && len(ids) > 0:
-		where, args = "(email_sha256 = ? OR attendee_id IN (?))", append(args, emailSHA256, ids)
+		where, args = "(email_sha256 = ? OR has(?, attendee_id))", append(args, emailSHA256, ids)
 	case emailSHA256 != "":
 		where, args = "email_sha256 = ?", append(args, emailSHA256)
 	default:
-		where, args = "attendee_id IN (?)", append(args, ids)
+		where, args = "has(?, attendee_id)", append(args, ids)
 	}
+	// The driver binds a slice as an array literal; 18.16 cannot mutate
+	// with "IN [...]", hence has().
 	if err := c.conn.Exec(ctx, "ALTER TABLE hits DELETE WHERE account = ? AND "+where, args...); err != nil {
 		return fmt.Errorf("cannot delete attendee rows: %w", err)
 	}

@@ -114,11 +114,12 @@ func credited(w ...string) func(*storage.Hit) {
 	return func(h *storage.Hit) { h.Credited = w }
 }
 
-// manyHits returns n accepted hits one millisecond apart.
+// manyHits returns n accepted hits of account "bulk", one millisecond apart.
 func manyHits(prefix string, n int) []storage.Hit {
 	hits := make([]storage.Hit, n)
 	for i := range hits {
-		hits[i] = hit(fmt.Sprintf("%s-%07d", prefix, i), day0.Add(time.Duration(i)*time.Millisecond))
+		hits[i] = hit(fmt.Sprintf("%s-%07d", prefix, i), day0.Add(time.Duration(i)*time.Millisecond),
+			func(h *storage.Hit) { h.Account = "bulk" })
 	}
 	return hits
 }

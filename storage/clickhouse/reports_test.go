@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"slices"
@@ -300,7 +301,9 @@ func TestDeleteAttendee(t *testing.T) {
 	}
 	// a1 by its email hash; B (a2) and C (reg1) by attendee id. The other
 	// account's row with a1's hash stays.
-	if err := c.DeleteAttendee(t.Context(), "acme", "sha-a1", "B", "C"); err != nil {
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if err := c.DeleteAttendee(ctx, "acme", "sha-a1", "B", "C"); err != nil {
 		t.Fatal(err)
 	}
 	var ids []string
