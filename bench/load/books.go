@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,11 +25,27 @@ type Books struct {
 	Settle time.Duration
 }
 
-// Check waits until pixelpost has applied and shipped every hit, then
-// compares: rows in ClickHouse = hits answered (n), and each webinar's
+// Check is CheckRuns of one drive.
+func (b Books) Check(ctx context.Context, n int) (string, error) {
+	return b.CheckRuns(ctx, []int{n})
+}
+
+// CheckRuns waits until pixelpost has applied and shipped every hit, then
+// compares: rows in ClickHouse = hits answered (the sum of runs, each the
+// number of requests of one drive with its own run id), and each webinar's
 // sales and revenue = those the mix implies. It returns a report and
 // ErrUnbalanced when anything differs.
-func (b Books) Check(ctx context.Context, n int) (string, error) {
+func (b Books) CheckRuns(ctx context.Context, runs []int) (string, error) {
+	n := 0
+	expected := map[string]Totals{}
+	for _, r := range runs {
+		n += r
+		for w, t := range Expected(r) {
+			e := expected[w]
+			e.Sales, e.Revenue = e.Sales+t.Sales, e.Revenue+t.Revenue
+			expected[w] = e
+		}
+	}
 	var report strings.Builder
 	if err := b.settle(ctx); err != nil {
 		return "", err
@@ -51,7 +69,8 @@ func (b Books) Check(ctx context.Context, n int) (string, error) {
 		}
 		report.WriteString("\n")
 	}
-	for w, want := range Expected(n) {
+	for _, w := range slices.Sorted(maps.Keys(expected)) {
+		want := expected[w]
 		var st struct {
 			Sales   int64             `json:"sales"`
 			Revenue map[string]string `json:"revenue"`

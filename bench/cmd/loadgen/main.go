@@ -1,0 +1,99 @@
+// Command loadgen drives a pixel server with the bench mix and checks
+// pixelpost's books afterwards. bench/run.sh is its user.
+//
+//	loadgen drive -addr 127.0.0.1:8080 -account acme -run r1 [-conns 64] [-duration 10s] [-rate 20000]
+//	loadgen books -base http://127.0.0.1:8080 -token T -account acme -clickhouse DSN -n 12000,15000
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pixelpost/pixelpost/bench/load"
+	"github.com/pixelpost/pixelpost/storage/clickhouse"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: loadgen drive|books [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "drive":
+		err = drive(os.Args[2:])
+	case "books":
+		err = books(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+func drive(args []string) error {
+	fs := flag.NewFlagSet("drive", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "host:port of the server")
+	account := fs.String("account", "bench", "account in the pixel URLs")
+	run := fs.String("run", "r", "unique run id (order ids)")
+	conns := fs.Int("conns", 64, "connections (closed loop) or workers (open loop)")
+	duration := fs.Duration("duration", 10*time.Second, "how long to send")
+	rate := fs.Float64("rate", 0, "open loop at this many requests/s (0: closed loop, maximum throughput)")
+	_ = fs.Parse(args)
+	mix := &load.Mix{Base: "http://" + *addr, Account: *account, Run: *run}
+	res := load.Drive(*addr, func(dst []byte, i int) []byte {
+		// The host client wants the request URI; the mix builds a full URL.
+		return mix.URL(dst, i)
+	}, load.Options{Conns: *conns, Duration: *duration, Rate: *rate})
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{
+		"sent": res.Sent, "ok": res.OK, "errors": res.Errors, "first_error": res.FirstErr,
+		"elapsed_s": res.Elapsed.Seconds(), "rps": res.RPS,
+		"p50_ms": ms(res.P50), "p99_ms": ms(res.P99), "p999_ms": ms(res.P999), "max_ms": ms(res.Max),
+	})
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func books(args []string) error {
+	fs := flag.NewFlagSet("books", flag.ExitOnError)
+	base := fs.String("base", "http://127.0.0.1:8080", "pixelpost base URL")
+	token := fs.String("token", "", "admin token")
+	account := fs.String("account", "bench", "account")
+	dsn := fs.String("clickhouse", "", "ClickHouse DSN (empty: rows are not checked)")
+	ns := fs.String("n", "", "comma-separated request counts of the drives, in order")
+	settle := fs.Duration("settle", 5*time.Minute, "how long pixelpost may take to catch up")
+	_ = fs.Parse(args)
+	var counts []int
+	for _, s := range strings.Split(*ns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("-n: %w", err)
+		}
+		counts = append(counts, n)
+	}
+	ctx := context.Background()
+	b := load.Books{Base: *base, AdminToken: *token, Account: *account, Settle: *settle}
+	if *dsn != "" {
+		ch, err := clickhouse.Open(ctx, *dsn)
+		if err != nil {
+			return err
+		}
+		defer ch.Close()
+		b.ClickHouse = ch
+	}
+	report, err := b.CheckRuns(ctx, counts)
+	fmt.Print(report)
+	if errors.Is(err, load.ErrUnbalanced) {
+		return err
+	}
+	return err
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The load benchmark: nginx's empty_gif (the physical limit of a pixel
+# server on this machine) against pixelpost with the full pipeline (Redis
+# ledger with AOF, write-ahead logs, ClickHouse shipping), in alternated
+# runs, then an open-loop latency run at 70 % of pixelpost's maximum, a
+# degraded run with ClickHouse stopped for its middle third, and the books
+# check after each. Everything runs on loopback; services are started on
+# private ports and stopped at the end.
+#
+# Usage: bench/run.sh [seconds per run (10)] [rounds (3)] [label]
+# Results: printed, and written to bench/results/<date>-<label>.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+rounds=${2:-3}
+label=${3:-run}
+conns=${BENCH_CONNS:-64}
+mkdir -p bench/results
+out="bench/results/$(date -u +%Y%m%d-%H%M)-$label.txt"
+exec > >(tee "$out") 2>&1
+
+. scripts/services.sh
+work=$(mktemp -d -t pixelpost-bench.XXXXXX)
+pp_pid="" ng_pid=""
+cleanup() {
+  [ -n "$pp_pid" ] && kill "$pp_pid" 2>/dev/null && wait "$pp_pid" 2>/dev/null
+  [ -n "$ng_pid" ] && kill "$ng_pid" 2>/dev/null
+  services_stop
+  rm -rf "$work"
+}
+trap cleanup EXIT
+command -v nginx >/dev/null || { apt-get update -q >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx >/dev/null; }
+services_start
+
+echo "== machine: $(nproc) cores, $(git rev-parse --short HEAD), $(date -u +%FT%TZ), ${secs}s runs, $conns connections"
+go build -o "$work/pixelpost" ./server/cmd/pixelpost
+go build -o "$work/loadgen" ./bench/cmd/loadgen
+
+ng_port=$(services_free_port)
+mkdir -p "$work/nginx/logs"
+cat >"$work/nginx/nginx.conf" <<NGINX
+worker_processes auto;
+error_log $work/nginx/logs/error.log warn;
+pid $work/nginx/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$ng_port;
+    location / { empty_gif; add_header Cache-Control "no-store, no-cache, must-revalidate, private"; }
+  }
+}
+NGINX
+nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
+ng_pid=$!
+
+pp_port=$(services_free_port)
+token="bench-admin-token-$RANDOM$RANDOM"
+dsn="clickhouse://127.0.0.1:$PIXELPOST_TEST_CLICKHOUSE_PORT/pixelpost_bench"
+"$work/pixelpost" --listen "127.0.0.1:$pp_port" --data-dir "$work/data" --admin-token "$token" \
+  --redis-url "$PIXELPOST_TEST_REDIS" --clickhouse-dsn "$dsn" --log-level warn >"$work/pixelpost.log" 2>&1 &
+pp_pid=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$pp_port/healthz" >/dev/null && break; sleep 0.1; done
+acct="bench$(date +%s)"
+curl -sf -X PUT "http://127.0.0.1:$pp_port/api/v1/accounts/$acct" -H "Authorization: Bearer $token" \
+  -d '{"name":"Bench","default_currency":"USD"}' >/dev/null
+
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+cpu_ticks() { awk '{print $14+$15}' "/proc/$pp_pid/stat"; }
+runs=()   # request counts of the pixelpost drives, for the books
+drive() { # name addr run [extra flags]
+  local name=$1 addr=$2 run=$3; shift 3
+  local j; j=$("$work/loadgen" drive -addr "$addr" -account "$acct" -run "$run" -conns "$conns" -duration "${secs}s" "$@")
+  printf '%-22s %s\n' "$name" "$j" >&2
+  echo "$j"
+}
+books() {
+  "$work/loadgen" books -base "http://127.0.0.1:$pp_port" -token "$token" -account "$acct" \
+    -clickhouse "$dsn" -n "$(IFS=,; echo "${runs[*]}")"
+}
+
+echo "== throughput, alternated (closed loop, $conns connections)"
+ratios=() pp_best=0 ticks0=$(cpu_ticks) pp_hits=0
+for r in $(seq 1 "$rounds"); do
+  n=$(drive "nginx empty_gif #$r" "127.0.0.1:$ng_port" "n$r")
+  p=$(drive "pixelpost pixel #$r" "127.0.0.1:$pp_port" "p$r")
+  runs+=("$(echo "$p" | field sent)")
+  pp_hits=$((pp_hits + $(echo "$p" | field sent)))
+  nr=$(echo "$n" | field rps) pr=$(echo "$p" | field rps)
+  ratio=$(python3 -c "print(f'{$pr/$nr:.2f}')")
+  ratios+=("$ratio")
+  pp_best=$(python3 -c "print(max($pp_best, $pr))")
+  echo "round $r: nginx $(printf %.0f "$nr") req/s, pixelpost $(printf %.0f "$pr") req/s, ratio $ratio"
+done
+ticks1=$(cpu_ticks)
+echo "ratio pixelpost/nginx per round: ${ratios[*]} (median $(printf '%s\n' "${ratios[@]}" | sort -n | sed -n "$(( (rounds+1)/2 ))p"))"
+echo "pixelpost CPU per hit: $(python3 -c "print(f'{($ticks1-$ticks0)/$(getconf CLK_TCK)/$pp_hits*1e6:.1f}')") µs (process CPU time / hits answered)"
+
+echo "== books after the throughput runs"
+books
+
+rate=$(python3 -c "print(int($pp_best*0.7))")
+echo "== latency: open loop at 70 % of pixelpost's best ($rate req/s)"
+p=$(drive "pixelpost open loop" "127.0.0.1:$pp_port" "lat" -rate "$rate" -conns 512)
+runs+=("$(echo "$p" | field sent)")
+echo "p50 $(echo "$p" | field p50_ms) ms, p99 $(echo "$p" | field p99_ms) ms, p99.9 $(echo "$p" | field p999_ms) ms, errors $(echo "$p" | field errors)"
+n=$(drive "nginx open loop" "127.0.0.1:$ng_port" "nlat" -rate "$rate" -conns 512)
+echo "nginx at the same rate: p50 $(echo "$n" | field p50_ms) ms, p99 $(echo "$n" | field p99_ms) ms"
+
+echo "== memory"
+grep -E 'VmHWM|VmRSS' "/proc/$pp_pid/status"
+
+echo "== degraded: ClickHouse stopped for the middle third of a $((3*secs))s run"
+ch_pid=$(cat "$PIXELPOST_TEST_SERVICES_DIR/clickhouse/clickhouse.pid")
+( sleep "$secs"; kill "$ch_pid"; echo "clickhouse stopped" >&2; sleep "$secs"; services_start_clickhouse; echo "clickhouse started" >&2 ) &
+killer=$!
+old=$secs; secs=$((3*secs))
+p=$(drive "pixelpost, CH outage" "127.0.0.1:$pp_port" "deg")
+secs=$old
+wait "$killer"
+runs+=("$(echo "$p" | field sent)")
+echo "throughput with ClickHouse down a third of the time: $(printf %.0f "$(echo "$p" | field rps)") req/s, p99 $(echo "$p" | field p99_ms) ms"
+grep -E 'VmHWM|VmRSS' "/proc/$pp_pid/status"
+echo "== books after the degraded run"
+books
+echo "results written to $out"
