@@ -21,6 +21,10 @@ const (
 // maxRowsAppend keeps one rows-log append under the wal's 4 MiB limit.
 const maxRowsAppend = 2 << 20
 
+// cursorEvery is how often, at most, the applier saves its cursors under
+// load.
+const cursorEvery = 100 * time.Millisecond
+
 // Run applies hits to the ledger until ctx ends, then drains: it applies
 // every hit recorded so far and returns, or returns at drainTimeout with the
 // rest left in the hits log for the next start. Call it once.
@@ -43,8 +47,15 @@ func (p *Pipeline) Run(ctx context.Context, drainTimeout time.Duration) error {
 		return err
 	}
 	p.advance(from)
-	a := applier{p: p, r: p.hits.NewReader(from), skip: done}
-	defer func() { a.r.Close() }()
+	a := applier{p: p, r: p.hits.NewReader(from), skip: done, next: from}
+	defer func() {
+		if a.next > from {
+			if err := a.saveCursors(); err != nil {
+				p.log.Warn().Err(err).Msg("cannot save cursors at stop")
+			}
+		}
+		a.r.Close()
+	}()
 
 	for {
 		err := p.hits.Wait(ctx, a.r.Pos())
@@ -78,6 +89,9 @@ type applier struct {
 	p    *Pipeline
 	r    *wal.Reader
 	skip map[string]bool // hit ids whose rows were written before a crash
+
+	next  wal.Pos   // hits-log position after the last batch done
+	saved time.Time // when the cursors were last saved
 
 	hits []storage.Hit
 	ops  []storage.Op
@@ -155,14 +169,11 @@ func (a *applier) batch(ctx context.Context) error {
 	if err := a.writeRows(ctx); err != nil {
 		return err
 	}
-	if err := p.hits.SaveCursor(cursorLedger, next); err != nil {
-		return fmt.Errorf("cannot save ledger cursor: %w", err)
-	}
-	if err := p.rows.SaveCursor(cursorRows, p.rows.End()); err != nil {
-		return fmt.Errorf("cannot save rows mark: %w", err)
-	}
-	if err := p.hits.Release(next); err != nil {
-		p.log.Warn().Err(err).Msg("cannot release applied hits")
+	a.next = next
+	if time.Since(a.saved) >= cursorEvery || next == p.hits.End() {
+		if err := a.saveCursors(); err != nil {
+			return err
+		}
 	}
 	p.applied.Add(uint64(len(a.ops)))
 	if p.onDone != nil {
@@ -244,6 +255,28 @@ func (a *applier) writeRows(ctx context.Context) error {
 		return nil
 	}
 	return flush()
+}
+
+// saveCursors records how far the applier got (the hits after the ledger
+// cursor are read again after a crash; the rows mark says which of them
+// already have rows) and releases the hits log up to there.
+//
+// They are saved at most every cursorEvery, or when the applier caught up:
+// each save is two fsyncs, and a cursor that lags only means more hits are
+// read again after a crash, all of them recognised (rows mark, hit ids).
+func (a *applier) saveCursors() error {
+	p := a.p
+	if err := p.hits.SaveCursor(cursorLedger, a.next); err != nil {
+		return fmt.Errorf("cannot save ledger cursor: %w", err)
+	}
+	if err := p.rows.SaveCursor(cursorRows, p.rows.End()); err != nil {
+		return fmt.Errorf("cannot save rows mark: %w", err)
+	}
+	a.saved = time.Now()
+	if err := p.hits.Release(a.next); err != nil {
+		p.log.Warn().Err(err).Msg("cannot release applied hits")
+	}
+	return nil
 }
 
 // notify hands results to RecordAndWait callers.

@@ -224,10 +224,8 @@ func (p *Pipeline) Stats() Stats {
 	s := Stats{Applied: p.applied.Load(), LedgerDown: p.ledgerDown.Load(),
 		BadRecords: p.badRecords.Load(), AppendFails: p.appendFails.Load(),
 		Hits: p.hits.Stats(), Rows: p.rows.Stats()}
-	if pos, err := p.hits.Cursor(cursorLedger); err == nil && p.hits.End() > pos {
-		s.Backlog = uint64(p.hits.End() - pos)
-	} else if err != nil && p.hits.End() > p.hits.First() {
-		s.Backlog = uint64(p.hits.End() - p.hits.First())
+	if end, done := uint64(p.hits.End()), p.donePos.Load(); end > done {
+		s.Backlog = end - done
 	}
 	if e := p.lastErr.Load(); e != nil {
 		s.LastError = *e
