@@ -49,6 +49,9 @@ type Config struct {
 	// KeepFullIP stores client addresses whole; by default they are cut to
 	// /24 (IPv4) or /48 (IPv6) before they are recorded.
 	KeepFullIP bool
+	// PprofListen, if set, serves net/http/pprof on this address (keep it
+	// on loopback): profiles of a live node.
+	PprofListen string
 }
 
 // Load reads the configuration from args (without the program name) and
@@ -74,6 +77,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.Int64Var(&cfg.WALMaxBytes, "wal-max-bytes", 4<<30, "cap of each write-ahead log on disk")
 	fs.DurationVar(&cfg.WALSyncInterval, "wal-sync-interval", 2*time.Millisecond, "longest group-commit linger (at most 10ms)")
 	fs.BoolVar(&cfg.KeepFullIP, "keep-full-ip", false, "record whole client IPs instead of /24 and /48 networks")
+	fs.StringVar(&cfg.PprofListen, "pprof-listen", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
 
 	var errs []error
 	// Environment first, so that flags parsed afterwards win.

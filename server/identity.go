@@ -5,6 +5,7 @@ import (
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/binary"
+	mrand "math/rand/v2"
 	"strings"
 	"time"
 
@@ -24,8 +25,10 @@ var hitIDEncoding = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithP
 // milliseconds then 80 random bits, 26 characters.
 func newHitID(now time.Time) string {
 	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
-	_, _ = rand.Read(b[6:]) // crypto/rand.Read never fails (Go ≥ 1.24)
+	// Hit ids must be unique, not secret: the runtime's per-thread ChaCha8
+	// generator (math/rand/v2) gives 80 bits without a syscall or a lock.
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16|uint64(mrand.Uint32()>>16))
+	binary.BigEndian.PutUint64(b[8:], mrand.Uint64())
 	return hitIDEncoding.EncodeToString(b[:])
 }
 

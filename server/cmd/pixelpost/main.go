@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -97,6 +98,13 @@ func serve(ctx context.Context, cfg server.Config, log zerolog.Logger) error {
 		}
 		defer ch.Close()
 		deps.ClickHouse = ch
+	}
+	if cfg.PprofListen != "" {
+		go func() {
+			// http.DefaultServeMux carries net/http/pprof's handlers.
+			err := http.ListenAndServe(cfg.PprofListen, nil)
+			log.Error().Err(err).Msg("pprof listener stopped")
+		}()
 	}
 	srv, err := server.New(cfg, deps)
 	if err != nil {
