@@ -17,6 +17,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrUnavailable: the backing store cannot be reached; the caller may retry.
 	ErrUnavailable = errors.New("ledger unavailable")
+	// ErrConflict: the id is taken (by another account).
+	ErrConflict = errors.New("conflict")
 )
 
 // OpKind says what a ledger operation records.
@@ -213,10 +215,35 @@ type Ledger interface {
 	// Registrants lists a webinar's registrants, oldest first.
 	Registrants(ctx context.Context, account, webinarID string) ([]Registrant, error)
 
+	// PutConfig stores an account's configuration object of a kind (a
+	// traffic source, an affiliate network, a campaign, ...) as a JSON
+	// document, replacing any previous one. Ids of a GlobalKinds kind are
+	// unique across accounts (they appear in URLs without the account):
+	// another account's id is ErrConflict.
+	PutConfig(ctx context.Context, account, kind, id string, doc []byte) error
+	// Config returns one document, or ErrNotFound.
+	Config(ctx context.Context, account, kind, id string) ([]byte, error)
+	// Configs returns every document of a kind, by id.
+	Configs(ctx context.Context, account, kind string) (map[string][]byte, error)
+	// ConfigOwner returns the account owning a GlobalKinds id, or ErrNotFound.
+	ConfigOwner(ctx context.Context, kind, id string) (string, error)
+
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 	Close() error
 }
+
+// Configuration kinds. Campaign ids are global: the click URL /c/{id}
+// names no account.
+const (
+	ConfigSource   = "source"
+	ConfigNetwork  = "network"
+	ConfigCampaign = "campaign"
+)
+
+// GlobalKinds are the configuration kinds whose ids are unique across
+// accounts.
+var GlobalKinds = map[string]bool{ConfigCampaign: true}
 
 // HitRetention is how long a ledger remembers applied hit ids: a replay
 // older than that is not recognised as one.

@@ -76,6 +76,7 @@ type testCase struct {
 func cases() []testCase {
 	var all []testCase
 	all = append(all, configCases()...)
+	all = append(all, documentCases()...)
 	all = append(all, orderCases()...)
 	all = append(all, tagCases()...)
 	all = append(all, identityCases()...)
