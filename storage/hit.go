@@ -58,10 +58,24 @@ type Hit struct {
 	EmailSHA256 string
 	ClickID     string
 	CampaignID  string
-	IP          string
-	UserAgent   string
-	Referer     string
-	Query       string // redacted and size-capped
+
+	// S2S (kinds click and postback). A postback's Amount/HasAmount are the
+	// payout the network reported; Delta is the revenue change.
+	Macros     map[string]string // click: its query parameters; postback: the click's
+	ClickTTL   time.Duration
+	Cost       attribution.Micros // click: its cost, in Currency
+	Valuation  *Valuation         // click: the campaign's goals and payout
+	TxID       string
+	Goal       string
+	ConvStatus string // canonical conversion status
+	RawStatus  string
+	SourceID   string
+	NetworkID  string
+
+	IP        string
+	UserAgent string
+	Referer   string
+	Query     string // redacted and size-capped
 }
 
 // Pending reports whether the hit still has to go through the ledger.
@@ -77,8 +91,16 @@ func (h *Hit) Op() Op {
 		HasAmount: h.HasAmount, Amount: h.Amount, Currency: h.Currency,
 		ProductID: h.ProductID, ProductName: h.ProductName, Source: h.Source,
 	}
-	if h.Kind == KindRegistration {
+	switch h.Kind {
+	case KindRegistration:
 		op.Kind = OpRegistration
+	case KindClick:
+		op.Kind = OpClick
+		op.ClickID, op.CampaignID, op.Macros, op.ClickTTL, op.Cost = h.ClickID, h.CampaignID, h.Macros, h.ClickTTL, h.Cost
+		op.Valuation = h.Valuation
+	case KindPostback:
+		op.Kind = OpPostback
+		op.ClickID, op.TxID, op.Goal, op.ConvStatus, op.RawStatus = h.ClickID, h.TxID, h.Goal, h.ConvStatus, h.RawStatus
 	}
 	if strings.HasPrefix(h.OrderKey, "f:") {
 		op.OrderWindow = attribution.FingerprintWindow
@@ -90,6 +112,12 @@ func (h *Hit) Op() Op {
 func (h *Hit) Decided(r Result) {
 	h.Status, h.Reason, h.Delta = r.Status, r.Reason, r.Delta
 	h.Credited, h.AttendeeID = r.Credited, r.AttendeeID
+	if c := r.Conversion; c != nil {
+		// The conversion row carries the click's campaign and macros, so
+		// reports group conversions by zone, country, ... like clicks.
+		h.CampaignID, h.Macros = c.CampaignID, c.Macros
+		h.Amount, h.HasAmount = c.Value, true
+	}
 }
 
 // WebinarIDs is the webinar_ids column: the webinars credited when the

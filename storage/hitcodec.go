@@ -2,8 +2,11 @@ package storage
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/pixelpost/pixelpost/attribution"
@@ -13,7 +16,11 @@ import (
 // byte, then every field in declaration order; strings and lists are
 // length-prefixed (uvarint), numbers are varints. A new field is appended
 // at the end under a new version, so old logs stay readable.
-const hitCodecVersion = 1
+const hitCodecVersion = 2
+
+// minCodecVersion is the oldest encoding DecodeHit still reads (version 1
+// lacks the S2S fields).
+const minCodecVersion = 1
 
 // ErrBadHit: a log record does not decode as a Hit.
 var ErrBadHit = errors.New("bad hit record")
@@ -50,16 +57,31 @@ func AppendHit(dst []byte, h *Hit) []byte {
 	dst = appendStr(dst, h.UserAgent)
 	dst = appendStr(dst, h.Referer)
 	dst = appendStr(dst, h.Query)
-	return dst
+	// Version 2.
+	dst = appendMap(dst, h.Macros)
+	dst = binary.AppendVarint(dst, int64(h.ClickTTL))
+	dst = binary.AppendVarint(dst, int64(h.Cost))
+	dst = appendStr(dst, h.TxID)
+	dst = appendStr(dst, h.Goal)
+	dst = appendStr(dst, h.ConvStatus)
+	dst = appendStr(dst, h.RawStatus)
+	dst = appendStr(dst, h.SourceID)
+	dst = appendStr(dst, h.NetworkID)
+	var val []byte
+	if h.Valuation != nil {
+		val, _ = json.Marshal(h.Valuation) // strings only: cannot fail
+	}
+	return appendStr(dst, string(val))
 }
 
 // DecodeHit decodes a record written by AppendHit. The Hit owns its
 // strings: b may be reused afterwards.
 func DecodeHit(b []byte) (Hit, error) {
 	var h Hit
-	if len(b) == 0 || b[0] != hitCodecVersion {
+	if len(b) == 0 || b[0] < minCodecVersion || b[0] > hitCodecVersion {
 		return h, fmt.Errorf("%w: unknown version", ErrBadHit)
 	}
+	version := b[0]
 	d := decoder{b: b[1:]}
 	h.ID = d.str()
 	h.Time = time.Unix(0, d.varint()).UTC()
@@ -93,6 +115,23 @@ func DecodeHit(b []byte) (Hit, error) {
 	h.UserAgent = d.str()
 	h.Referer = d.str()
 	h.Query = d.str()
+	if version >= 2 {
+		h.Macros = d.strMap()
+		h.ClickTTL = time.Duration(d.varint())
+		h.Cost = attribution.Micros(d.varint())
+		h.TxID = d.str()
+		h.Goal = d.str()
+		h.ConvStatus = d.str()
+		h.RawStatus = d.str()
+		h.SourceID = d.str()
+		h.NetworkID = d.str()
+		if val := d.str(); val != "" {
+			h.Valuation = &Valuation{}
+			if err := json.Unmarshal([]byte(val), h.Valuation); err != nil {
+				return Hit{}, fmt.Errorf("%w: valuation: %v", ErrBadHit, err)
+			}
+		}
+	}
 	if d.err != nil {
 		return Hit{}, d.err
 	}
@@ -111,6 +150,16 @@ func appendList(dst []byte, l []string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(l)))
 	for _, s := range l {
 		dst = appendStr(dst, s)
+	}
+	return dst
+}
+
+// appendMap writes a map's pairs sorted by key (deterministic bytes).
+func appendMap(dst []byte, m map[string]string) []byte {
+	keys := slices.Sorted(maps.Keys(m))
+	dst = binary.AppendUvarint(dst, uint64(len(keys)))
+	for _, k := range keys {
+		dst = appendStr(appendStr(dst, k), m[k])
 	}
 	return dst
 }
@@ -182,6 +231,23 @@ func (d *decoder) list() []string {
 	return l
 }
 
+func (d *decoder) strMap() map[string]string {
+	n := d.uvarint()
+	if n == 0 {
+		return nil
+	}
+	if n > uint64(len(d.b))/2 { // each pair takes at least two bytes
+		d.fail("map")
+		return nil
+	}
+	m := make(map[string]string, n)
+	for range n {
+		k := d.str()
+		m[k] = d.str()
+	}
+	return m
+}
+
 func (d *decoder) bool() bool {
 	if len(d.b) == 0 {
 		d.fail("flag")
@@ -200,7 +266,12 @@ func AppendResult(dst []byte, r *Result) []byte {
 	dst = appendStr(dst, r.Reason)
 	dst = binary.AppendVarint(dst, int64(r.Delta))
 	dst = appendStr(dst, r.AttendeeID)
-	return appendList(dst, r.Credited)
+	dst = appendList(dst, r.Credited)
+	var conv []byte
+	if r.Conversion != nil {
+		conv, _ = json.Marshal(r.Conversion) // plain strings, maps and numbers: cannot fail
+	}
+	return appendStr(dst, string(conv))
 }
 
 // DecodeResult decodes what AppendResult wrote.
@@ -215,6 +286,12 @@ func DecodeResult(b []byte) (Result, error) {
 	r.Delta = attribution.Micros(d.varint())
 	r.AttendeeID = d.str()
 	r.Credited = d.list()
+	if conv := d.str(); conv != "" {
+		r.Conversion = &Conversion{}
+		if err := json.Unmarshal([]byte(conv), r.Conversion); err != nil {
+			return Result{}, fmt.Errorf("%w: conversion: %v", ErrBadHit, err)
+		}
+	}
 	if d.err != nil {
 		return Result{}, d.err
 	}

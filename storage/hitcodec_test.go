@@ -16,6 +16,9 @@ func sampleHit() Hit {
 		Email: "ann@example.com", CookieID: "ck", Delta: -10_000_000, Credited: []string{},
 		AttendeeID: "e_1", EmailSHA256: "ab", ClickID: "c", CampaignID: "k",
 		IP: "203.0.113.0", UserAgent: "UA", Referer: "https://x/", Query: "amount=49.99",
+		Macros: map[string]string{"zone_id": "42", "country": "FR"}, ClickTTL: time.Hour, Cost: 1500,
+		TxID: "tx1", Goal: "sale", ConvStatus: "approved", RawStatus: "1", SourceID: "exo", NetworkID: "net",
+		Valuation: &Valuation{Goals: map[string]GoalDoc{"sale": {Type: "fixed", Value: "2000000"}}},
 	}
 }
 
@@ -66,4 +69,14 @@ func FuzzDecodeHit(f *testing.F) {
 			t.Fatalf("re-encoding changed the hit: %v", err)
 		}
 	})
+}
+
+func TestResultCodecKeepsTheConversion(t *testing.T) {
+	r := Result{Status: StatusUpdated, Delta: -5, AttendeeID: "a", Credited: []string{"w"},
+		Conversion: &Conversion{ClickID: "c", CampaignID: "k", Macros: map[string]string{"zone_id": "1"},
+			Status: "declined", PrevStatus: "approved", Value: 5, PrevValue: 5, Currency: "USD"}}
+	got, err := DecodeResult(AppendResult(nil, &r))
+	if err != nil || !reflect.DeepEqual(got, r) {
+		t.Fatalf("round trip: %+v, %v; want %+v", got, err, r)
+	}
 }

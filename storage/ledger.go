@@ -29,6 +29,11 @@ const (
 	OpConversion OpKind = iota + 1
 	// OpRegistration records a registrant of webinars (attendee pixel, import).
 	OpRegistration
+	// OpClick records a click on a campaign link (SPEC §1.3).
+	OpClick
+	// OpPostback records a conversion an affiliate network reports for a
+	// click (SPEC §1.4).
+	OpPostback
 )
 
 // Status is the outcome of one operation, as recorded on the raw hit.
@@ -51,6 +56,10 @@ const (
 	ReasonNoWebinar         = "no_webinar"         // rejected: no webinar given and no acquisition webinar known
 	ReasonAlreadyRegistered = "already_registered" // duplicate registration
 	ReasonNoAttendee        = "no_attendee"        // rejected registration without email or cookie
+	ReasonUnknownClick      = "unknown_click"      // rejected postback: no such click
+	ReasonExpiredClick      = "expired_click"      // rejected postback: the click's window is over
+	ReasonBadTransition     = "bad_transition"     // rejected postback: a status change the machine forbids
+	ReasonSameConversion    = "same_conversion"    // duplicate postback: nothing changed
 )
 
 // Op is one ledger operation derived from a hit. All fields are owned
@@ -101,6 +110,26 @@ type Op struct {
 	ProductID   string
 	ProductName string
 	Source      string // "pixel", "backend", "manual" (label kept on the order)
+
+	// S2S fields (OpClick, OpPostback).
+	ClickID string
+	// OpClick: the campaign, every query parameter the click arrived with,
+	// how long it can convert (the campaign's attribution window) and its
+	// cost in Currency (the cost macro, or the campaign's CPC).
+	CampaignID string
+	Macros     map[string]string
+	ClickTTL   time.Duration
+	Cost       attribution.Micros
+	Valuation  *Valuation // the campaign's, when the click happened
+	// OpPostback: the conversion is (ClickID, TxID), or (ClickID, Goal)
+	// without a txid. ConvStatus is canonical (attribution.ConvStatus),
+	// RawStatus as the network sent it. HasAmount/Amount carry the payout
+	// the network reported, in Currency; the ledger values the conversion
+	// with the click's Valuation (goal none, fixed, dynamic; fixed payout).
+	TxID       string
+	Goal       string
+	ConvStatus string
+	RawStatus  string
 }
 
 // Result is the outcome of one Op.
@@ -116,6 +145,9 @@ type Result struct {
 	Credited []string
 	// AttendeeID is the resolved attendee, empty when the hit had none.
 	AttendeeID string
+	// Conversion is set on the result of an OpPostback that found its click:
+	// what outbound postbacks need.
+	Conversion *Conversion
 	// Original is set on a replayed hit (duplicate, ReasonReplayedHit) when
 	// the ledger still remembers what the hit's first application decided
 	// (for ResultRetention): a process that crashed before it recorded a
@@ -127,6 +159,20 @@ type Result struct {
 // hit for replays (Result.Original). Longer than any restart; in Redis it
 // costs about 100 bytes of memory per hit of the last day.
 const ResultRetention = 24 * time.Hour
+
+// Conversion is a conversion reported for a click, after an OpPostback.
+type Conversion struct {
+	ClickID    string
+	CampaignID string
+	Macros     map[string]string // the click's
+	Goal       string
+	TxID       string
+	Status     string // canonical, after the postback
+	PrevStatus string // before it ("" for a new conversion)
+	Value      attribution.Micros
+	PrevValue  attribution.Micros
+	Currency   string
+}
 
 // Account is a tenant.
 type Account struct {

@@ -29,10 +29,19 @@ func validOp(op *storage.Op) bool {
 			return false
 		}
 	case storage.OpRegistration:
+	case storage.OpClick:
+		if op.ClickID == "" || op.CampaignID == "" {
+			return false
+		}
+	case storage.OpPostback:
+		if op.ClickID == "" {
+			return false
+		}
 	default:
 		return false
 	}
 	if op.HitID == "" || len(op.HitID) > maxIDLen || len(op.Account) > maxIDLen || len(op.OrderKey) > maxIDLen ||
+		len(op.ClickID) > maxIDLen || len(op.TxID) > maxIDLen || len(op.Goal) > maxIDLen ||
 		len(op.AttendeeEmail) > maxIDLen || len(op.CookieID) > maxIDLen {
 		return false
 	}
@@ -173,14 +182,19 @@ func (t *txn) apply(op *storage.Op) (storage.Result, error) {
 	if err := t.remember(hk, day); err != nil {
 		return storage.Result{}, err
 	}
-	id, email := a.resolve(op)
-	r := a.credited(op)
 	var res storage.Result
 	var err error
-	if op.Kind == storage.OpRegistration {
-		res, err = a.register(op, id, email, r)
-	} else {
-		res, err = a.convert(op, id, email, r)
+	switch op.Kind {
+	case storage.OpClick:
+		res, err = a.click(op)
+	case storage.OpPostback:
+		res, err = a.postback(op)
+	case storage.OpRegistration:
+		id, email := a.resolve(op)
+		res, err = a.register(op, id, email, a.credited(op))
+	default:
+		id, email := a.resolve(op)
+		res, err = a.convert(op, id, email, a.credited(op))
 	}
 	if err != nil {
 		return res, err

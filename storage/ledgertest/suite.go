@@ -77,6 +77,7 @@ func cases() []testCase {
 	var all []testCase
 	all = append(all, configCases()...)
 	all = append(all, documentCases()...)
+	all = append(all, s2sCases()...)
 	all = append(all, orderCases()...)
 	all = append(all, tagCases()...)
 	all = append(all, identityCases()...)

@@ -25,10 +25,19 @@ func validOp(op *storage.Op) bool {
 			return false
 		}
 	case storage.OpRegistration:
+	case storage.OpClick:
+		if op.ClickID == "" || op.CampaignID == "" {
+			return false
+		}
+	case storage.OpPostback:
+		if op.ClickID == "" {
+			return false
+		}
 	default:
 		return false
 	}
 	if op.HitID == "" || len(op.HitID) > maxIDLen || len(op.OrderKey) > maxIDLen ||
+		len(op.ClickID) > maxIDLen || len(op.TxID) > maxIDLen || len(op.Goal) > maxIDLen ||
 		len(op.AttendeeEmail) > maxIDLen || len(op.CookieID) > maxIDLen {
 		return false
 	}
@@ -81,7 +90,7 @@ func (l *Ledger) Apply(ctx context.Context, ops []storage.Op) ([]storage.Result,
 		}
 		_, err := l.c.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 			for _, i := range todo {
-				cmds[i] = l.apply.EvalSha(ctx, pipe, []string{accountKey(ops[i].Account)}, opArgs(&ops[i], l.ttl)...)
+				cmds[i] = l.apply.EvalSha(ctx, pipe, []string{accountKey(ops[i].Account)}, argsOf(&ops[i], l.ttl)...)
 			}
 			return nil
 		})
@@ -115,9 +124,22 @@ func (l *Ledger) Apply(ctx context.Context, ops []storage.Op) ([]storage.Result,
 		if err != nil {
 			return nil, fmt.Errorf("cannot decode result of op %d (hit %q): %w", i, ops[i].HitID, err)
 		}
+		completeConversion(&r, &ops[i])
+		if r.Original != nil {
+			completeConversion(r.Original, &ops[i])
+		}
 		results[i] = r
 	}
 	return results, nil
+}
+
+// argsOf is ARGV of apply.lua for any op.
+func argsOf(op *storage.Op, ttl string) []any {
+	switch op.Kind {
+	case storage.OpClick, storage.OpPostback:
+		return s2sArgs(op, ttl)
+	}
+	return opArgs(op, ttl)
 }
 
 // opArgs is ARGV of apply.lua (<id>h is hx(<id>), see keys.go):
@@ -188,6 +210,9 @@ func decodeResult(v any) (storage.Result, error) {
 		return storage.Result{}, fmt.Errorf("bad delta %q", s[2])
 	}
 	r := storage.Result{Status: storage.Status(s[0]), Reason: s[1], Delta: attribution.Micros(delta), AttendeeID: s[3]}
+	if len(s) == 9 && s[4] == convMarker {
+		return r, decodeConversion(&r, s[5:])
+	}
 	if r.Reason == storage.ReasonReplayedHit {
 		// A replay: the first application's reply, as JSON, if still kept.
 		if len(s) > 4 {

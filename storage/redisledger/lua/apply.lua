@@ -95,6 +95,70 @@ if not redis.call('SET', P .. 'h:' .. hitHex, '1', 'NX', 'EX', hitTTL) then
   return {'duplicate', 'replayed_hit', '0', ''}
 end
 
+-- S2S ops: a click ('k') and a postback ('p'), the rules of
+-- storage.DecidePostback (storage/s2s.go), kept in step by the conformance
+-- suite. Their ARGV from 5 on are those of s2sArgs (apply.go).
+local function keep(res)
+  redis.call('SET', resultKey, cjson.encode(res), 'EX', resultTTL)
+  return res
+end
+-- gt compares non-negative decimal strings exactly.
+local function gt(a, b)
+  if #a ~= #b then return #a > #b end
+  return a > b
+end
+if kind == 'k' then
+  -- 5 click id h, 6 click record (JSON), 7 its TTL s
+  redis.call('SET', P .. 'k:' .. ARGV[5], ARGV[6], 'EX', ARGV[7])
+  return keep({'accepted', '', '0', ''})
+end
+if kind == 'p' then
+  -- 5 click id h, 6 conversion key h, 7 status, 8 raw status,
+  -- 9 has payout (1, 0), 10 payout, 11 currency, 12 goal, 13 txid
+  local cj = redis.call('GET', P .. 'k:' .. ARGV[5])
+  if not cj then return keep({'rejected', 'unknown_click', '0', ''}) end
+  local click = cjson.decode(cj)
+  if gt(now, click.exp) then return keep({'rejected', 'expired_click', '0', ''}) end
+  local v = click.v or {}
+  local goal = ARGV[12]
+  if goal == '' then goal = 'default' end
+  local value
+  if v.p and v.p ~= '' then
+    value = v.p
+  else
+    local g = (v.g or {})[goal]
+    local t = (g and g.type) or 'dynamic'
+    if t == 'none' then value = '0'
+    elseif t == 'fixed' then value = g.value or '0'
+    elseif ARGV[9] == '1' then value = ARGV[10]
+    else value = '0' end
+  end
+  local status, cur = ARGV[7], ARGV[11]
+  local function rev(st, val)
+    if st == 'approved' then return val end
+    return '0'
+  end
+  local function out(st, reason, delta, pst, pv)
+    return keep({st, reason, delta, '', '#conv', cj, pst or '', pv or '0', value})
+  end
+  local ck = P .. 'cv:' .. ARGV[6]
+  local prev = redis.call('HMGET', ck, 'st', 'v', 'cur')
+  local pst, pv, pcur = prev[1], prev[2], prev[3]
+  if not pst then
+    redis.call('HSET', ck, 'st', status, 'raw', ARGV[8], 'v', value, 'cur', cur)
+    return out('accepted', '', rev(status, value))
+  end
+  if pcur ~= cur then return out('rejected', 'currency_mismatch', '0', pst, pv) end
+  if pst == status and pv == value then return out('duplicate', 'same_conversion', '0', pst, pv) end
+  local allowed = (pst == status)
+    or (pst == 'pending' and (status == 'approved' or status == 'declined'))
+    or (pst == 'approved' and (status == 'declined' or status == 'chargeback'))
+    or (pst == 'declined' and status == 'approved')
+  if not allowed then return out('rejected', 'bad_transition', '0', pst, pv) end
+  redis.call('HSET', ck, 'st', status, 'raw', ARGV[8], 'v', value, 'cur', cur)
+  return out('updated', '', sub(rev(status, value), rev(pst, pv)), pst, pv)
+end
+
 -- Identity, resolved without changing anything yet. A cookie link is
 -- stored as <attendee hex><attendee id>.
 local att, attEmail = '', ''

@@ -1,0 +1,65 @@
+package redisledger
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/pixelpost/pixelpost/attribution"
+	"github.com/pixelpost/pixelpost/storage"
+)
+
+// convMarker tags a postback's reply: {status, reason, delta, "",
+// "#conv", click record JSON, previous status, previous value, value}. No
+// webinar id contains '#', so it cannot be a credited list.
+const convMarker = "#conv"
+
+// s2sArgs is ARGV of apply.lua for clicks and postbacks (see the S2S
+// section of the script).
+func s2sArgs(op *storage.Op, ttl string) []any {
+	args := make([]any, 0, 13)
+	kind := "k"
+	if op.Kind == storage.OpPostback {
+		kind = "p"
+	}
+	args = append(args, kind, hx(op.HitID), ttl, strconv.FormatInt(op.Time.UnixNano(), 10), hx(op.ClickID))
+	if op.Kind == storage.OpClick {
+		rec, _ := json.Marshal(storage.NewClickRec(op)) // strings and maps of strings: cannot fail
+		keep := int64((op.ClickTTL + storage.ClickGrace).Seconds())
+		return append(args, rec, strconv.FormatInt(keep, 10))
+	}
+	has := "0"
+	if op.HasAmount {
+		has = "1"
+	}
+	return append(args, hx(storage.ConvKey(op.ClickID, op.TxID, op.Goal)), op.ConvStatus, op.RawStatus,
+		has, strconv.FormatInt(int64(op.Amount), 10), op.Currency, op.Goal, op.TxID)
+}
+
+// decodeConversion reads the conversion part of a postback's reply.
+func decodeConversion(r *storage.Result, s []string) error {
+	var click storage.ClickRec
+	if err := json.Unmarshal([]byte(s[0]), &click); err != nil {
+		return fmt.Errorf("bad click record in reply: %w", err)
+	}
+	prev, err1 := strconv.ParseInt(s[2], 10, 64)
+	value, err2 := strconv.ParseInt(s[3], 10, 64)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("bad conversion values %q, %q", s[2], s[3])
+	}
+	r.Conversion = &storage.Conversion{CampaignID: click.CampaignID, Macros: click.Macros,
+		PrevStatus: s[1], PrevValue: attribution.Micros(prev), Value: attribution.Micros(value)}
+	return nil
+}
+
+// completeConversion fills in what the op already says.
+func completeConversion(r *storage.Result, op *storage.Op) {
+	c := r.Conversion
+	if c == nil {
+		return
+	}
+	c.ClickID, c.Goal, c.TxID, c.Status, c.Currency = op.ClickID, op.Goal, op.TxID, op.ConvStatus, op.Currency
+	if c.PrevStatus == "" {
+		c.PrevValue = 0
+	}
+}

@@ -1,0 +1,151 @@
+package storage
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/pixelpost/pixelpost/attribution"
+)
+
+// ClickRec is a click as the ledgers keep it (JSON, numbers as strings so
+// that the Redis ledger's Lua reads them exactly), until its window ends
+// plus ClickGrace.
+type ClickRec struct {
+	CampaignID string            `json:"c"`
+	Macros     map[string]string `json:"m,omitempty"`
+	Cost       int64             `json:"cost,string"`
+	Currency   string            `json:"cur,omitempty"`
+	Time       int64             `json:"t,string"`   // unix ns
+	Expires    int64             `json:"exp,string"` // unix ns: the end of the window
+	Valuation  *Valuation        `json:"v,omitempty"`
+}
+
+// Valuation is how a campaign values its conversions, taken with each
+// click: a conversion is worth what the offer paid when it was clicked.
+type Valuation struct {
+	// Goals by id; a postback without goal uses "default", dynamic when
+	// not configured.
+	Goals map[string]GoalDoc `json:"g,omitempty"`
+	// Payout, when not empty, is the offer's fixed payout in micro-units: it
+	// overrides the postback's and the goals'.
+	Payout string `json:"p,omitempty"`
+}
+
+// GoalDoc is a goal: none (worth 0), fixed (Value micro-units, a decimal
+// string) or dynamic (the postback's payout).
+type GoalDoc struct {
+	Type  string `json:"type"`
+	Value string `json:"value,omitempty"`
+}
+
+// Value is what a conversion of goal is worth given the postback's payout.
+func (v *Valuation) Value(goal string, hasPayout bool, payout attribution.Micros) attribution.Micros {
+	if v == nil {
+		v = &Valuation{}
+	}
+	if v.Payout != "" {
+		return micros(v.Payout)
+	}
+	if goal == "" {
+		goal = "default"
+	}
+	switch g := v.Goals[goal]; g.Type {
+	case "none":
+		return 0
+	case "fixed":
+		return micros(g.Value)
+	}
+	if hasPayout {
+		return payout
+	}
+	return 0
+}
+
+// micros reads a decimal string of micro-units (written by this program).
+func micros(s string) attribution.Micros {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return attribution.Micros(n)
+}
+
+// NewClickRec is the record of an OpClick.
+func NewClickRec(op *Op) ClickRec {
+	return ClickRec{CampaignID: op.CampaignID, Macros: op.Macros, Cost: int64(op.Cost), Currency: op.Currency,
+		Time: op.Time.UnixNano(), Expires: op.Time.Add(op.ClickTTL).UnixNano(), Valuation: op.Valuation}
+}
+
+// ClickGrace is how long a click is kept after its window ends, so that a
+// late postback is told expired_click rather than unknown_click.
+const ClickGrace = 7 * 24 * time.Hour
+
+// ConvRec is a conversion as the ledgers keep it (JSON).
+type ConvRec struct {
+	Status    string `json:"st"`
+	RawStatus string `json:"raw,omitempty"`
+	Value     int64  `json:"v,string"`
+	Currency  string `json:"cur"`
+}
+
+// ConvKey identifies a conversion of a click: its txid, else its goal.
+func ConvKey(clickID, txid, goal string) string {
+	if txid != "" {
+		return clickID + "|t|" + txid
+	}
+	if goal == "" {
+		goal = "default"
+	}
+	return clickID + "|g|" + goal
+}
+
+// ConvTransition reports whether a conversion may move from one canonical
+// status to another: pending to approved or declined, approved to declined
+// (a reversal) or chargeback, declined back to approved (networks
+// re-approve); chargeback is final.
+func ConvTransition(from, to string) bool {
+	switch from {
+	case "":
+		return true
+	case "pending":
+		return to == "approved" || to == "declined"
+	case "approved":
+		return to == "declined" || to == "chargeback"
+	case "declined":
+		return to == "approved"
+	}
+	return false
+}
+
+// ConvRevenue is what a conversion adds to revenue: its value while
+// approved, nothing otherwise.
+func ConvRevenue(status string, value attribution.Micros) attribution.Micros {
+	if status == "approved" {
+		return value
+	}
+	return 0
+}
+
+// DecidePostback is the rule of an OpPostback once the click and the
+// conversion's previous state are known; both ledgers apply it (the Redis
+// one in Lua, kept in step by the conformance suite).
+func DecidePostback(op *Op, click *ClickRec, prev *ConvRec) (Result, *ConvRec) {
+	if op.Time.UnixNano() > click.Expires {
+		return Result{Status: StatusRejected, Reason: ReasonExpiredClick}, nil
+	}
+	value := click.Valuation.Value(op.Goal, op.HasAmount, op.Amount)
+	next := &ConvRec{Status: op.ConvStatus, RawStatus: op.RawStatus, Value: int64(value), Currency: op.Currency}
+	conv := &Conversion{ClickID: op.ClickID, CampaignID: click.CampaignID, Macros: click.Macros,
+		Goal: op.Goal, TxID: op.TxID, Status: op.ConvStatus, Value: value, Currency: op.Currency}
+	if prev == nil {
+		return Result{Status: StatusAccepted, Delta: ConvRevenue(next.Status, value), Conversion: conv}, next
+	}
+	conv.PrevStatus, conv.PrevValue = prev.Status, attribution.Micros(prev.Value)
+	switch {
+	case prev.Currency != op.Currency:
+		return Result{Status: StatusRejected, Reason: ReasonCurrencyMismatch, Conversion: conv}, nil
+	case prev.Status == next.Status && prev.Value == next.Value:
+		return Result{Status: StatusDuplicate, Reason: ReasonSameConversion, Conversion: conv}, nil
+	case prev.Status != next.Status && !ConvTransition(prev.Status, next.Status):
+		return Result{Status: StatusRejected, Reason: ReasonBadTransition, Conversion: conv}, nil
+	}
+	delta := ConvRevenue(next.Status, value) - ConvRevenue(prev.Status, attribution.Micros(prev.Value))
+	return Result{Status: StatusUpdated, Delta: delta, Conversion: conv}, next
+}
