@@ -167,6 +167,9 @@ func (c *Config) Validate() error {
 // WALDir holds the write-ahead logs (hits and rows).
 func (c *Config) WALDir() string { return filepath.Join(c.DataDir, "wal") }
 
+// OutboxDir holds the outbox of outbound deliveries.
+func (c *Config) OutboxDir() string { return filepath.Join(c.DataDir, "outbox") }
+
 // AdminTokenFile is where a generated admin token is kept.
 func (c *Config) AdminTokenFile() string { return filepath.Join(c.DataDir, "admin-token") }
 

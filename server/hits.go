@@ -67,13 +67,18 @@ func reasonOf(err error) string {
 	return "internal_error"
 }
 
-// decided sees every hit once the ledger decided it and its row is
-// durable: the one place that counts hits by final status.
-func (s *Server) decided(h *storage.Hit) {
-	s.metrics.hit(h.Kind, string(h.Status), h.Reason)
-	if h.Status == storage.StatusRejected {
-		s.rejected.add(h)
+// decided sees every batch of hits once the ledger decided them and their
+// rows are durable: the one place that counts hits by final status, and
+// where conversions become outbound postbacks.
+func (s *Server) decided(hits []storage.Hit) {
+	for i := range hits {
+		h := &hits[i]
+		s.metrics.hit(h.Kind, string(h.Status), h.Reason)
+		if h.Status == storage.StatusRejected {
+			s.rejected.add(h)
+		}
 	}
+	s.announce(hits)
 }
 
 // truncateIP keeps the network part of an address (/24 for IPv4, /48 for

@@ -54,15 +54,21 @@ func validCookie(v string) string {
 	return strings.Clone(v)
 }
 
-// setAttendeeCookie sets pp_aid: SameSite=None; Secure over HTTPS (so the
-// shop's domain can read it in a third-party context), Lax otherwise.
+// setAttendeeCookie sets pp_aid.
 func (s *Server) setAttendeeCookie(c *fiber.Ctx, id string) {
+	s.setCookie(c, attendeeCookie, id, cookieMaxAge)
+}
+
+// setCookie sets a first-party tracking cookie: HttpOnly, SameSite=None;
+// Secure over HTTPS (so the shop's domain can read it in a third-party
+// context), Lax otherwise, on the configured domain.
+func (s *Server) setCookie(c *fiber.Ctx, name, value string, maxAge int) {
 	ck := &fiber.Cookie{
-		Name:     attendeeCookie,
-		Value:    id,
+		Name:     name,
+		Value:    value,
 		Path:     "/",
 		Domain:   s.cfg.CookieDomain,
-		MaxAge:   cookieMaxAge,
+		MaxAge:   maxAge,
 		HTTPOnly: true,
 		SameSite: fiber.CookieSameSiteLaxMode,
 	}

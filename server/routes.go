@@ -2,6 +2,8 @@ package server
 
 import (
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/pixelpost/pixelpost/storage"
 )
 
 // Request limits (SPEC §6). The read buffer bounds request line plus
@@ -33,6 +35,11 @@ func (s *Server) newApp() *fiber.App {
 	app.Get("/v1/conversion/pixel.js", s.pixelScript)
 	app.Get("/v1/conversion/pixel/:acct", s.conversionPixel) // GET also serves HEAD
 	app.Get("/v1/attendee/pixel/:acct", s.registrationPixel)
+	app.Get("/c/:campaign", s.click)
+	for _, path := range []string{"/v1/postback/:acct", "/v1/postback/:acct/:network"} {
+		app.Get(path, s.postback)
+		app.Post(path, s.postback)
+	}
 
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
@@ -51,6 +58,21 @@ func (s *Server) newApp() *fiber.App {
 	acct.Get("/hits/rejected", s.recentRejections)
 	acct.Get("/reports/webinars/:webinar/series", s.webinarSeries)
 	acct.Get("/reports/hits", s.hitsByStatus)
+	for _, cfg := range []struct {
+		path, kind string
+		put        fiber.Handler
+	}{
+		{"/sources", storage.ConfigSource, s.putSource},
+		{"/networks", storage.ConfigNetwork, s.putNetwork},
+		{"/campaigns", storage.ConfigCampaign, s.putCampaign},
+	} {
+		acct.Put(cfg.path+"/:id", cfg.put)
+		acct.Get(cfg.path+"/:id", s.getConfig(cfg.kind))
+		acct.Get(cfg.path, s.listConfigs(cfg.kind))
+	}
+	acct.Get("/deliveries", s.listDeliveries)
+	acct.Get("/deliveries/:id", s.getDelivery)
+	acct.Post("/deliveries/:id/retry", s.retryDelivery)
 
 	app.Use(func(c *fiber.Ctx) error { return errNotFound("no such endpoint") })
 	return app

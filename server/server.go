@@ -16,6 +16,7 @@ import (
 
 	"github.com/pixelpost/pixelpost/storage"
 	"github.com/pixelpost/pixelpost/storage/clickhouse"
+	"github.com/pixelpost/pixelpost/storage/outbox"
 	"github.com/pixelpost/pixelpost/storage/pipeline"
 )
 
@@ -39,7 +40,9 @@ type Server struct {
 	clickhouse *clickhouse.Client
 	pipeline   *pipeline.Pipeline
 	shipper    *clickhouse.Shipper
+	outbox     *outbox.Outbox
 	accounts   *accountCache
+	configs    *configCache
 	rejected   *rejectionLog
 	metrics    *metrics
 	log        zerolog.Logger
@@ -76,9 +79,16 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		errLog:     deps.Log.Sample(&zerolog.BurstSampler{Burst: 5, Period: time.Second}),
 		now:        now,
 		accounts:   newAccountCache(deps.Ledger, now),
+		configs:    newConfigCache(deps.Ledger, now),
 		rejected:   newRejectionLog(100),
 		metrics:    newMetrics(),
 	}
+	ob, err := outbox.Open(outbox.Config{Dir: cfg.OutboxDir(), AllowPrivateTargets: cfg.AllowPrivateTargets},
+		outbox.Deps{Log: deps.Log})
+	if err != nil {
+		return nil, err
+	}
+	s.outbox = ob
 	p, err := pipeline.Open(pipeline.Config{
 		Dir:          cfg.WALDir(),
 		MaxBytes:     cfg.WALMaxBytes,
@@ -86,6 +96,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		MaxBatch:     cfg.LedgerBatch,
 	}, pipeline.Deps{Ledger: deps.Ledger, Log: deps.Log, OnDecided: s.decided})
 	if err != nil {
+		ob.Close()
 		return nil, err
 	}
 	s.pipeline = p
@@ -97,6 +108,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		defer s.bg.Done()
 		if err := p.Run(ctx, cfg.ShutdownTimeout); err != nil {
 			s.log.Error().Err(err).Msg("ledger applier stopped")
+		}
+	}()
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		if err := ob.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error().Err(err).Msg("outbox stopped")
 		}
 	}()
 	if deps.ClickHouse != nil {
@@ -165,6 +183,9 @@ func (s *Server) Close() {
 		s.bg.Wait()
 		if err := s.pipeline.Close(); err != nil {
 			s.log.Error().Err(err).Msg("cannot close write-ahead logs")
+		}
+		if err := s.outbox.Close(); err != nil {
+			s.log.Error().Err(err).Msg("cannot close the outbox")
 		}
 	})
 }

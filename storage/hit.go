@@ -71,6 +71,12 @@ type Hit struct {
 	RawStatus  string
 	SourceID   string
 	NetworkID  string
+	// PrevConvStatus and PrevValue are the conversion's status and value
+	// before a postback (from Result.Conversion), for outbound postbacks
+	// and corrections. Not logged: known only in the process that applied
+	// the hit (or re-applied it: Result.Original).
+	PrevConvStatus string
+	PrevValue      attribution.Micros
 
 	IP        string
 	UserAgent string
@@ -117,6 +123,7 @@ func (h *Hit) Decided(r Result) {
 		// reports group conversions by zone, country, ... like clicks.
 		h.CampaignID, h.Macros = c.CampaignID, c.Macros
 		h.Amount, h.HasAmount = c.Value, true
+		h.PrevConvStatus, h.PrevValue = c.PrevStatus, c.PrevValue
 	}
 }
 

@@ -38,27 +38,27 @@ type GoalDoc struct {
 	Value string `json:"value,omitempty"`
 }
 
-// Value is what a conversion of goal is worth given the postback's payout.
+// Value is what a conversion of goal is worth given the postback's payout
+// (attribution.ConversionValue; a goal not configured is dynamic).
 func (v *Valuation) Value(goal string, hasPayout bool, payout attribution.Micros) attribution.Micros {
 	if v == nil {
 		v = &Valuation{}
 	}
+	var fixed *attribution.Micros
 	if v.Payout != "" {
-		return micros(v.Payout)
+		p := micros(v.Payout)
+		fixed = &p
 	}
 	if goal == "" {
-		goal = "default"
+		goal = attribution.DefaultGoalID
 	}
-	switch g := v.Goals[goal]; g.Type {
-	case "none":
-		return 0
-	case "fixed":
-		return micros(g.Value)
+	g := v.Goals[goal]
+	value, err := attribution.ConversionValue(attribution.Goal{Type: attribution.GoalType(g.Type), Value: micros(g.Value)},
+		attribution.Postback{HasPayout: hasPayout, Payout: payout}, fixed)
+	if err != nil {
+		return 0 // a goal the admin API refused to store; worth nothing rather than a guess
 	}
-	if hasPayout {
-		return payout
-	}
-	return 0
+	return value
 }
 
 // micros reads a decimal string of micro-units (written by this program).
@@ -96,28 +96,10 @@ func ConvKey(clickID, txid, goal string) string {
 	return clickID + "|g|" + goal
 }
 
-// ConvTransition reports whether a conversion may move from one canonical
-// status to another: pending to approved or declined, approved to declined
-// (a reversal) or chargeback, declined back to approved (networks
-// re-approve); chargeback is final.
-func ConvTransition(from, to string) bool {
-	switch from {
-	case "":
-		return true
-	case "pending":
-		return to == "approved" || to == "declined"
-	case "approved":
-		return to == "declined" || to == "chargeback"
-	case "declined":
-		return to == "approved"
-	}
-	return false
-}
-
-// ConvRevenue is what a conversion adds to revenue: its value while
-// approved, nothing otherwise.
+// ConvRevenue is what a conversion adds to revenue: its value while it
+// counts (attribution.CountsRevenue: approved), nothing otherwise.
 func ConvRevenue(status string, value attribution.Micros) attribution.Micros {
-	if status == "approved" {
+	if attribution.CountsRevenue(attribution.ConvStatus(status)) {
 		return value
 	}
 	return 0
@@ -143,7 +125,7 @@ func DecidePostback(op *Op, click *ClickRec, prev *ConvRec) (Result, *ConvRec) {
 		return Result{Status: StatusRejected, Reason: ReasonCurrencyMismatch, Conversion: conv}, nil
 	case prev.Status == next.Status && prev.Value == next.Value:
 		return Result{Status: StatusDuplicate, Reason: ReasonSameConversion, Conversion: conv}, nil
-	case prev.Status != next.Status && !ConvTransition(prev.Status, next.Status):
+	case !attribution.Transition(attribution.ConvStatus(prev.Status), attribution.ConvStatus(next.Status)):
 		return Result{Status: StatusRejected, Reason: ReasonBadTransition, Conversion: conv}, nil
 	}
 	delta := ConvRevenue(next.Status, value) - ConvRevenue(prev.Status, attribution.Micros(prev.Value))

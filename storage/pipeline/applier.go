@@ -176,10 +176,8 @@ func (a *applier) batch(ctx context.Context) error {
 		}
 	}
 	p.applied.Add(uint64(len(a.ops)))
-	if p.onDone != nil {
-		for i := range a.hits {
-			p.onDone(&a.hits[i])
-		}
+	if p.onDone != nil && len(a.hits) > 0 {
+		p.onDone(a.hits)
 	}
 	a.notify()
 	p.advance(next)

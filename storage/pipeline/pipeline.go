@@ -66,10 +66,12 @@ type Config struct {
 type Deps struct {
 	Ledger storage.Ledger
 	Log    zerolog.Logger
-	// OnDecided, if set, sees every hit once its row is durable, with its
-	// final status (metrics, the live list of rejections). It runs on the
-	// applier goroutine: keep it short, and do not keep h.
-	OnDecided func(h *storage.Hit)
+	// OnDecided, if set, sees each batch of hits once their rows are
+	// durable, with their final status (metrics, the live list of
+	// rejections, outbound deliveries), before RecordAndWait callers get
+	// their results. It runs on the applier goroutine: keep it short, and
+	// do not keep the slice.
+	OnDecided func(hits []storage.Hit)
 }
 
 // Pipeline is safe for concurrent use. Open it, Run it in one goroutine,
@@ -78,7 +80,7 @@ type Pipeline struct {
 	cfg    Config
 	ledger storage.Ledger
 	log    zerolog.Logger
-	onDone func(h *storage.Hit)
+	onDone func(hits []storage.Hit)
 	hits   *wal.Log
 	rows   *wal.Log
 	bufs   sync.Pool

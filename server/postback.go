@@ -1,0 +1,181 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/pixelpost/pixelpost/attribution"
+	"github.com/pixelpost/pixelpost/storage"
+	"github.com/pixelpost/pixelpost/storage/pipeline"
+)
+
+// postbackWait is how long a postback waits for the ledger before it is
+// answered 202 queued (it is durable by then, and applied later).
+const postbackWait = 2 * time.Second
+
+// postback takes a conversion from an affiliate network or tracker (SPEC
+// §1.4): GET query, POST form or POST JSON; /v1/postback/{acct} reads the
+// generic names, /v1/postback/{acct}/{network} the network's. It answers
+// 200 ok or duplicate once the conversion is durably recorded, 202 queued
+// when the ledger is unavailable, and 4xx with error=<reason> otherwise:
+// never a silent 200 for a postback that did not count.
+func (s *Server) postback(c *fiber.Ctx) error {
+	h := s.newHit(c, storage.KindPostback)
+	h.NetworkID = capped(c.Params("network"), maxRecordedAcct)
+	status, reason := s.takePostback(c, &h)
+	if reason != "" && h.Status == "" {
+		h.Status, h.Reason = storage.StatusRejected, reason
+	}
+	if h.Pending() {
+		ctx, cancel := context.WithTimeout(context.Background(), postbackWait)
+		defer cancel()
+		h.EmailSHA256 = ""
+		res, err := s.pipeline.RecordAndWait(ctx, &h)
+		switch {
+		case errors.Is(err, pipeline.ErrQueued):
+			return c.Status(fiber.StatusAccepted).SendString("queued")
+		case err != nil:
+			s.errLog.Error().Err(err).Msg("cannot record postback")
+			return c.Status(fiber.StatusServiceUnavailable).SendString("error=unavailable")
+		}
+		return answerPostback(c, res)
+	}
+	s.record(&h)
+	return c.Status(status).SendString("error=" + h.Reason)
+}
+
+// takePostback authenticates and parses a postback into h. It returns the
+// HTTP status and reason of a refusal, or 0 and "" when h goes to the
+// ledger.
+func (s *Server) takePostback(c *fiber.Ctx, h *storage.Hit) (int, string) {
+	acct, err := s.accounts.get(h.Account)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return fiber.StatusNotFound, storage.ReasonUnknownAccount
+		}
+		return fiber.StatusServiceUnavailable, "unavailable"
+	}
+	preset, _ := attribution.LookupPreset("generic")
+	var net_ *network
+	if h.NetworkID != "" {
+		if net_, err = s.configs.network(acct.ID, h.NetworkID); err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return fiber.StatusNotFound, "unknown_network"
+			}
+			return fiber.StatusServiceUnavailable, "unavailable"
+		}
+		p, ok := attribution.LookupPreset(net_.Preset)
+		if !ok {
+			return fiber.StatusInternalServerError, "bad_network_preset"
+		}
+		preset = p.WithOverrides(net_.Params)
+	}
+	values, err := postbackValues(c)
+	if err != nil {
+		return fiber.StatusBadRequest, "invalid_body"
+	}
+	pb, perr := attribution.ParsePostback(values, preset)
+	// Authentication first: a postback that fails it learns nothing more.
+	if net_ != nil {
+		if net_.Secret != "" && subtle.ConstantTimeCompare([]byte(pb.Secret), []byte(net_.Secret)) != 1 {
+			return fiber.StatusForbidden, "bad_secret"
+		}
+		if len(net_.allow) > 0 && !allowed(c.IP(), net_.allow) {
+			return fiber.StatusForbidden, "ip_not_allowed"
+		}
+	}
+	if perr != nil {
+		return fiber.StatusBadRequest, reasonOf(perr)
+	}
+	h.ClickID, h.TxID, h.Goal = pb.ClickID, pb.TxID, pb.Goal
+	h.ConvStatus, h.RawStatus = string(pb.Status), pb.RawStatus
+	h.HasAmount, h.Amount = pb.HasPayout, pb.Payout
+	h.Currency = pb.Currency
+	if h.Currency == "" {
+		h.Currency = acct.DefaultCurrency
+	}
+	if h.Goal == "" {
+		h.Goal = attribution.DefaultGoalID
+	}
+	h.Source = "postback"
+	return 0, ""
+}
+
+// answerPostback maps the ledger's decision to the network's answer.
+func answerPostback(c *fiber.Ctx, r storage.Result) error {
+	switch r.Status {
+	case storage.StatusAccepted, storage.StatusUpdated:
+		return c.SendString("ok")
+	case storage.StatusDuplicate:
+		return c.SendString("duplicate")
+	}
+	status := fiber.StatusBadRequest
+	switch r.Reason {
+	case storage.ReasonUnknownClick, storage.ReasonExpiredClick, storage.ReasonUnknownAccount:
+		status = fiber.StatusNotFound
+	case storage.ReasonBadTransition, storage.ReasonCurrencyMismatch:
+		status = fiber.StatusConflict
+	}
+	return c.Status(status).SendString("error=" + r.Reason)
+}
+
+// allowed reports whether ip is in one of the networks. c.IP() is the
+// client address, or the X-Forwarded-For one when the peer is a trusted
+// proxy (routes.go).
+func allowed(ip string, nets []*net.IPNet) bool {
+	a := net.ParseIP(ip)
+	if a == nil {
+		return false
+	}
+	for _, n := range nets {
+		if n.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// postbackValues returns the parameters of a postback: the query string,
+// then a POST form or a JSON object (its scalar values as text).
+func postbackValues(c *fiber.Ctx) (func(string) []string, error) {
+	vals := map[string][]string{}
+	add := func(k, v string) {
+		if len(vals) < 50 || vals[k] != nil {
+			vals[k] = append(vals[k], v)
+		}
+	}
+	c.Request().URI().QueryArgs().VisitAll(func(k, v []byte) { add(string(k), string(v)) })
+	if c.Method() == fiber.MethodPost {
+		ct := strings.ToLower(string(c.Request().Header.ContentType()))
+		switch {
+		case strings.HasPrefix(ct, fiber.MIMEApplicationJSON):
+			var obj map[string]any
+			dec := json.NewDecoder(strings.NewReader(string(c.Body())))
+			dec.UseNumber()
+			if err := dec.Decode(&obj); err != nil {
+				return nil, err
+			}
+			for k, v := range obj {
+				switch t := v.(type) {
+				case string:
+					add(k, t)
+				case json.Number:
+					add(k, t.String())
+				case bool:
+					add(k, strconv.FormatBool(t))
+				}
+			}
+		default:
+			c.Request().PostArgs().VisitAll(func(k, v []byte) { add(string(k), string(v)) })
+		}
+	}
+	return func(name string) []string { return vals[name] }, nil
+}
