@@ -72,9 +72,10 @@ func ledgers(t *testing.T, fn func(t *testing.T, l storage.Ledger)) {
 	})
 }
 
-func newHarness(t *testing.T, l storage.Ledger) *harness {
+func newHarness(t *testing.T, l storage.Ledger, flags ...string) *harness {
 	t.Helper()
-	cfg, err := Load([]string{"--admin-token", testToken, "--data-dir", t.TempDir()}, func(string) string { return "" })
+	args := append([]string{"--admin-token", testToken, "--data-dir", t.TempDir()}, flags...)
+	cfg, err := Load(args, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
