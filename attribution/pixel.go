@@ -18,6 +18,11 @@ type PixelHit struct {
 	OrderID     string // at most 128 bytes, no control characters
 	ProductID   string // at most 256 bytes, no control characters
 	ProductName string // at most 256 bytes, no control characters
+	// ClickID (cid) names a campaign click: the pixel then also records
+	// the conversion against it, as a postback would (SPEC §1.4). Goal
+	// names its goal ("" for the default one).
+	ClickID string
+	Goal    string
 }
 
 // RegistrationHit is a parsed registration pixel query (SPEC §1.2), with
@@ -70,6 +75,8 @@ func ParsePixel(raw []byte) (PixelHit, error) {
 		OrderID:     p.value(s, fieldOrderID),
 		ProductID:   p.value(s, fieldProductID),
 		ProductName: p.value(s, fieldProductName),
+		ClickID:     p.value(s, fieldClickID),
+		Goal:        p.value(s, fieldGoal),
 	}, nil
 }
 
@@ -103,6 +110,8 @@ const (
 	fieldOrderID
 	fieldProductID
 	fieldProductName
+	fieldClickID
+	fieldGoal
 	numFields
 )
 
@@ -112,7 +121,7 @@ type fieldSet uint16
 const (
 	registrationFields fieldSet = 1<<fieldWebinar | 1<<fieldTag | 1<<fieldEmail
 	pixelFields                 = registrationFields | 1<<fieldAmount | 1<<fieldCurrency |
-		1<<fieldOrderID | 1<<fieldProductID | 1<<fieldProductName
+		1<<fieldOrderID | 1<<fieldProductID | 1<<fieldProductName | 1<<fieldClickID | 1<<fieldGoal
 )
 
 // name is the field's parameter name, as documented.
@@ -134,6 +143,10 @@ func (f field) name() string {
 		return "productId"
 	case fieldProductName:
 		return "productName"
+	case fieldClickID:
+		return "cid"
+	case fieldGoal:
+		return "goal"
 	}
 	return ""
 }
@@ -264,6 +277,14 @@ func invalidReason(f field, v []byte) string {
 	case fieldProductID, fieldProductName:
 		if len(v) > maxProductBytes || hasControl(v) {
 			return ReasonInvalidProduct
+		}
+	case fieldClickID:
+		if !validID(v) {
+			return ReasonBadClickID
+		}
+	case fieldGoal:
+		if !validID(v) {
+			return ReasonBadGoal
 		}
 	}
 	return ""

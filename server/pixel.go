@@ -2,6 +2,8 @@ package server
 
 import (
 	"github.com/gofiber/fiber/v2"
+	"strings"
+	"time"
 
 	"github.com/pixelpost/pixelpost/attribution"
 	"github.com/pixelpost/pixelpost/storage"
@@ -38,24 +40,54 @@ func (s *Server) conversionPixel(c *fiber.Ctx) error {
 		return nil
 	}
 	h := s.newHit(c, storage.KindPixel)
-	s.parseConversion(c, &h)
+	q := s.parseConversion(c, &h)
+	clickID := q.ClickID
+	if clickID == "" {
+		if ck := c.Cookies(clickCookie); attribution.ValidClickID(ck) {
+			clickID = strings.Clone(ck)
+		}
+	}
+	if clickID != "" && h.Status == "" {
+		// A tracker's conversion pixel: the conversion of the click, as a
+		// postback would record it; the webinars, if named, count too.
+		pb := clickConversion(&h, clickID, q.Goal, s.now())
+		s.record(&pb)
+		if len(h.Webinars) == 0 && len(h.Tags) == 0 {
+			return nil
+		}
+	}
 	s.record(&h)
 	return nil
 }
 
-// parseConversion fills a pixel hit from its query, or rejects it.
-func (s *Server) parseConversion(c *fiber.Ctx, h *storage.Hit) {
+// clickConversion is the postback hit of a conversion pixel naming a
+// click: approved, worth the pixel's amount, its order id as txid.
+func clickConversion(h *storage.Hit, clickID, goal string, now time.Time) storage.Hit {
+	pb := *h
+	pb.ID, pb.Kind, pb.Source = newHitID(now), storage.KindPostback, "pixel"
+	pb.Webinars, pb.Tags, pb.OrderKey = nil, nil, ""
+	pb.ClickID, pb.TxID, pb.Goal = clickID, h.OrderID, goal
+	if pb.Goal == "" {
+		pb.Goal = attribution.DefaultGoalID
+	}
+	pb.ConvStatus, pb.RawStatus = string(attribution.StatusApproved), ""
+	return pb
+}
+
+// parseConversion fills a pixel hit from its query, or rejects it, and
+// returns the parsed query.
+func (s *Server) parseConversion(c *fiber.Ctx, h *storage.Hit) attribution.PixelHit {
 	q, err := attribution.ParsePixel(c.Request().URI().QueryString())
 	if err != nil {
 		rejectHit(h, err)
-		return
+		return q
 	}
 	h.Webinars, h.Tags, h.OrderID = q.Webinars, q.Tags, q.OrderID
 	h.ProductID, h.ProductName, h.Email = q.ProductID, q.ProductName, q.Email
 	account, err := s.accounts.get(h.Account)
 	if err != nil {
 		rejectHit(h, err)
-		return
+		return q
 	}
 	h.Currency = q.Currency
 	if h.Currency == "" {
@@ -64,7 +96,7 @@ func (s *Server) parseConversion(c *fiber.Ctx, h *storage.Hit) {
 	if q.Amount != "" {
 		if h.Amount, err = attribution.ParseAmount(q.Amount, h.Currency); err != nil {
 			rejectHit(h, err)
-			return
+			return q
 		}
 		h.HasAmount = true
 	}
@@ -82,6 +114,7 @@ func (s *Server) parseConversion(c *fiber.Ctx, h *storage.Hit) {
 		UserAgent:  h.UserAgent,
 	})
 	h.Source = "pixel"
+	return q
 }
 
 // registrationPixel records a registrant (SPEC §1.2) and sets pp_aid.

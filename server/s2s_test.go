@@ -218,3 +218,24 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A tracker's thank-you page fires the conversion pixel with the click id
+// (or relies on the pp_cid cookie): the click's conversion, announced.
+func TestConversionPixelWithClickID(t *testing.T) {
+	h := newHarness(t, embeddedLedger(t), "--allow-private-targets")
+	src := newTrafficSource(t)
+	camp := h.s2s(src.URL)
+	cid := h.clickThrough(camp, "external_id=PX")
+	h.pixel("cid=" + cid + "&amount=30&orderId=O-1")
+	waitFor(t, "the outbound postback", func() bool { return len(src.received()) == 1 })
+	if got := src.received()[0]; got.Get("tag") != "PX" || got.Get("value") != "30.00" {
+		t.Errorf("source received %v", got)
+	}
+	// The cookie alone, and the same order again: one conversion.
+	req := httptest.NewRequest("GET", "/v1/conversion/pixel/"+h.acct+"?amount=30&orderId=O-1", nil)
+	req.AddCookie(&http.Cookie{Name: clickCookie, Value: cid})
+	h.pixelReq(req)
+	if n := h.srv.metrics.count(storage.KindPostback, "duplicate", storage.ReasonSameConversion); n != 1 {
+		t.Errorf("repeated pixel: %d duplicate conversions counted, want 1", n)
+	}
+}
