@@ -24,6 +24,9 @@ func (s *Server) listDeliveries(c *fiber.Ctx) error {
 	for i := range ds {
 		redactDelivery(&ds[i])
 	}
+	if ds == nil {
+		ds = []outbox.Delivery{}
+	}
 	return c.JSON(fiber.Map{"deliveries": ds})
 }
 

@@ -128,7 +128,11 @@ func TestS2SClickPostbackAndOutboundPostback(t *testing.T) {
 		if got.Get("tag") != "EXT 1" || got.Get("value") != "5.50" || got.Get("goal") != "g1" || got.Get("st") != "approved" {
 			t.Errorf("source received %v", got)
 		}
-		ds := h.api("GET", "/accounts/"+h.acct+"/deliveries?status=delivered", nil, 200)["deliveries"].([]any)
+		var ds []any
+		waitFor(t, "the delivery to be recorded", func() bool {
+			ds = h.api("GET", "/accounts/"+h.acct+"/deliveries?status=delivered", nil, 200)["deliveries"].([]any)
+			return len(ds) > 0
+		})
 		if len(ds) != 1 || ds[0].(map[string]any)["attempt_count"] != 2.0 {
 			t.Errorf("deliveries = %v, want one delivered after 2 attempts", ds)
 		}
