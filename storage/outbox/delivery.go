@@ -67,10 +67,10 @@ type Delivery struct {
 
 // Attempt is one try at delivering, as recorded.
 type Attempt struct {
-	At       time.Time     `json:"at"`                // start, by the outbox's clock
-	Duration time.Duration `json:"duration"`          // monotonic
-	Status   int           `json:"status,omitempty"`  // HTTP status; 0 when no response came
-	Error    string        `json:"error,omitempty"`   // why it failed; "" on success
+	At       time.Time     `json:"at"`                 // start, by the outbox's clock
+	Duration time.Duration `json:"duration"`           // monotonic
+	Status   int           `json:"status,omitempty"`   // HTTP status; 0 when no response came
+	Error    string        `json:"error,omitempty"`    // why it failed; "" on success
 	Response string        `json:"response,omitempty"` // start of the response body, ≤ MaxResponseBytes, valid UTF-8
 }
 

@@ -1,0 +1,143 @@
+package outbox
+
+import (
+	"context"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// List limits.
+const (
+	defaultListLimit = 100
+	maxListLimit     = 1000
+)
+
+// view runs a read transaction after checking ctx and Close.
+func (o *Outbox) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if o.isClosed() {
+		return ErrClosed
+	}
+	return wrap(o.db.View(fn))
+}
+
+// Get returns the delivery id of account, or ErrNotFound (also when id
+// belongs to another account).
+func (o *Outbox) Get(ctx context.Context, account, id string) (Delivery, error) {
+	var d Delivery
+	err := o.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		d, err = getRecord(tx, account, id)
+		return err
+	})
+	if err != nil {
+		return Delivery{}, fmt.Errorf("cannot get delivery %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// List returns account's deliveries matching f, newest first. It scans the
+// account's deliveries from the newest until it has f.Limit of them, so a
+// rare Status or Kind in a long history costs a long scan; the history is
+// not pruned (yet). An unknown Status or Kind is ErrInvalid.
+func (o *Outbox) List(ctx context.Context, account string, f ListFilter) ([]Delivery, error) {
+	if f.Status != "" && !validStatus(f.Status) {
+		return nil, fmt.Errorf("cannot list deliveries: %w: unknown status %q", ErrInvalid, f.Status)
+	}
+	if f.Kind != "" && !validKind(f.Kind) {
+		return nil, fmt.Errorf("cannot list deliveries: %w: unknown kind %q", ErrInvalid, f.Kind)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultListLimit
+	}
+	limit = min(limit, maxListLimit)
+	var out []Delivery
+	err := o.view(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketDeliveries).Bucket([]byte(account))
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
+			d, err := decodeRecord(v)
+			if err != nil {
+				return fmt.Errorf("delivery %s: %w", k, err)
+			}
+			if (f.Status == "" || d.Status == f.Status) && (f.Kind == "" || d.Kind == f.Kind) {
+				out = append(out, d)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot list deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// Retry puts a failed delivery back to pending, due now, with a fresh
+// MaxAge window and backoff (RetriedAt is set). Errors: ErrNotFound;
+// ErrConflict when the delivery is not failed (a pending one is already
+// retried, a delivered one must not be sent twice) or when a newer delivery
+// with the same Key is pending or delivered.
+func (o *Outbox) Retry(ctx context.Context, account, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if o.isClosed() {
+		return ErrClosed
+	}
+	now := o.now()
+	var delta counts
+	err := o.db.Update(func(tx *bolt.Tx) error {
+		t := &txn{tx: tx}
+		prev, err := getRecord(tx, account, id)
+		if err != nil {
+			return err
+		}
+		if prev.Status != StatusFailed {
+			return fmt.Errorf("%w: it is %s", ErrConflict, prev.Status)
+		}
+		if prev.Key != "" {
+			keys := tx.Bucket(bucketKeys)
+			kk := keyIndexKey(prev.Account, prev.Kind, prev.Key)
+			if v := keys.Get(kk); v != nil && string(v) != prev.ID {
+				other, err := getRecord(tx, prev.Account, string(v))
+				if err == nil && other.Status != StatusFailed {
+					return fmt.Errorf("%w: delivery %s with the same key is %s", ErrConflict, other.ID, other.Status)
+				}
+			}
+			if err := keys.Put(kk, []byte(prev.ID)); err != nil {
+				return err
+			}
+		}
+		d := prev
+		d.Status, d.NextAt, d.RetriedAt, d.UpdatedAt, d.Failures = StatusPending, now, now, now, 0
+		if err := t.put(&prev, &d); err != nil {
+			return err
+		}
+		delta = t.delta
+		return t.flush()
+	})
+	if err != nil {
+		return fmt.Errorf("cannot retry delivery %s: %w", id, wrap(err))
+	}
+	o.addCounts(delta)
+	o.poke()
+	return nil
+}
+
+// Stats returns the counters; cheap (no I/O), for metrics scrapes.
+func (o *Outbox) Stats() Stats {
+	o.countsMu.Lock()
+	c := o.counts
+	o.countsMu.Unlock()
+	o.flightMu.Lock()
+	n := len(o.inFlight)
+	o.flightMu.Unlock()
+	return Stats{Pending: c.Pending, Delivered: c.Delivered, Failed: c.Failed, Attempts: c.Attempts, InFlight: int64(n)}
+}
