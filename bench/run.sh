@@ -59,7 +59,7 @@ pp_port=$(services_free_port)
 token="bench-admin-token-$RANDOM$RANDOM"
 dsn="clickhouse://127.0.0.1:$PIXELPOST_TEST_CLICKHOUSE_PORT/pixelpost_bench"
 "$work/pixelpost" --listen "127.0.0.1:$pp_port" --data-dir "$work/data" --admin-token "$token" \
-  --redis-url "$PIXELPOST_TEST_REDIS" --clickhouse-dsn "$dsn" --log-level warn >"$work/pixelpost.log" 2>&1 &
+  --redis-url "$PIXELPOST_TEST_REDIS" --clickhouse-dsn "$dsn" --log-level warn --allow-private-targets >"$work/pixelpost.log" 2>&1 &
 pp_pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$pp_port/healthz" >/dev/null && break; sleep 0.1; done
 acct="bench$(date +%s)"
@@ -107,6 +107,17 @@ runs+=("$(echo "$p" | field sent)")
 echo "p50 $(echo "$p" | field p50_ms) ms, p99 $(echo "$p" | field p99_ms) ms, p99.9 $(echo "$p" | field p999_ms) ms, errors $(echo "$p" | field errors)"
 n=$(drive "nginx open loop" "127.0.0.1:$ng_port" "nlat" -rate "$rate" -conns 512)
 echo "nginx at the same rate: p50 $(echo "$n" | field p50_ms) ms, p99 $(echo "$n" | field p99_ms) ms"
+
+echo "== S2S: click redirect, then postbacks (closed loop, $conns connections; outbound postbacks go to nginx)"
+s2s_acct="${acct}s2s" # its own account: the pixel books stay those of the pixel runs
+curl -sf -X PUT "http://127.0.0.1:$pp_port/api/v1/accounts/$s2s_acct" -H "Authorization: Bearer $token" \
+  -d '{"name":"Bench S2S","default_currency":"USD"}' >/dev/null
+api() { curl -sf -X PUT "http://127.0.0.1:$pp_port/api/v1/accounts/$s2s_acct/$1" -H "Authorization: Bearer $token" -d "$2" >/dev/null; }
+api sources/src "{\"postback_url\":\"http://127.0.0.1:$ng_port/pb?tag={external_id}&value={payout}\"}"
+api networks/net '{"preset":"generic","secret":"bench-secret"}'
+api "campaigns/camp$acct" '{"source_id":"src","network_id":"net","offer_url":"https://offer.example/?sub1={clickid}&z={zone_id}"}'
+"$work/loadgen" s2s -addr "127.0.0.1:$pp_port" -account "$s2s_acct" -campaign "camp$acct" -network net -secret bench-secret \
+  -conns "$conns" -duration "${secs}s"
 
 echo "== memory"
 grep -E 'VmHWM|VmRSS' "/proc/$pp_pid/status"

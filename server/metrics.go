@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/pixelpost/pixelpost/storage/clickhouse"
+	"github.com/pixelpost/pixelpost/storage/outbox"
 	"github.com/pixelpost/pixelpost/storage/pipeline"
 )
 
@@ -95,4 +96,12 @@ func boolGauge(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// watchOutbox exports the outbound deliveries.
+func (m *metrics) watchOutbox(o *outbox.Outbox) {
+	m.set.NewGauge("pixelpost_outbox_pending", func() float64 { return float64(o.Stats().Pending) })
+	m.set.NewGauge("pixelpost_outbox_failed", func() float64 { return float64(o.Stats().Failed) })
+	m.set.NewGauge("pixelpost_outbox_delivered_total", func() float64 { return float64(o.Stats().Delivered) })
+	m.set.NewGauge("pixelpost_outbox_attempts_total", func() float64 { return float64(o.Stats().Attempts) })
 }

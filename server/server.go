@@ -89,6 +89,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.outbox = ob
+	s.metrics.watchOutbox(ob)
 	p, err := pipeline.Open(pipeline.Config{
 		Dir:          cfg.WALDir(),
 		MaxBytes:     cfg.WALMaxBytes,

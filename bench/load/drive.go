@@ -24,6 +24,10 @@ type Options struct {
 	// (coordinated omission). 0: closed loop, each connection sends its
 	// next request when the previous one is answered (maximum throughput).
 	Rate float64
+	// Want is the status a request must get (0: 200).
+	Want int
+	// OnResponse, if set, sees each answer (from several goroutines).
+	OnResponse func(i int, resp *fasthttp.Response)
 }
 
 // Result of a drive.
@@ -57,6 +61,10 @@ func Drive(addr string, target Target, o Options) Result {
 		lat      []time.Duration
 		wg       sync.WaitGroup
 	)
+	want := o.Want
+	if want == 0 {
+		want = fasthttp.StatusOK
+	}
 	start := time.Now()
 	stop := start.Add(o.Duration)
 	for range o.Conns {
@@ -94,12 +102,15 @@ func Drive(addr string, target Target, o Options) Result {
 					errs.Add(1)
 					msg := err.Error()
 					firstErr.CompareAndSwap(nil, &msg)
-				case resp.StatusCode() != fasthttp.StatusOK:
+				case resp.StatusCode() != want:
 					errs.Add(1)
 					msg := fmt.Sprintf("status %d", resp.StatusCode())
 					firstErr.CompareAndSwap(nil, &msg)
 				default:
 					ok.Add(1)
+					if o.OnResponse != nil {
+						o.OnResponse(i, resp)
+					}
 				}
 			}
 			mu.Lock()

@@ -2,6 +2,7 @@
 // pixelpost's books afterwards. bench/run.sh is its user.
 //
 //	loadgen drive -addr 127.0.0.1:8080 -account acme -run r1 [-conns 64] [-duration 10s] [-rate 20000]
+//	loadgen s2s -addr 127.0.0.1:8080 -account acme -campaign camp -network net -secret S [-conns 64] [-duration 10s]
 //	loadgen books -base http://127.0.0.1:8080 -token T -account acme -clickhouse DSN -n 12000,15000
 package main
 
@@ -31,6 +32,8 @@ func main() {
 		err = drive(os.Args[2:])
 	case "books":
 		err = books(os.Args[2:])
+	case "s2s":
+		err = s2s(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -58,6 +61,34 @@ func drive(args []string) error {
 		"sent": res.Sent, "ok": res.OK, "errors": res.Errors, "first_error": res.FirstErr,
 		"elapsed_s": res.Elapsed.Seconds(), "rps": res.RPS,
 		"p50_ms": ms(res.P50), "p99_ms": ms(res.P99), "p999_ms": ms(res.P999), "max_ms": ms(res.Max),
+	})
+}
+
+// s2s drives clicks on a campaign, then postbacks for those clicks, and
+// prints one JSON line per phase.
+func s2s(args []string) error {
+	fs := flag.NewFlagSet("s2s", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "host:port of pixelpost")
+	account := fs.String("account", "bench", "account")
+	campaign := fs.String("campaign", "bench", "campaign id")
+	network := fs.String("network", "", "network id ('' for the generic postback names)")
+	secret := fs.String("secret", "", "the network's secret")
+	conns := fs.Int("conns", 64, "connections")
+	duration := fs.Duration("duration", 10*time.Second, "how long each phase sends")
+	_ = fs.Parse(args)
+	sc := &load.S2S{Base: "http://" + *addr, Account: *account, Campaign: *campaign, Network: *network, Secret: *secret}
+	clicks := load.Drive(*addr, sc.ClickURL, load.Options{Conns: *conns, Duration: *duration, Want: 302, OnResponse: sc.Clicked})
+	if err := printPhase("clicks", clicks); err != nil || sc.Clicks() == 0 {
+		return fmt.Errorf("no click answered (%v, first error %s)", err, clicks.FirstErr)
+	}
+	pbs := load.Drive(*addr, sc.PostbackURL, load.Options{Conns: *conns, Duration: *duration})
+	return printPhase("postbacks", pbs)
+}
+
+func printPhase(name string, r load.Result) error {
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{
+		"phase": name, "sent": r.Sent, "ok": r.OK, "errors": r.Errors, "first_error": r.FirstErr,
+		"rps": r.RPS, "p50_ms": ms(r.P50), "p99_ms": ms(r.P99), "p999_ms": ms(r.P999),
 	})
 }
 
