@@ -132,6 +132,46 @@ type Op struct {
 	RawStatus  string
 }
 
+// Valid reports whether op is one a ledger can apply: a known kind with
+// the fields it needs, and every id at most maxID bytes (the ledgers'
+// key limits). The server never builds another; a ledger rejects one alone
+// rather than failing its batch.
+func (op *Op) Valid(maxID int) bool {
+	switch op.Kind {
+	case OpConversion:
+		if op.OrderKey == "" {
+			return false
+		}
+	case OpRegistration:
+	case OpClick:
+		if op.ClickID == "" || op.CampaignID == "" {
+			return false
+		}
+	case OpPostback:
+		if op.ClickID == "" {
+			return false
+		}
+	default:
+		return false
+	}
+	if op.HitID == "" {
+		return false
+	}
+	for _, id := range [...]string{op.HitID, op.Account, op.OrderKey, op.ClickID, op.TxID, op.Goal, op.AttendeeEmail, op.CookieID} {
+		if len(id) > maxID {
+			return false
+		}
+	}
+	for _, ids := range [...][]string{op.Webinars, op.Tags} {
+		for _, id := range ids {
+			if len(id) > maxID {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // Result is the outcome of one Op.
 type Result struct {
 	Status Status

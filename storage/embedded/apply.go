@@ -22,41 +22,7 @@ const reasonInvalidOp = "invalid_op"
 // maxIDLen bounds every id used in a key; bolt's limit is 32 KiB per key.
 const maxIDLen = 4096
 
-func validOp(op *storage.Op) bool {
-	switch op.Kind {
-	case storage.OpConversion:
-		if op.OrderKey == "" {
-			return false
-		}
-	case storage.OpRegistration:
-	case storage.OpClick:
-		if op.ClickID == "" || op.CampaignID == "" {
-			return false
-		}
-	case storage.OpPostback:
-		if op.ClickID == "" {
-			return false
-		}
-	default:
-		return false
-	}
-	if op.HitID == "" || len(op.HitID) > maxIDLen || len(op.Account) > maxIDLen || len(op.OrderKey) > maxIDLen ||
-		len(op.ClickID) > maxIDLen || len(op.TxID) > maxIDLen || len(op.Goal) > maxIDLen ||
-		len(op.AttendeeEmail) > maxIDLen || len(op.CookieID) > maxIDLen {
-		return false
-	}
-	for _, w := range op.Webinars {
-		if len(w) > maxIDLen {
-			return false
-		}
-	}
-	for _, tag := range op.Tags {
-		if len(tag) > maxIDLen {
-			return false
-		}
-	}
-	return true
-}
+func validOp(op *storage.Op) bool { return op.Valid(maxIDLen) }
 
 // Apply applies ops in order in one write transaction (one fsync), each with
 // the rules of docs/ledger.md, and returns one Result per op. On error the

@@ -18,41 +18,7 @@ import (
 // one bad op from failing its whole batch.
 const reasonInvalidOp = "invalid_op"
 
-func validOp(op *storage.Op) bool {
-	switch op.Kind {
-	case storage.OpConversion:
-		if op.OrderKey == "" {
-			return false
-		}
-	case storage.OpRegistration:
-	case storage.OpClick:
-		if op.ClickID == "" || op.CampaignID == "" {
-			return false
-		}
-	case storage.OpPostback:
-		if op.ClickID == "" {
-			return false
-		}
-	default:
-		return false
-	}
-	if op.HitID == "" || len(op.HitID) > maxIDLen || len(op.OrderKey) > maxIDLen ||
-		len(op.ClickID) > maxIDLen || len(op.TxID) > maxIDLen || len(op.Goal) > maxIDLen ||
-		len(op.AttendeeEmail) > maxIDLen || len(op.CookieID) > maxIDLen {
-		return false
-	}
-	for _, w := range op.Webinars {
-		if len(w) > maxIDLen {
-			return false
-		}
-	}
-	for _, t := range op.Tags {
-		if len(t) > maxIDLen {
-			return false
-		}
-	}
-	return true
-}
+func validOp(op *storage.Op) bool { return op.Valid(maxIDLen) }
 
 // Apply applies ops in order, each in one apply.lua call, all of them in
 // one pipeline (on a cluster, one per node, concurrently; ops of one
