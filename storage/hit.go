@@ -78,6 +78,9 @@ type Hit struct {
 	PrevConvStatus string
 	PrevValue      attribution.Micros
 
+	// Lead (kind lead): the profile fields it gives the attendee.
+	Profile map[string]string
+
 	IP        string
 	UserAgent string
 	Referer   string
@@ -104,6 +107,9 @@ func (h *Hit) Op() Op {
 		op.Kind = OpClick
 		op.ClickID, op.CampaignID, op.Macros, op.ClickTTL, op.Cost = h.ClickID, h.CampaignID, h.Macros, h.ClickTTL, h.Cost
 		op.Valuation = h.Valuation
+	case KindLead:
+		op.Kind = OpLead
+		op.Profile = h.Profile
 	case KindPostback:
 		op.Kind = OpPostback
 		op.ClickID, op.TxID, op.Goal, op.ConvStatus, op.RawStatus = h.ClickID, h.TxID, h.Goal, h.ConvStatus, h.RawStatus

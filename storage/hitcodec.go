@@ -71,7 +71,8 @@ func AppendHit(dst []byte, h *Hit) []byte {
 	if h.Valuation != nil {
 		val, _ = json.Marshal(h.Valuation) // strings only: cannot fail
 	}
-	return appendStr(dst, string(val))
+	dst = appendStr(dst, string(val))
+	return appendMap(dst, h.Profile)
 }
 
 // DecodeHit decodes a record written by AppendHit. The Hit owns its
@@ -131,6 +132,7 @@ func DecodeHit(b []byte) (Hit, error) {
 				return Hit{}, fmt.Errorf("%w: valuation: %v", ErrBadHit, err)
 			}
 		}
+		h.Profile = d.strMap()
 	}
 	if d.err != nil {
 		return Hit{}, d.err

@@ -19,6 +19,7 @@ func sampleHit() Hit {
 		Macros: map[string]string{"zone_id": "42", "country": "FR"}, ClickTTL: time.Hour, Cost: 1500,
 		TxID: "tx1", Goal: "sale", ConvStatus: "approved", RawStatus: "1", SourceID: "exo", NetworkID: "net",
 		Valuation: &Valuation{Goals: map[string]GoalDoc{"sale": {Type: "fixed", Value: "2000000"}}},
+		Profile:   map[string]string{"name": "Ann"},
 	}
 }
 

@@ -34,6 +34,9 @@ const (
 	// OpPostback records a conversion an affiliate network reports for a
 	// click (SPEC §1.4).
 	OpPostback
+	// OpLead upserts the profile of the attendee of AttendeeEmail with
+	// Profile (a lead-generation card, SPEC §1.5).
+	OpLead
 )
 
 // Status is the outcome of one operation, as recorded on the raw hit.
@@ -130,6 +133,10 @@ type Op struct {
 	Goal       string
 	ConvStatus string
 	RawStatus  string
+
+	// OpLead: profile fields (name, screen_name, hidden card fields as
+	// "hidden.<key>"); a later lead replaces the fields it names.
+	Profile map[string]string
 }
 
 // Valid reports whether op is one a ledger can apply: a known kind with
@@ -149,6 +156,10 @@ func (op *Op) Valid(maxID int) bool {
 		}
 	case OpPostback:
 		if op.ClickID == "" {
+			return false
+		}
+	case OpLead:
+		if op.AttendeeEmail == "" || len(op.Profile) > maxProfileFields {
 			return false
 		}
 	default:
@@ -171,6 +182,13 @@ func (op *Op) Valid(maxID int) bool {
 	}
 	return true
 }
+
+// maxProfileFields bounds the fields of a lead's profile (3 fields and at
+// most 10 hidden ones, with room to spare).
+const maxProfileFields = 32
+
+// ReasonSameProfile: a lead that changed nothing of the profile.
+const ReasonSameProfile = "same_profile"
 
 // Result is the outcome of one Op.
 type Result struct {
@@ -298,6 +316,9 @@ type Ledger interface {
 	Attendee(ctx context.Context, account, email string) (Attendee, error)
 	// AttendeeByID looks an attendee up by id (reconcile compares them).
 	AttendeeByID(ctx context.Context, account, id string) (Attendee, error)
+	// Profile returns the profile fields leads gave an attendee (empty when
+	// none).
+	Profile(ctx context.Context, account, attendeeID string) (map[string]string, error)
 	// Registrants lists a webinar's registrants, oldest first.
 	Registrants(ctx context.Context, account, webinarID string) ([]Registrant, error)
 

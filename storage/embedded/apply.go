@@ -155,6 +155,11 @@ func (t *txn) apply(op *storage.Op) (storage.Result, error) {
 		res, err = a.click(op)
 	case storage.OpPostback:
 		res, err = a.postback(op)
+	case storage.OpLead:
+		id, email := a.resolve(op)
+		if err = a.identify(op, id, email); err == nil {
+			res, err = a.lead(op, id)
+		}
 	case storage.OpRegistration:
 		id, email := a.resolve(op)
 		res, err = a.register(op, id, email, a.credited(op))

@@ -110,16 +110,19 @@ func argsOf(op *storage.Op, ttl string) []any {
 
 // opArgs is ARGV of apply.lua (<id>h is hx(<id>), see keys.go):
 //
-//	1 kind (c, r)   2 hit id h   3 hit TTL s   4 time ns
+//	1 kind (c, r, l)   2 hit id h   3 hit TTL s   4 time ns
 //	5 email   6 email attendee id   7 its h   8 cookie   9 cookie attendee id h
 //	10 order key   11 its h   12 window ns   13 has amount (1, 0)   14 amount micros   15 currency
 //	16 order id   17 product id   18 product name   19 source
-//	20 n webinars, (webinar, its h)..., n tags, tag h...
+//	20 n webinars, (webinar, its h)..., n tags, tag h..., and for a lead its profile (JSON)
 func opArgs(op *storage.Op, ttl string) []any {
 	args := make([]any, 0, 21+2*len(op.Webinars)+len(op.Tags))
 	kind := "c"
-	if op.Kind == storage.OpRegistration {
+	switch op.Kind {
+	case storage.OpRegistration:
 		kind = "r"
+	case storage.OpLead:
+		kind = "l"
 	}
 	var emailID, emailHex, cookieHex, keyHex string
 	if op.AttendeeEmail != "" {
@@ -155,6 +158,10 @@ func opArgs(op *storage.Op, ttl string) []any {
 	args = append(args, strconv.Itoa(len(op.Tags)))
 	for _, t := range op.Tags {
 		args = append(args, hx(t))
+	}
+	if op.Kind == storage.OpLead {
+		prof, _ := json.Marshal(op.Profile) // a map of strings: cannot fail
+		args = append(args, prof)
 	}
 	return args
 }

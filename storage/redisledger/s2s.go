@@ -1,6 +1,7 @@
 package redisledger
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -62,4 +63,16 @@ func completeConversion(r *storage.Result, op *storage.Op) {
 	if c.PrevStatus == "" {
 		c.PrevValue = 0
 	}
+}
+
+// Profile returns an attendee's profile fields (pp:{account}:prof:<h>).
+func (l *Ledger) Profile(ctx context.Context, account, attendeeID string) (map[string]string, error) {
+	if !keyable(account) {
+		return nil, fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
+	}
+	prof, err := l.c.HGetAll(ctx, keyPrefix(account)+"prof:"+hx(attendeeID)).Result()
+	if err != nil {
+		return nil, wrap("cannot read profile", err)
+	}
+	return prof, nil
 }

@@ -414,7 +414,28 @@ local function convert()
   return result(status, reason, diff, webinars)
 end
 
+-- A lead ('l'): the attendee, and its profile fields merged from the
+-- JSON object after the tags.
+local function lead()
+  identify()
+  flush()
+  local pk = P .. 'prof:' .. hx(att)
+  local isNew = redis.call('EXISTS', pk) == 0
+  local changed = isNew
+  for k, v in pairs(cjson.decode(ARGV[i])) do
+    if redis.call('HGET', pk, k) ~= v then
+      redis.call('HSET', pk, k, v)
+      changed = true
+    end
+  end
+  if not changed then return {'duplicate', 'same_profile', '0', att} end
+  if isNew then return {'accepted', '', '0', att} end
+  return {'updated', '', '0', att}
+end
+
 local res
-if kind == 'r' then res = register() else res = convert() end
+if kind == 'r' then res = register()
+elseif kind == 'l' then res = lead()
+else res = convert() end
 redis.call('SET', resultKey, cjson.encode(res), 'EX', resultTTL)
 return res
