@@ -108,10 +108,36 @@ func (c *configCache) owner(kind, id string) (string, error) {
 	return e.owner, nil
 }
 
+// all returns every document of a kind, decoded, by id (cached as one
+// entry, under the id "*", which no valid id is).
+func (c *configCache) all(account, kind string, decode func([]byte) (any, error)) (map[string]any, error) {
+	k := cfgKey{strings.Clone(account), kind, "*"}
+	e, err := c.lookup(k, func() (cachedCfg, error) {
+		raws, err := c.ledger.Configs(context.Background(), k.account, kind)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return cachedCfg{}, err
+		}
+		docs := make(map[string]any, len(raws))
+		for id, raw := range raws {
+			v, err := decode(raw)
+			if err != nil {
+				return cachedCfg{}, fmt.Errorf("cannot decode %s %q: %w", kind, id, err)
+			}
+			docs[id] = v
+		}
+		return cachedCfg{val: docs, expires: c.now().Add(accountTTL)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e.val.(map[string]any), nil
+}
+
 // forget drops a document after this node changed it.
 func (c *configCache) forget(account, kind, id string) {
 	c.mu.Lock()
 	delete(c.m, cfgKey{account, kind, id})
+	delete(c.m, cfgKey{account, kind, "*"})
 	delete(c.m, cfgKey{"", kind, id})
 	c.mu.Unlock()
 }

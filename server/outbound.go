@@ -14,8 +14,8 @@ import (
 // enqueueTimeout bounds the durable write of a batch's deliveries.
 const enqueueTimeout = 10 * time.Second
 
-// announcements are the outbound postbacks a batch of decided hits calls
-// for (SPEC §3.1): the conversion's traffic source is told, through its
+// announce enqueues the outbound deliveries a batch of decided hits calls
+// for: CRM webhooks (webhooks.go) and outbound postbacks (SPEC §3.1): the conversion's traffic source is told, through its
 // template, when the conversion reaches a status the source wants
 // (approved by default), and told again through its correction template
 // when a conversion it was told about changes. Each is enqueued durably
@@ -27,6 +27,7 @@ func (s *Server) announce(hits []storage.Hit) {
 		if d, ok := s.announcement(&hits[i]); ok {
 			ds = append(ds, d)
 		}
+		ds = append(ds, s.webhookDeliveries(&hits[i])...)
 	}
 	if len(ds) == 0 {
 		return
@@ -40,8 +41,8 @@ func (s *Server) announce(hits []storage.Hit) {
 		go func() {
 			defer wg.Done()
 			if _, err := s.outbox.Enqueue(ctx, d); err != nil {
-				s.metrics.hit(storage.KindPostback, "outbound", "enqueue_failed")
-				s.errLog.Error().Err(err).Str("account", d.Account).Msg("cannot enqueue outbound postback")
+				s.metrics.hit(d.Kind, "outbound", "enqueue_failed")
+				s.errLog.Error().Err(err).Str("account", d.Account).Str("kind", d.Kind).Msg("cannot enqueue outbound delivery")
 			}
 		}()
 	}

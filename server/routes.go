@@ -65,6 +65,7 @@ func (s *Server) newApp() *fiber.App {
 		{"/sources", storage.ConfigSource, s.putSource},
 		{"/networks", storage.ConfigNetwork, s.putNetwork},
 		{"/campaigns", storage.ConfigCampaign, s.putCampaign},
+		{"/webhooks", configWebhook, s.putWebhook},
 	} {
 		acct.Put(cfg.path+"/:id", cfg.put)
 		acct.Get(cfg.path+"/:id", s.getConfig(cfg.kind))
