@@ -1,12 +1,16 @@
 package server
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/pixelpost/pixelpost/attribution"
+	"github.com/pixelpost/pixelpost/storage/clickhouse"
 )
 
 // errNeedsClickHouse answers the reports that read raw hits when this node
@@ -101,4 +105,60 @@ func (s *Server) hitsByStatus(c *fiber.Ctx) error {
 		out = append(out, statusView{Kind: sc.Kind, Status: sc.Status, Reason: sc.Reason, Count: sc.Count})
 	}
 	return c.JSON(fiber.Map{"from": from, "to": to, "hits": out})
+}
+
+type campaignRowView struct {
+	Group       map[string]string  `json:"group"`
+	Clicks      int64              `json:"clicks"`
+	Conversions int64              `json:"conversions"`
+	Approved    int64              `json:"approved"`
+	CR          float64            `json:"cr"`
+	Revenue     map[string]string  `json:"revenue"`
+	Cost        map[string]string  `json:"cost"`
+	Profit      map[string]string  `json:"profit"`
+	EPC         map[string]string  `json:"epc"`
+	ROI         map[string]float64 `json:"roi"`
+}
+
+// campaignReport: clicks, conversions, CR, revenue, cost, profit, ROI and
+// EPC per currency, grouped by any of campaign, source, network, zone,
+// country and day (?group_by=campaign,zone&from=&to=&tz=).
+func (s *Server) campaignReport(c *fiber.Ctx) error {
+	if s.clickhouse == nil {
+		return errNeedsClickHouse
+	}
+	from, to, err := s.reportRange(c)
+	if err != nil {
+		return err
+	}
+	tz := c.Query("tz", "UTC")
+	if _, err := time.LoadLocation(tz); err != nil {
+		return errBadRequest("invalid_tz", "tz is not an IANA time zone name")
+	}
+	groupBy := splitList(c.Query("group_by", "campaign"))
+	rows, err := s.clickhouse.CampaignReport(c.UserContext(), account(c).ID, groupBy, from, to, tz)
+	if errors.Is(err, clickhouse.ErrBadGroupBy) {
+		return errBadRequest("invalid_group_by", fmt.Sprintf("group_by takes %s", strings.Join(clickhouse.GroupBys, ", ")))
+	}
+	if err != nil {
+		return err
+	}
+	money := func(m map[string]int64) map[string]string {
+		out := make(map[string]string, len(m))
+		for cur, v := range m {
+			out[cur] = attribution.FormatAmount(attribution.Micros(v), cur)
+		}
+		return out
+	}
+	out := make([]campaignRowView, 0, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		g := make(map[string]string, len(groupBy))
+		for _, dim := range groupBy {
+			g[dim] = r.Group(dim)
+		}
+		out = append(out, campaignRowView{Group: g, Clicks: r.Clicks, Conversions: r.Conversions, Approved: r.Approved,
+			CR: r.CR, Revenue: money(r.Revenue), Cost: money(r.Cost), Profit: money(r.Profit), EPC: money(r.EPC), ROI: r.ROI})
+	}
+	return c.JSON(fiber.Map{"from": from, "to": to, "tz": tz, "group_by": groupBy, "rows": out})
 }

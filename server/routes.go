@@ -58,6 +58,7 @@ func (s *Server) newApp() *fiber.App {
 	acct.Get("/hits/rejected", s.recentRejections)
 	acct.Get("/reports/webinars/:webinar/series", s.webinarSeries)
 	acct.Get("/reports/hits", s.hitsByStatus)
+	acct.Get("/reports/campaigns", s.campaignReport)
 	for _, cfg := range []struct {
 		path, kind string
 		put        fiber.Handler

@@ -74,13 +74,20 @@ func ledgers(t *testing.T, fn func(t *testing.T, l storage.Ledger)) {
 
 func newHarness(t *testing.T, l storage.Ledger, flags ...string) *harness {
 	t.Helper()
+	return newHarnessWith(t, Deps{Ledger: l}, flags...)
+}
+
+// newHarnessWith builds the server on deps (a ledger, maybe ClickHouse).
+func newHarnessWith(t *testing.T, deps Deps, flags ...string) *harness {
+	t.Helper()
 	args := append([]string{"--admin-token", testToken, "--data-dir", t.TempDir()}, flags...)
 	cfg, err := Load(args, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := newClock()
-	srv, err := New(cfg, Deps{Ledger: l, Log: zerolog.Nop(), Now: c.now})
+	deps.Log, deps.Now = zerolog.Nop(), c.now
+	srv, err := New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

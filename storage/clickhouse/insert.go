@@ -3,9 +3,12 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/pixelpost/pixelpost/attribution"
 	"github.com/pixelpost/pixelpost/storage"
 )
 
@@ -73,13 +76,15 @@ func (c *Client) Insert(ctx context.Context, hits []storage.Hit) error {
 type hitColumnSet struct {
 	hitID, account, kind, status, reason, tag, orderID, currency,
 	attendeeID, emailSHA256, clickID, campaignID, ip, userAgent, referer,
-	query, orderKey, productID, productName, source []string
-	ts            []time.Time
-	tsMS          []uint64
-	webinarIDs    [][]string
-	amount, delta []int64
-	hasAmount     []uint8
-	version       []uint8
+	query, orderKey, productID, productName, source, sourceID, networkID,
+	goal, txid, convStatus, rawStatus []string
+	ts                     []time.Time
+	tsMS                   []uint64
+	webinarIDs             [][]string
+	macroKeys, macroValues [][]string
+	amount, delta, cost    []int64
+	hasAmount              []uint8
+	version                []uint8
 }
 
 func newHitColumnSet(n int) *hitColumnSet {
@@ -89,14 +94,18 @@ func newHitColumnSet(n int) *hitColumnSet {
 		orderID: s(), currency: s(), attendeeID: s(), emailSHA256: s(),
 		clickID: s(), campaignID: s(), ip: s(), userAgent: s(), referer: s(),
 		query: s(), orderKey: s(), productID: s(), productName: s(), source: s(),
+		sourceID: s(), networkID: s(), goal: s(), txid: s(), convStatus: s(), rawStatus: s(),
 		ts: make([]time.Time, 0, n), tsMS: make([]uint64, 0, n),
 		webinarIDs: make([][]string, 0, n),
-		amount:     make([]int64, 0, n), delta: make([]int64, 0, n),
+		macroKeys:  make([][]string, 0, n), macroValues: make([][]string, 0, n),
+		amount: make([]int64, 0, n), delta: make([]int64, 0, n), cost: make([]int64, 0, n),
 		hasAmount: make([]uint8, 0, n), version: make([]uint8, 0, n),
 	}
 }
 
-// add appends one hit. Email and CookieID are deliberately absent.
+// add appends one hit. Email and CookieID are deliberately absent, and so
+// are ClickTTL, Valuation, PrevConvStatus and PrevValue (ledger state, not
+// report data).
 func (s *hitColumnSet) add(h *storage.Hit) {
 	t := h.Time.UTC()
 	ms := t.UnixMilli()
@@ -137,6 +146,16 @@ func (s *hitColumnSet) add(h *storage.Hit) {
 	s.productID = append(s.productID, h.ProductID)
 	s.productName = append(s.productName, h.ProductName)
 	s.source = append(s.source, h.Source)
+	keys, values := macroArrays(h.Macros)
+	s.macroKeys = append(s.macroKeys, keys)
+	s.macroValues = append(s.macroValues, values)
+	s.cost = append(s.cost, int64(h.Cost))
+	s.sourceID = append(s.sourceID, h.SourceID)
+	s.networkID = append(s.networkID, h.NetworkID)
+	s.goal = append(s.goal, h.Goal)
+	s.txid = append(s.txid, h.TxID)
+	s.convStatus = append(s.convStatus, h.ConvStatus)
+	s.rawStatus = append(s.rawStatus, h.RawStatus)
 	s.version = append(s.version, versionOf(h))
 }
 
@@ -147,6 +166,40 @@ func (s *hitColumnSet) values() [len(hitColumns)]any {
 		s.webinarIDs, s.tag, s.orderID, s.amount, s.delta, s.currency,
 		s.attendeeID, s.emailSHA256, s.clickID, s.campaignID, s.ip,
 		s.userAgent, s.referer, s.query, s.orderKey, s.hasAmount,
-		s.productID, s.productName, s.source, s.version,
+		s.productID, s.productName, s.source, s.macroKeys, s.macroValues,
+		s.cost, s.sourceID, s.networkID, s.goal, s.txid, s.convStatus,
+		s.rawStatus, s.version,
 	}
+}
+
+// macroArrays is the macro_keys and macro_values columns: the macros
+// sorted by key, never nil. Values the raw query would redact (a sensitive
+// name such as email or token, or a value holding an '@': see
+// attribution.RedactQuery) are stored as REDACTED, so that an email a
+// traffic source passes in a macro never reaches ClickHouse.
+func macroArrays(m map[string]string) (keys, values []string) {
+	keys = make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	values = make([]string, len(keys))
+	for i, k := range keys {
+		values[i] = m[k]
+		if sensitiveMacro(k, values[i]) {
+			values[i] = redacted
+		}
+	}
+	return keys, values
+}
+
+const redacted = "REDACTED"
+
+// sensitiveMacro applies RedactQuery's rule to one macro.
+func sensitiveMacro(k, v string) bool {
+	if v == "" || v == redacted {
+		return false
+	}
+	seg := url.QueryEscape(k) + "=" + url.QueryEscape(v)
+	return strings.HasSuffix(attribution.RedactQuery([]byte(seg), 0), "="+redacted)
 }

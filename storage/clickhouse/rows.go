@@ -13,7 +13,8 @@ import (
 const rowsSQL = `SELECT hit_id, ts_ms, account, kind, status, reason, webinar_ids, tag,
     order_id, amount, delta, currency, attendee_id, email_sha256, click_id,
     campaign_id, ip, user_agent, referer, query, order_key, has_amount,
-    product_id, product_name, source
+    product_id, product_name, source, macro_keys, macro_values, cost,
+    source_id, network_id, goal, txid, conv_status, raw_status
 FROM hits FINAL`
 
 // Rows calls fn with every row of account (of all accounts if account is
@@ -22,8 +23,10 @@ FROM hits FINAL`
 // memory; each Hit is fresh, so fn may keep it. The first error of fn
 // stops the scan and is returned as is.
 //
-// The decoded Hit has no Email or CookieID (never stored) and a Time with
-// millisecond precision. For rejected rows webinar_ids is what the hit
+// The decoded Hit has no Email or CookieID (never stored), no ClickTTL,
+// Valuation, PrevConvStatus or PrevValue (not stored either), Macros nil
+// when there were none (else with sensitive values REDACTED, see
+// macroArrays) and a Time with millisecond precision. For rejected rows webinar_ids is what the hit
 // named (Webinars); for decided rows it is Credited (non-nil).
 func (c *Client) Rows(ctx context.Context, account string, fn func(storage.Hit) error) error {
 	q, args := rowsSQL, []any(nil)
@@ -44,12 +47,15 @@ func (c *Client) Rows(ctx context.Context, account string, fn func(storage.Hit) 
 			webinars      []string
 			amount, delta int64
 			hasAmount     uint8
+			keys, values  []string
+			cost          int64
 		)
 		err := rows.Scan(&h.ID, &tsMS, &h.Account, &h.Kind, &status, &h.Reason,
 			&webinars, &tag, &h.OrderID, &amount, &delta, &h.Currency,
 			&h.AttendeeID, &h.EmailSHA256, &h.ClickID, &h.CampaignID, &h.IP,
 			&h.UserAgent, &h.Referer, &h.Query, &h.OrderKey, &hasAmount,
-			&h.ProductID, &h.ProductName, &h.Source)
+			&h.ProductID, &h.ProductName, &h.Source, &keys, &values, &cost,
+			&h.SourceID, &h.NetworkID, &h.Goal, &h.TxID, &h.ConvStatus, &h.RawStatus)
 		if err != nil {
 			return fmt.Errorf("cannot read hit row: %w", err)
 		}
@@ -57,6 +63,13 @@ func (c *Client) Rows(ctx context.Context, account string, fn func(storage.Hit) 
 		h.Status = storage.Status(status)
 		h.Amount, h.Delta = attribution.Micros(amount), attribution.Micros(delta)
 		h.HasAmount = hasAmount == 1
+		h.Cost = attribution.Micros(cost)
+		if len(keys) > 0 && len(keys) == len(values) {
+			h.Macros = make(map[string]string, len(keys))
+			for i, k := range keys {
+				h.Macros[k] = values[i]
+			}
+		}
 		if tag != "" {
 			h.Tags = strings.Split(tag, ",")
 		}

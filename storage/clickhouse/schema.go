@@ -40,6 +40,17 @@ var hitColumns = [...]column{
 	{"product_id", "String"},
 	{"product_name", "String"},
 	{"source", "String"},
+	// S2S (clicks and postbacks). Macros are two parallel arrays sorted by
+	// key (18.16 has no Map): macro_values[indexOf(macro_keys, 'zone_id')].
+	{"macro_keys", "Array(String)"},
+	{"macro_values", "Array(String)"},
+	{"cost", "Int64"},
+	{"source_id", "String"},
+	{"network_id", "String"},
+	{"goal", "String"},
+	{"txid", "String"},
+	{"conv_status", "String"},
+	{"raw_status", "String"},
 	{"version", "UInt8"},
 }
 
@@ -94,6 +105,15 @@ const HitsDDL = `CREATE TABLE IF NOT EXISTS hits (
     product_id   String,
     product_name String,
     source       String,
+    macro_keys   Array(String),
+    macro_values Array(String),
+    cost         Int64,
+    source_id    String,
+    network_id   String,
+    goal         String,
+    txid         String,
+    conv_status  String,
+    raw_status   String,
     version      UInt8
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(ts)
