@@ -42,7 +42,8 @@ func (s *Server) requireAdmin(c *fiber.Ctx) error {
 
 // requireAccount loads the account named in the path for the handlers below.
 func (s *Server) requireAccount(c *fiber.Ctx) error {
-	acct, err := s.ledger.Account(c.UserContext(), c.Params("acct"))
+	// Owned: handlers keep the id in maps and stores after the request.
+	acct, err := s.ledger.Account(c.UserContext(), strings.Clone(c.Params("acct")))
 	if err != nil {
 		return err
 	}

@@ -170,6 +170,9 @@ func (c *Config) WALDir() string { return filepath.Join(c.DataDir, "wal") }
 // OutboxDir holds the outbox of outbound deliveries.
 func (c *Config) OutboxDir() string { return filepath.Join(c.DataDir, "outbox") }
 
+// MetaDir holds the queue of events for Meta's Conversions API.
+func (c *Config) MetaDir() string { return filepath.Join(c.DataDir, "meta") }
+
 // AdminTokenFile is where a generated admin token is kept.
 func (c *Config) AdminTokenFile() string { return filepath.Join(c.DataDir, "admin-token") }
 

@@ -78,7 +78,7 @@ func (s *Server) takePostback(c *fiber.Ctx, h *storage.Hit) (int, string) {
 		}
 		preset = p.WithOverrides(net_.Params)
 	}
-	values, err := postbackValues(c)
+	values, _, err := requestValues(c)
 	if err != nil {
 		return fiber.StatusBadRequest, "invalid_body"
 	}
@@ -143,14 +143,21 @@ func allowed(ip string, nets []*net.IPNet) bool {
 	return false
 }
 
-// postbackValues returns the parameters of a postback: the query string,
-// then a POST form or a JSON object (its scalar values as text).
-func postbackValues(c *fiber.Ctx) (func(string) []string, error) {
+// requestValues returns the parameters of a GET or POST tracking request
+// (postbacks, leads): the query string, then a POST form or a JSON object
+// (its scalar values as text), and their names in order of appearance. At
+// most 50 names are kept (SPEC §6).
+func requestValues(c *fiber.Ctx) (func(string) []string, []string, error) {
 	vals := map[string][]string{}
+	var keys []string
 	add := func(k, v string) {
-		if len(vals) < 50 || vals[k] != nil {
-			vals[k] = append(vals[k], v)
+		if vals[k] == nil {
+			if len(keys) >= 50 {
+				return
+			}
+			keys = append(keys, k)
 		}
+		vals[k] = append(vals[k], v)
 	}
 	c.Request().URI().QueryArgs().VisitAll(func(k, v []byte) { add(string(k), string(v)) })
 	if c.Method() == fiber.MethodPost {
@@ -161,7 +168,7 @@ func postbackValues(c *fiber.Ctx) (func(string) []string, error) {
 			dec := json.NewDecoder(strings.NewReader(string(c.Body())))
 			dec.UseNumber()
 			if err := dec.Decode(&obj); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			for k, v := range obj {
 				switch t := v.(type) {
@@ -177,5 +184,5 @@ func postbackValues(c *fiber.Ctx) (func(string) []string, error) {
 			c.Request().PostArgs().VisitAll(func(k, v []byte) { add(string(k), string(v)) })
 		}
 	}
-	return func(name string) []string { return vals[name] }, nil
+	return func(name string) []string { return vals[name] }, keys, nil
 }

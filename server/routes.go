@@ -36,6 +36,9 @@ func (s *Server) newApp() *fiber.App {
 	app.Get("/v1/conversion/pixel/:acct", s.conversionPixel) // GET also serves HEAD
 	app.Get("/v1/attendee/pixel/:acct", s.registrationPixel)
 	app.Get("/c/:campaign", s.click)
+	app.Get("/v1/leads/:endpoint", s.lead)
+	app.Post("/v1/leads/:endpoint", s.lead)
+	app.Post("/v1/crm/:source/events", s.crmEvents)
 	for _, path := range []string{"/v1/postback/:acct", "/v1/postback/:acct/:network"} {
 		app.Get(path, s.postback)
 		app.Post(path, s.postback)
@@ -67,11 +70,17 @@ func (s *Server) newApp() *fiber.App {
 		{"/networks", storage.ConfigNetwork, s.putNetwork},
 		{"/campaigns", storage.ConfigCampaign, s.putCampaign},
 		{"/webhooks", configWebhook, s.putWebhook},
+		{"/lead-endpoints", storage.ConfigLeadEndpoint, s.putLeadEndpoint},
+		{"/crm-sources", storage.ConfigCRMSource, s.putCRMSource},
 	} {
 		acct.Put(cfg.path+"/:id", cfg.put)
 		acct.Get(cfg.path+"/:id", s.getConfig(cfg.kind))
 		acct.Get(cfg.path, s.listConfigs(cfg.kind))
 	}
+	acct.Put("/meta-datasets/:id", s.putMetaDataset)
+	acct.Get("/meta-datasets/:id", s.getMetaDataset)
+	acct.Get("/meta-datasets/:id/diagnostics", s.metaDiagnostics)
+	acct.Get("/meta-datasets/:id/events", s.metaEvents)
 	acct.Get("/deliveries", s.listDeliveries)
 	acct.Get("/deliveries/:id", s.getDelivery)
 	acct.Post("/deliveries/:id/retry", s.retryDelivery)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pixelpost/pixelpost/storage"
 	"github.com/pixelpost/pixelpost/storage/clickhouse"
+	"github.com/pixelpost/pixelpost/storage/meta"
 	"github.com/pixelpost/pixelpost/storage/outbox"
 	"github.com/pixelpost/pixelpost/storage/pipeline"
 )
@@ -41,6 +42,7 @@ type Server struct {
 	pipeline   *pipeline.Pipeline
 	shipper    *clickhouse.Shipper
 	outbox     *outbox.Outbox
+	meta       *meta.Forwarder
 	accounts   *accountCache
 	configs    *configCache
 	rejected   *rejectionLog
@@ -90,6 +92,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s.outbox = ob
 	s.metrics.watchOutbox(ob)
+	mf, err := meta.Open(meta.Config{Dir: cfg.MetaDir(), AllowPrivateTargets: cfg.AllowPrivateTargets},
+		meta.Deps{Log: deps.Log, Now: now})
+	if err != nil {
+		ob.Close()
+		return nil, err
+	}
+	s.meta = mf
 	p, err := pipeline.Open(pipeline.Config{
 		Dir:          cfg.WALDir(),
 		MaxBytes:     cfg.WALMaxBytes,
@@ -98,6 +107,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}, pipeline.Deps{Ledger: deps.Ledger, Log: deps.Log, OnDecided: s.decided})
 	if err != nil {
 		ob.Close()
+		mf.Close()
 		return nil, err
 	}
 	s.pipeline = p
@@ -111,11 +121,17 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			s.log.Error().Err(err).Msg("ledger applier stopped")
 		}
 	}()
-	s.bg.Add(1)
+	s.bg.Add(2)
 	go func() {
 		defer s.bg.Done()
 		if err := ob.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Error().Err(err).Msg("outbox stopped")
+		}
+	}()
+	go func() {
+		defer s.bg.Done()
+		if err := mf.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error().Err(err).Msg("meta forwarder stopped")
 		}
 	}()
 	if deps.ClickHouse != nil {
@@ -187,6 +203,9 @@ func (s *Server) Close() {
 		}
 		if err := s.outbox.Close(); err != nil {
 			s.log.Error().Err(err).Msg("cannot close the outbox")
+		}
+		if err := s.meta.Close(); err != nil {
+			s.log.Error().Err(err).Msg("cannot close the meta forwarder")
 		}
 	})
 }

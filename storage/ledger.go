@@ -343,14 +343,17 @@ type Ledger interface {
 // Configuration kinds. Campaign ids are global: the click URL /c/{id}
 // names no account.
 const (
-	ConfigSource   = "source"
-	ConfigNetwork  = "network"
-	ConfigCampaign = "campaign"
+	ConfigSource       = "source"
+	ConfigNetwork      = "network"
+	ConfigCampaign     = "campaign"
+	ConfigLeadEndpoint = "lead_endpoint"
+	ConfigCRMSource    = "crm_source"
 )
 
 // GlobalKinds are the configuration kinds whose ids are unique across
-// accounts.
-var GlobalKinds = map[string]bool{ConfigCampaign: true}
+// accounts: they appear in public URLs that name no account (/c/{id},
+// /v1/leads/{id}, /v1/crm/{id}/events).
+var GlobalKinds = map[string]bool{ConfigCampaign: true, ConfigLeadEndpoint: true, ConfigCRMSource: true}
 
 // HitRetention is how long a ledger remembers applied hit ids: a replay
 // older than that is not recognised as one.

@@ -154,7 +154,7 @@ func (f *Forwarder) PutDataset(ctx context.Context, d Dataset) error {
 	if err != nil {
 		return fmt.Errorf("cannot store meta dataset %s: %w", d.ID, wrap(err))
 	}
-	k := dsKey{d.Account, d.ID}
+	k := dsKey{strings.Clone(d.Account), strings.Clone(d.ID)} // kept: the caller's strings may be borrowed
 	f.stMu.Lock()
 	if f.states[k] == nil {
 		f.states[k] = &dsState{stateRec: st}

@@ -156,6 +156,35 @@ func (p *Pipeline) Record(h *storage.Hit) error {
 	return nil
 }
 
+// RecordAll makes several hits durable together (one group commit for a
+// request that carries many, such as a CRM batch). It does not keep hits.
+func (p *Pipeline) RecordAll(hits []storage.Hit) error {
+	var recs [][]byte
+	size := 0
+	flush := func() error {
+		if len(recs) == 0 {
+			return nil
+		}
+		_, err := p.hits.Append(recs...)
+		recs, size = recs[:0], 0
+		if err != nil {
+			p.appendFails.Add(1)
+			return fmt.Errorf("cannot record %d hits: %w", len(hits), err)
+		}
+		return nil
+	}
+	for i := range hits {
+		rec := storage.AppendHit(nil, &hits[i])
+		if size+len(rec) > maxRowsAppend {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		recs, size = append(recs, rec), size+len(rec)
+	}
+	return flush()
+}
+
 // RecordAndWait records a pending hit and waits for the ledger's result,
 // like a group commit: concurrent callers share one fsync and one ledger
 // batch. When ctx ends first the hit stays recorded and ErrQueued is

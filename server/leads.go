@@ -1,0 +1,131 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/pixelpost/pixelpost/attribution"
+	"github.com/pixelpost/pixelpost/storage"
+)
+
+// leadEndpointDoc is a lead-generation card's endpoint (SPEC §1.5, §8).
+type leadEndpointDoc struct {
+	Salt                string                 `json:"salt,omitempty"`
+	Fields              attribution.LeadFields `json:"fields"`
+	TokenIncludesHidden bool                   `json:"token_includes_hidden"`
+}
+
+func (s *Server) putLeadEndpoint(c *fiber.Ctx) error {
+	var d leadEndpointDoc
+	if err := decodeJSON(c, &d); err != nil {
+		return err
+	}
+	d.Fields = d.Fields.WithDefaults()
+	if err := d.Fields.Validate(); err != nil {
+		return errBadRequest("invalid_fields", err.Error())
+	}
+	if len(d.Salt) > 256 {
+		return errBadRequest("invalid_salt", "salt is longer than 256 bytes")
+	}
+	return s.putConfig(c, storage.ConfigLeadEndpoint, "lead_endpoint", d)
+}
+
+// lead takes a submission of a lead-generation card (SPEC §1.5): GET, POST
+// form or POST JSON. The token is checked (constant time) before anything
+// else is said about the submission. Success is 200 as soon as the lead is
+// durable; the ledger upserts the attendee's profile behind it, and the
+// account's CRM webhooks get the lead.
+func (s *Server) lead(c *fiber.Ctx) error {
+	h := s.newHit(c, storage.KindLead)
+	endpoint := capped(c.Params("endpoint"), maxRecordedAcct)
+	status, reason := s.takeLead(c, &h, endpoint)
+	if reason != "" {
+		h.Status, h.Reason = storage.StatusRejected, reason
+	}
+	s.record(&h)
+	if reason != "" {
+		return c.Status(status).JSON(fiber.Map{"error": reason})
+	}
+	return c.JSON(fiber.Map{"status": "ok", "id": h.ID})
+}
+
+func (s *Server) takeLead(c *fiber.Ctx, h *storage.Hit, endpoint string) (int, string) {
+	acct, err := s.configs.owner(storage.ConfigLeadEndpoint, endpoint)
+	var ep *leadEndpointDoc
+	if err == nil {
+		h.Account = acct
+		var v any
+		v, err = s.configs.doc(acct, storage.ConfigLeadEndpoint, endpoint, decodeAs[leadEndpointDoc])
+		if err == nil {
+			ep = v.(*leadEndpointDoc)
+		}
+	}
+	if err != nil {
+		h.Account = ""
+		if errors.Is(err, storage.ErrNotFound) {
+			return fiber.StatusNotFound, "unknown_endpoint"
+		}
+		return fiber.StatusServiceUnavailable, "unavailable"
+	}
+	values, keys, err := requestValues(c)
+	if err != nil {
+		return fiber.StatusBadRequest, "invalid_body"
+	}
+	ld, perr := attribution.ParseLead(values, ep.Fields.WithDefaults(), keys)
+	if ep.Salt != "" && !ld.ValidToken(ep.Salt, ep.TokenIncludesHidden) {
+		return fiber.StatusForbidden, "bad_token"
+	}
+	if perr != nil {
+		return fiber.StatusBadRequest, reasonOf(perr)
+	}
+	h.Email, h.Source = ld.Email, "lead"
+	h.Profile = map[string]string{}
+	for k, v := range map[string]string{"name": ld.Name, "screen_name": ld.ScreenName} {
+		if v != "" {
+			h.Profile[k] = v
+		}
+	}
+	for k, v := range ld.Hidden {
+		h.Profile["hidden."+k] = v
+	}
+	return 0, ""
+}
+
+// crmSourceDoc is a CRM sending lead-stage events (SPEC §1.6, §8).
+type crmSourceDoc struct {
+	Preset          string                 `json:"preset"`
+	Mapping         attribution.CRMMapping `json:"mapping"`
+	LeadEventSource string                 `json:"lead_event_source"`
+	DatasetID       string                 `json:"dataset_id"`
+	// Secret, if set, must come as the X-Pixelpost-Secret header (or
+	// ?secret=) with every request: events decide ad spend.
+	Secret string `json:"secret,omitempty"`
+}
+
+func (s *Server) putCRMSource(c *fiber.Ctx) error {
+	var d crmSourceDoc
+	if err := decodeJSON(c, &d); err != nil {
+		return err
+	}
+	if d.Preset == "" {
+		d.Preset = "generic"
+	}
+	m, ok := attribution.CRMPreset(d.Preset)
+	if !ok {
+		return errBadRequest("invalid_preset", fmt.Sprintf("preset %q is not one of %v", d.Preset, attribution.CRMPresetNames()))
+	}
+	if err := m.WithOverrides(d.Mapping).Validate(); err != nil {
+		return errBadRequest("invalid_mapping", err.Error())
+	}
+	if d.DatasetID != "" {
+		if _, err := s.meta.Dataset(c.UserContext(), account(c).ID, d.DatasetID); err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return errBadRequest("invalid_dataset_id", fmt.Sprintf("meta dataset %q does not exist: create it first", d.DatasetID))
+			}
+			return err
+		}
+	}
+	return s.putConfig(c, storage.ConfigCRMSource, "crm_source", d)
+}
