@@ -27,8 +27,9 @@ cleanup() {
   [ -n "$ng_pid" ] && kill "$ng_pid" 2>/dev/null
   services_stop
   rm -rf "$work"
+  return 0
 }
-trap cleanup EXIT
+trap 'rc=$?; cleanup; exit $rc' EXIT
 command -v nginx >/dev/null || { apt-get update -q >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx >/dev/null; }
 services_start
 

@@ -131,4 +131,5 @@ services_stop() {
     [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
   done
   rm -rf "$d"
+  return 0
 }

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/services.sh
-trap services_stop EXIT
+# Keep the tests' exit status: the trap's own last command would replace it.
+trap 'rc=$?; services_stop; exit $rc' EXIT
 services_start
 
 echo "== go vet" >&2
