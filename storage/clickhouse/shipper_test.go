@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"errors"
+	"github.com/pixelpost/pixelpost/internal/testenv"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -157,8 +158,8 @@ func TestShipperOutage(t *testing.T) {
 	}
 	defer direct.Close()
 	u, _ := url.Parse(dsn)
-	px := newProxy(t, u.Host)
-	u.Host = px.addr
+	px := testenv.NewProxy(t, u.Host)
+	u.Host = px.Addr()
 	viaProxy, err := Open(t.Context(), u.String()+"?dial_timeout=1s")
 	if err != nil {
 		t.Fatal(err)
@@ -172,13 +173,13 @@ func TestShipperOutage(t *testing.T) {
 	appendHits(t, l, manyHits("up", 100))
 	waitFor(t, "first rows", func() bool { return s.Stats().Shipped == 100 })
 
-	px.Down()
+	px.Cut()
 	appendHits(t, l, manyHits("down", 400))
 	waitFor(t, "down reported", func() bool { st := s.Stats(); return st.Down && st.Failures >= 3 })
 	if st := s.Stats(); st.Shipped != 100 || st.Lag == 0 || st.LastError == "" {
 		t.Fatalf("during outage: %+v", st)
 	}
-	px.Up()
+	px.Restore()
 	waitFor(t, "every row", func() bool { st := s.Stats(); return st.Shipped == 500 && st.Lag == 0 })
 	stop()
 
