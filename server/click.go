@@ -36,12 +36,15 @@ func (s *Server) click(c *fiber.Ctx) error {
 	if err != nil {
 		h.Account = ""
 		h.Status, h.Reason = storage.StatusRejected, "unknown_campaign"
+		status, page := fiber.StatusNotFound, unknownCampaignPage
 		if !errors.Is(err, storage.ErrNotFound) {
-			h.Reason = "ledger_unavailable"
+			// The campaign cannot be looked up right now: say so, so that
+			// the visitor (or the traffic source's checker) tries again.
+			h.Reason, status, page = "ledger_unavailable", fiber.StatusServiceUnavailable, unavailablePage
 		}
 		s.record(&h)
 		c.Set(fiber.HeaderCacheControl, noStore)
-		return c.Status(fiber.StatusNotFound).Type("html").SendString(unknownCampaignPage)
+		return c.Status(status).Type("html").SendString(page)
 	}
 
 	var random [10]byte
@@ -101,5 +104,9 @@ func queryMacros(c *fiber.Ctx) map[string]string {
 	return m
 }
 
-const unknownCampaignPage = `<!doctype html><meta charset="utf-8"><title>Unknown link</title>
+const (
+	unknownCampaignPage = `<!doctype html><meta charset="utf-8"><title>Unknown link</title>
 <p>This link is not, or no longer, active.</p>`
+	unavailablePage = `<!doctype html><meta charset="utf-8"><title>Try again</title>
+<p>This link cannot be followed right now. Please try again in a moment.</p>`
+)
