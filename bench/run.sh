@@ -23,8 +23,9 @@ exec > >(tee "$out") 2>&1
 work=$(mktemp -d -t pixelpost-bench.XXXXXX)
 pp_pid="" ng_pid=""
 cleanup() {
-  [ -n "$pp_pid" ] && kill "$pp_pid" 2>/dev/null && wait "$pp_pid" 2>/dev/null
-  [ -n "$ng_pid" ] && kill "$ng_pid" 2>/dev/null
+  # Under set -e: a process already gone must not end the cleanup half-way.
+  if [ -n "$pp_pid" ]; then kill "$pp_pid" 2>/dev/null || true; wait "$pp_pid" 2>/dev/null || true; fi
+  if [ -n "$ng_pid" ]; then kill "$ng_pid" 2>/dev/null || true; fi
   services_stop
   rm -rf "$work"
   return 0

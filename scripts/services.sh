@@ -122,13 +122,16 @@ services_start() {
 services_stop() {
   local d=${PIXELPOST_TEST_SERVICES_DIR:-}
   [ -n "$d" ] && [ -d "$d" ] || return 0
-  local f
-  for f in "$d"/*/redis.pid "$d"/clickhouse/clickhouse.pid; do
-    [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
-  done
-  sleep 0.5
-  for f in "$d"/*/redis.pid "$d"/clickhouse/clickhouse.pid; do
-    [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
+  local f pid sig
+  # Callers run with set -e: every kill of a process that is already gone
+  # must not end the cleanup half-way.
+  for sig in TERM KILL; do
+    for f in "$d"/*/redis.pid "$d"/clickhouse/clickhouse.pid; do
+      [ -f "$f" ] || continue
+      pid=$(cat "$f")
+      kill -s "$sig" "$pid" 2>/dev/null || true
+    done
+    [ "$sig" = TERM ] && sleep 0.5
   done
   rm -rf "$d"
   return 0
