@@ -121,6 +121,10 @@ api "campaigns/camp$acct" '{"source_id":"src","network_id":"net","offer_url":"ht
 "$work/loadgen" s2s -addr "127.0.0.1:$pp_port" -account "$s2s_acct" -campaign "camp$acct" -network net -secret bench-secret \
   -conns "$conns" -duration "${secs}s"
 
+echo "== leads: lead-card submissions with MD5 tokens (closed loop, $conns connections)"
+api "lead-endpoints/card$acct" '{"salt":"bench-salt"}'
+"$work/loadgen" leads -addr "127.0.0.1:$pp_port" -endpoint "card$acct" -salt bench-salt -conns "$conns" -duration "${secs}s"
+
 echo "== memory"
 grep -E 'VmHWM|VmRSS' "/proc/$pp_pid/status"
 

@@ -3,6 +3,7 @@
 //
 //	loadgen drive -addr 127.0.0.1:8080 -account acme -run r1 [-conns 64] [-duration 10s] [-rate 20000]
 //	loadgen s2s -addr 127.0.0.1:8080 -account acme -campaign camp -network net -secret S [-conns 64] [-duration 10s]
+//	loadgen leads -addr 127.0.0.1:8080 -endpoint card -salt S [-conns 64] [-duration 10s]
 //	loadgen books -base http://127.0.0.1:8080 -token T -account acme -clickhouse DSN -n 12000,15000
 package main
 
@@ -34,6 +35,8 @@ func main() {
 		err = books(os.Args[2:])
 	case "s2s":
 		err = s2s(os.Args[2:])
+	case "leads":
+		err = leads(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -83,6 +86,19 @@ func s2s(args []string) error {
 	}
 	pbs := load.Drive(*addr, sc.PostbackURL, load.Options{Conns: *conns, Duration: *duration})
 	return printPhase("postbacks", pbs)
+}
+
+// leads drives the lead endpoint with valid, token-checked submissions.
+func leads(args []string) error {
+	fs := flag.NewFlagSet("leads", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "host:port of pixelpost")
+	endpoint := fs.String("endpoint", "bench", "lead endpoint id")
+	salt := fs.String("salt", "", "the endpoint's salt")
+	conns := fs.Int("conns", 64, "connections")
+	duration := fs.Duration("duration", 10*time.Second, "how long to send")
+	_ = fs.Parse(args)
+	l := &load.Leads{Base: "http://" + *addr, Endpoint: *endpoint, Salt: *salt}
+	return printPhase("leads", load.Drive(*addr, l.URL, load.Options{Conns: *conns, Duration: *duration}))
 }
 
 func printPhase(name string, r load.Result) error {
