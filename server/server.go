@@ -135,7 +135,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		}
 	}()
 	if deps.ClickHouse != nil {
-		s.shipper = clickhouse.NewShipper(clickhouse.ShipperConfig{Release: true},
+		// 20000 rows a batch: ClickHouse still gets large, rare inserts
+		// (~0.1 s of peak load), and the batch held while ClickHouse is down
+		// stays ~20 MB.
+		s.shipper = clickhouse.NewShipper(clickhouse.ShipperConfig{Release: true, MaxBatch: 20000},
 			clickhouse.ShipperDeps{Log: p.Rows(), Client: deps.ClickHouse, Logger: deps.Log})
 		s.metrics.watchShipper(s.shipper)
 		s.bg.Add(1)
