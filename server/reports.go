@@ -41,6 +41,15 @@ func (s *Server) reportRange(c *fiber.Ctx) (from, to time.Time, err error) {
 	return
 }
 
+// reportTZ reads ?tz=, an IANA zone name (default UTC).
+func reportTZ(c *fiber.Ctx) (string, error) {
+	tz := c.Query("tz", "UTC")
+	if _, err := time.LoadLocation(tz); err != nil {
+		return "", errBadRequest("invalid_tz", "tz is not an IANA time zone name")
+	}
+	return tz, nil
+}
+
 type dayView struct {
 	Day         string            `json:"day"`
 	Registrants int64             `json:"registrants"`
@@ -59,9 +68,9 @@ func (s *Server) webinarSeries(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	tz := c.Query("tz", "UTC")
-	if _, err := time.LoadLocation(tz); err != nil {
-		return errBadRequest("invalid_tz", "tz is not an IANA time zone name")
+	tz, err := reportTZ(c)
+	if err != nil {
+		return err
 	}
 	points, err := s.clickhouse.WebinarSeries(c.UserContext(), account(c).ID, c.Params("webinar"), from, to, tz)
 	if err != nil {
@@ -131,9 +140,9 @@ func (s *Server) campaignReport(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	tz := c.Query("tz", "UTC")
-	if _, err := time.LoadLocation(tz); err != nil {
-		return errBadRequest("invalid_tz", "tz is not an IANA time zone name")
+	tz, err := reportTZ(c)
+	if err != nil {
+		return err
 	}
 	groupBy := splitList(c.Query("group_by", "campaign"))
 	rows, err := s.clickhouse.CampaignReport(c.UserContext(), account(c).ID, groupBy, from, to, tz)
