@@ -448,6 +448,17 @@ func validPostbackClickID(s string) bool {
 	return true
 }
 
+// ParseRate parses a per-unit money rate (a payout, a cost per click) with
+// ParseAmount's grammar but up to six decimals whatever the currency:
+// traffic is bought and paid in fractions of a cent (0.002 USD a click).
+func ParseRate(s, currency string) (Micros, error) {
+	m, ok := parsePayout(s, currency)
+	if !ok {
+		return 0, reject(ReasonInvalidAmount, "amount")
+	}
+	return m, nil
+}
+
 // parsePayout parses a payout with ParseAmount's grammar at Micros
 // precision (see ParsePostback). currency may be "": a comma amount that
 // reads as a thousands grouping ("1,000") is then refused, as in any

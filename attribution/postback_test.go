@@ -516,3 +516,19 @@ func BenchmarkParsePostback(b *testing.B) {
 		}
 	}
 }
+
+func TestParseRateKeepsSubCentRates(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Micros
+		ok   bool
+	}{
+		{"0.002", 2000, true}, {"0,0035", 3500, true}, {"12", 12_000_000, true},
+		{"0.0000001", 0, false}, {"-1", 0, false}, {"1e3", 0, false},
+	} {
+		got, err := ParseRate(tc.in, "USD")
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseRate(%q) = %d, %v; want %d, ok %v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}

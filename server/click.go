@@ -3,7 +3,6 @@ package server
 import (
 	"crypto/rand"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -57,7 +56,7 @@ func (s *Server) click(c *fiber.Ctx) error {
 	h.Macros = queryMacros(c)
 	h.Cost = attribution.Micros(camp.CPCMicros)
 	if v, ok := h.Macros["cost"]; ok {
-		if cost, err := attribution.ParseAmount(strings.Replace(v, ",", ".", 1), camp.Currency); err == nil {
+		if cost, err := attribution.ParseRate(v, camp.Currency); err == nil {
 			h.Cost = cost
 		} else {
 			h.Reason = "bad_cost" // kept; the click still counts, at the campaign's CPC

@@ -186,7 +186,7 @@ func (s *Server) putCampaign(c *fiber.Ctx) error {
 		return errBadRequest("invalid_attribution_window_days", fmt.Sprintf("attribution_window_days is not within 1..%d", maxWindowDays))
 	}
 	money := func(field, v string) (int64, error) {
-		m, err := attribution.ParseAmount(v, d.Currency)
+		m, err := attribution.ParseRate(v, d.Currency)
 		if err != nil {
 			return 0, errBadRequest("invalid_"+field, fmt.Sprintf("%s %q: %v", field, v, err))
 		}
