@@ -1,10 +1,12 @@
 package meta
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -181,7 +183,15 @@ func (f *Forwarder) Enqueue(ctx context.Context, account, datasetID string, even
 			return err
 		}
 		evb, q, rej := b.Bucket(bucketEvents), b.Bucket(bucketQueue), b.Bucket(bucketRejected)
-		for i, e := range events {
+		// In time order, so that a CRM listing a lead's stages out of order
+		// in one request is not refused for it (before_first_event).
+		order := make([]int, len(events))
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(a, b int) bool { return events[order[a]].EventTime.Before(events[order[b]].EventTime) })
+		for _, i := range order {
+			e := events[i]
 			rec, reason := f.check(e, d, now)
 			if reason != "" {
 				res[i] = EnqueueResult{LeadID: e.LeadID, EventName: e.EventName, Status: ResultRejected, Reason: reason}
@@ -190,8 +200,8 @@ func (f *Forwarder) Enqueue(ctx context.Context, account, datasetID string, even
 				}
 				continue
 			}
-			res[i] = EnqueueResult{LeadID: rec.LeadID, EventName: rec.EventName, Status: ResultQueued}
 			ek := eventKey(rec.LeadID, rec.EventName)
+			res[i] = EnqueueResult{LeadID: rec.LeadID, EventName: rec.EventName, Status: ResultQueued}
 			if v := evb.Get(ek); v != nil {
 				prev, err := decode[eventRec](v, "event")
 				if err != nil {
@@ -201,6 +211,17 @@ func (f *Forwarder) Enqueue(ctx context.Context, account, datasetID string, even
 					res[i].Status, res[i].Reason = ResultDuplicate, "already "+prev.Status
 					continue
 				}
+			}
+			if first, ok, err := firstEvent(evb, rec.LeadID, rec.EventName); err != nil {
+				return err
+			} else if ok && rec.EventTime.Before(first) {
+				// SPEC §1.6: a stage cannot come before the lead's first
+				// event (a clock or mapping error on the CRM's side).
+				res[i] = EnqueueResult{LeadID: e.LeadID, EventName: e.EventName, Status: ResultRejected, Reason: ReasonBeforeFirstEvent}
+				if err := putRejected(rej, e, ReasonBeforeFirstEvent, now); err != nil {
+					return err
+				}
+				continue
 			}
 			seq, err := q.NextSequence()
 			if err != nil {
@@ -231,6 +252,36 @@ func (f *Forwarder) Enqueue(ctx context.Context, account, datasetID string, even
 		f.poke()
 	}
 	return res, nil
+}
+
+// ReasonBeforeFirstEvent rejects an event older than the first event stored
+// for its lead (another stage).
+const ReasonBeforeFirstEvent = "before_first_event"
+
+// firstEvent returns the earliest event time stored for a lead, other
+// stages than stage only (a stage's own copy is a duplicate, not an
+// ordering problem), and whether there is one.
+func firstEvent(evb *bolt.Bucket, leadID, stage string) (time.Time, bool, error) {
+	prefix := lp(nil, leadID)
+	var first time.Time
+	found := false
+	c := evb.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if string(k[len(prefix):]) == stage {
+			continue
+		}
+		rec, err := decode[eventRec](v, "event")
+		if err != nil {
+			return time.Time{}, false, err
+		}
+		if rec.Status == StatusFailed {
+			continue
+		}
+		if !found || rec.EventTime.Before(first) {
+			first, found = rec.EventTime, true
+		}
+	}
+	return first, found, nil
 }
 
 // putRejected keeps a rejected event, dropping the oldest past
