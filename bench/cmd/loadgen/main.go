@@ -24,7 +24,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadgen drive|books [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadgen drive|s2s|leads|books [flags]")
 		os.Exit(2)
 	}
 	var err error
