@@ -19,9 +19,20 @@ import (
 var errNeedsClickHouse = &apiError{http.StatusNotImplemented, "clickhouse_required",
 	"this report reads raw hits from ClickHouse: start pixelpost with --clickhouse-dsn (the webinar stats endpoint works without it)"}
 
-// reportRange reads from and to (RFC 3339 or YYYY-MM-DD); to defaults to
-// now and from to 30 days before it.
-func (s *Server) reportRange(c *fiber.Ctx) (from, to time.Time, err error) {
+// reportParams are what every ClickHouse report reads from its query.
+type reportParams struct {
+	from, to time.Time
+	tz       string // IANA zone name of day buckets
+}
+
+// reportQuery checks that ClickHouse is there and reads from and to
+// (RFC 3339 or YYYY-MM-DD; to defaults to now, from to 30 days before it)
+// and tz (an IANA zone name, default UTC).
+func (s *Server) reportQuery(c *fiber.Ctx) (reportParams, error) {
+	var p reportParams
+	if s.clickhouse == nil {
+		return p, errNeedsClickHouse
+	}
 	parse := func(name string, def time.Time) (time.Time, error) {
 		v := c.Query(name)
 		if v == "" {
@@ -34,20 +45,27 @@ func (s *Server) reportRange(c *fiber.Ctx) (from, to time.Time, err error) {
 		}
 		return time.Time{}, errBadRequest("invalid_"+name, name+" is not RFC 3339 or YYYY-MM-DD")
 	}
-	if to, err = parse("to", s.now()); err != nil {
-		return
+	var err error
+	if p.to, err = parse("to", s.now()); err != nil {
+		return p, err
 	}
-	from, err = parse("from", to.AddDate(0, 0, -30))
-	return
+	if p.from, err = parse("from", p.to.AddDate(0, 0, -30)); err != nil {
+		return p, err
+	}
+	p.tz = c.Query("tz", "UTC")
+	if _, err := time.LoadLocation(p.tz); err != nil {
+		return p, errBadRequest("invalid_tz", "tz is not an IANA time zone name")
+	}
+	return p, nil
 }
 
-// reportTZ reads ?tz=, an IANA zone name (default UTC).
-func reportTZ(c *fiber.Ctx) (string, error) {
-	tz := c.Query("tz", "UTC")
-	if _, err := time.LoadLocation(tz); err != nil {
-		return "", errBadRequest("invalid_tz", "tz is not an IANA time zone name")
+// moneyView formats micro-units per currency as decimal strings.
+func moneyView(m map[string]int64) map[string]string {
+	out := make(map[string]string, len(m))
+	for cur, v := range m {
+		out[cur] = attribution.FormatAmount(attribution.Micros(v), cur)
 	}
-	return tz, nil
+	return out
 }
 
 type dayView struct {
@@ -61,30 +79,19 @@ type dayView struct {
 // webinarSeries: a webinar's registrants, sales, conversions and revenue
 // per currency per day, in the time zone asked (?tz=Europe/Paris).
 func (s *Server) webinarSeries(c *fiber.Ctx) error {
-	if s.clickhouse == nil {
-		return errNeedsClickHouse
-	}
-	from, to, err := s.reportRange(c)
+	q, err := s.reportQuery(c)
 	if err != nil {
 		return err
 	}
-	tz, err := reportTZ(c)
-	if err != nil {
-		return err
-	}
-	points, err := s.clickhouse.WebinarSeries(c.UserContext(), account(c).ID, c.Params("webinar"), from, to, tz)
+	points, err := s.clickhouse.WebinarSeries(c.UserContext(), account(c).ID, c.Params("webinar"), q.from, q.to, q.tz)
 	if err != nil {
 		return err
 	}
 	days := make([]dayView, 0, len(points))
 	for _, p := range points {
-		rev := make(map[string]string, len(p.Revenue))
-		for cur, v := range p.Revenue {
-			rev[cur] = attribution.FormatAmount(attribution.Micros(v), cur)
-		}
-		days = append(days, dayView{Day: p.Day, Registrants: p.Registrants, Sales: p.Sales, Conversions: p.Conversions, Revenue: rev})
+		days = append(days, dayView{Day: p.Day, Registrants: p.Registrants, Sales: p.Sales, Conversions: p.Conversions, Revenue: moneyView(p.Revenue)})
 	}
-	return c.JSON(fiber.Map{"webinar_id": c.Params("webinar"), "tz": tz, "from": from, "to": to, "days": days})
+	return c.JSON(fiber.Map{"webinar_id": c.Params("webinar"), "tz": q.tz, "from": q.from, "to": q.to, "days": days})
 }
 
 type statusView struct {
@@ -98,14 +105,11 @@ type statusView struct {
 // duplicate or rejected, and why: what a user reads when a conversion did
 // not count.
 func (s *Server) hitsByStatus(c *fiber.Ctx) error {
-	if s.clickhouse == nil {
-		return errNeedsClickHouse
-	}
-	from, to, err := s.reportRange(c)
+	q, err := s.reportQuery(c)
 	if err != nil {
 		return err
 	}
-	counts, err := s.clickhouse.HitsByStatus(c.UserContext(), account(c).ID, from, to)
+	counts, err := s.clickhouse.HitsByStatus(c.UserContext(), account(c).ID, q.from, q.to)
 	if err != nil {
 		return err
 	}
@@ -113,7 +117,7 @@ func (s *Server) hitsByStatus(c *fiber.Ctx) error {
 	for _, sc := range counts {
 		out = append(out, statusView{Kind: sc.Kind, Status: sc.Status, Reason: sc.Reason, Count: sc.Count})
 	}
-	return c.JSON(fiber.Map{"from": from, "to": to, "hits": out})
+	return c.JSON(fiber.Map{"from": q.from, "to": q.to, "hits": out})
 }
 
 type campaignRowView struct {
@@ -133,31 +137,17 @@ type campaignRowView struct {
 // EPC per currency, grouped by any of campaign, source, network, zone,
 // country and day (?group_by=campaign,zone&from=&to=&tz=).
 func (s *Server) campaignReport(c *fiber.Ctx) error {
-	if s.clickhouse == nil {
-		return errNeedsClickHouse
-	}
-	from, to, err := s.reportRange(c)
-	if err != nil {
-		return err
-	}
-	tz, err := reportTZ(c)
+	q, err := s.reportQuery(c)
 	if err != nil {
 		return err
 	}
 	groupBy := splitList(c.Query("group_by", "campaign"))
-	rows, err := s.clickhouse.CampaignReport(c.UserContext(), account(c).ID, groupBy, from, to, tz)
+	rows, err := s.clickhouse.CampaignReport(c.UserContext(), account(c).ID, groupBy, q.from, q.to, q.tz)
 	if errors.Is(err, clickhouse.ErrBadGroupBy) {
 		return errBadRequest("invalid_group_by", fmt.Sprintf("group_by takes %s", strings.Join(clickhouse.GroupBys, ", ")))
 	}
 	if err != nil {
 		return err
-	}
-	money := func(m map[string]int64) map[string]string {
-		out := make(map[string]string, len(m))
-		for cur, v := range m {
-			out[cur] = attribution.FormatAmount(attribution.Micros(v), cur)
-		}
-		return out
 	}
 	out := make([]campaignRowView, 0, len(rows))
 	for i := range rows {
@@ -167,7 +157,7 @@ func (s *Server) campaignReport(c *fiber.Ctx) error {
 			g[dim] = r.Group(dim)
 		}
 		out = append(out, campaignRowView{Group: g, Clicks: r.Clicks, Conversions: r.Conversions, Approved: r.Approved,
-			CR: r.CR, Revenue: money(r.Revenue), Cost: money(r.Cost), Profit: money(r.Profit), EPC: money(r.EPC), ROI: r.ROI})
+			CR: r.CR, Revenue: moneyView(r.Revenue), Cost: moneyView(r.Cost), Profit: moneyView(r.Profit), EPC: moneyView(r.EPC), ROI: r.ROI})
 	}
-	return c.JSON(fiber.Map{"from": from, "to": to, "tz": tz, "group_by": groupBy, "rows": out})
+	return c.JSON(fiber.Map{"from": q.from, "to": q.to, "tz": q.tz, "group_by": groupBy, "rows": out})
 }
