@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pixelpost/pixelpost/attribution"
+	"github.com/pixelpost/pixelpost/internal/binenc"
 )
 
 // Records are stored in a compact binary form: a version byte, then fields
@@ -94,19 +95,6 @@ func (m moneyMap) public() map[string]attribution.Micros {
 
 // Encoding.
 
-func appendString(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-func appendStrings(b []byte, ss []string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(ss)))
-	for _, s := range ss {
-		b = appendString(b, s)
-	}
-	return b
-}
-
 func appendMoney(b []byte, m moneyMap) []byte {
 	currencies := make([]string, 0, len(m))
 	for c, v := range m {
@@ -117,7 +105,7 @@ func appendMoney(b []byte, m moneyMap) []byte {
 	slices.Sort(currencies) // deterministic bytes
 	b = binary.AppendUvarint(b, uint64(len(currencies)))
 	for _, c := range currencies {
-		b = appendString(b, c)
+		b = binenc.AppendString(b, c)
 		b = binary.AppendVarint(b, int64(m[c]))
 	}
 	return b
@@ -125,39 +113,39 @@ func appendMoney(b []byte, m moneyMap) []byte {
 
 func (r *accountRec) encode() []byte {
 	b := []byte{recordVersion}
-	b = appendString(b, r.Name)
-	return appendString(b, r.DefaultCurrency)
+	b = binenc.AppendString(b, r.Name)
+	return binenc.AppendString(b, r.DefaultCurrency)
 }
 
 func (r *webinarRec) encode() []byte {
 	b := []byte{recordVersion}
-	b = appendString(b, r.Name)
-	return appendStrings(b, r.Tags)
+	b = binenc.AppendString(b, r.Name)
+	return binenc.AppendStrings(b, r.Tags)
 }
 
 func (r *orderRec) encode() []byte {
 	b := make([]byte, 0, 64+len(r.Key)+len(r.OrderID)+len(r.ProductName))
 	b = append(b, recordVersion)
-	b = appendString(b, r.Key)
-	b = appendString(b, r.OrderID)
+	b = binenc.AppendString(b, r.Key)
+	b = binenc.AppendString(b, r.OrderID)
 	b = binary.AppendVarint(b, int64(r.Amount))
-	b = appendString(b, r.Currency)
-	b = appendStrings(b, r.Webinars)
-	b = appendString(b, r.AttendeeID)
-	b = appendString(b, r.ProductID)
-	b = appendString(b, r.ProductName)
-	b = appendString(b, r.Source)
+	b = binenc.AppendString(b, r.Currency)
+	b = binenc.AppendStrings(b, r.Webinars)
+	b = binenc.AppendString(b, r.AttendeeID)
+	b = binenc.AppendString(b, r.ProductID)
+	b = binenc.AppendString(b, r.ProductName)
+	b = binenc.AppendString(b, r.Source)
 	b = binary.AppendVarint(b, r.FirstSeen)
 	return binary.AppendVarint(b, r.LastSeen)
 }
 
 func (r *attendeeRec) encode() []byte {
 	b := []byte{recordVersion}
-	b = appendString(b, r.Email)
+	b = binenc.AppendString(b, r.Email)
 	b = binary.AppendVarint(b, r.Orders)
 	b = appendMoney(b, r.LTV)
-	b = appendStrings(b, r.Webinars)
-	return appendStrings(b, r.Acquisition)
+	b = binenc.AppendStrings(b, r.Webinars)
+	return binenc.AppendStrings(b, r.Acquisition)
 }
 
 func (r *statsRec) encode() []byte {
@@ -172,81 +160,22 @@ func (r *statsRec) encode() []byte {
 // Decoding. A decoder copies what it reads: bolt's bytes are only valid
 // inside their transaction.
 
-type decoder struct {
-	b   []byte
-	err error
-}
+// decoder reads a record after its version byte.
+type decoder struct{ *binenc.Decoder }
 
-func newDecoder(b []byte) *decoder {
-	d := &decoder{b: b}
+func newDecoder(b []byte) decoder {
 	if len(b) == 0 || b[0] != recordVersion {
-		d.err = errCorrupt
+		d := decoder{binenc.NewDecoder(nil, errCorrupt)}
+		d.Fail("unknown version")
 		return d
 	}
-	d.b = b[1:]
-	return d
+	return decoder{binenc.NewDecoder(b[1:], errCorrupt)}
 }
 
-func (d *decoder) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.err = errCorrupt
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) varint() int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err = errCorrupt
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) string() string {
-	n := d.uvarint()
-	if d.err != nil {
-		return ""
-	}
-	if n > uint64(len(d.b)) {
-		d.err = errCorrupt
-		return ""
-	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
-	return s
-}
-
-func (d *decoder) strings() []string {
-	n := d.uvarint()
-	if d.err != nil || n > uint64(len(d.b)) {
-		d.err = cmpErr(d.err, errCorrupt)
-		return nil
-	}
-	if n == 0 {
-		return nil
-	}
-	out := make([]string, n)
-	for i := range out {
-		out[i] = d.string()
-	}
-	return out
-}
-
-func (d *decoder) money() moneyMap {
-	n := d.uvarint()
-	if d.err != nil || n > uint64(len(d.b)) {
-		d.err = cmpErr(d.err, errCorrupt)
+func (d decoder) money() moneyMap {
+	n := d.Uvarint()
+	if n > uint64(d.Len()) {
+		d.Fail("truncated money")
 		return nil
 	}
 	if n == 0 {
@@ -254,55 +183,48 @@ func (d *decoder) money() moneyMap {
 	}
 	m := make(moneyMap, n)
 	for range n {
-		c := d.string()
-		m[c] = attribution.Micros(d.varint())
+		c := d.String()
+		m[c] = attribution.Micros(d.Varint())
 	}
 	return m
 }
 
-func (d *decoder) done(what string) error {
-	if d.err == nil && len(d.b) != 0 {
-		d.err = errCorrupt
+func (d decoder) done(what string) error {
+	if d.Err() == nil && d.Len() != 0 {
+		d.Fail("trailing bytes")
 	}
-	if d.err != nil {
-		return fmt.Errorf("cannot decode %s: %w", what, d.err)
+	if err := d.Err(); err != nil {
+		return fmt.Errorf("cannot decode %s: %w", what, err)
 	}
 	return nil
 }
 
-func cmpErr(err, other error) error {
-	if err != nil {
-		return err
-	}
-	return other
-}
-
 func decodeAccount(b []byte) (accountRec, error) {
 	d := newDecoder(b)
-	r := accountRec{Name: d.string(), DefaultCurrency: d.string()}
+	r := accountRec{Name: d.String(), DefaultCurrency: d.String()}
 	return r, d.done("account")
 }
 
 func decodeWebinar(b []byte) (webinarRec, error) {
 	d := newDecoder(b)
-	r := webinarRec{Name: d.string(), Tags: d.strings()}
+	r := webinarRec{Name: d.String(), Tags: d.Strings()}
 	return r, d.done("webinar")
 }
 
 func decodeOrder(b []byte) (*orderRec, error) {
 	d := newDecoder(b)
 	r := &orderRec{
-		Key:         d.string(),
-		OrderID:     d.string(),
-		Amount:      attribution.Micros(d.varint()),
-		Currency:    d.string(),
-		Webinars:    d.strings(),
-		AttendeeID:  d.string(),
-		ProductID:   d.string(),
-		ProductName: d.string(),
-		Source:      d.string(),
-		FirstSeen:   d.varint(),
-		LastSeen:    d.varint(),
+		Key:         d.String(),
+		OrderID:     d.String(),
+		Amount:      attribution.Micros(d.Varint()),
+		Currency:    d.String(),
+		Webinars:    d.Strings(),
+		AttendeeID:  d.String(),
+		ProductID:   d.String(),
+		ProductName: d.String(),
+		Source:      d.String(),
+		FirstSeen:   d.Varint(),
+		LastSeen:    d.Varint(),
 	}
 	return r, d.done("order")
 }
@@ -310,11 +232,11 @@ func decodeOrder(b []byte) (*orderRec, error) {
 func decodeAttendee(b []byte) (*attendeeRec, error) {
 	d := newDecoder(b)
 	r := &attendeeRec{
-		Email:       d.string(),
-		Orders:      d.varint(),
+		Email:       d.String(),
+		Orders:      d.Varint(),
 		LTV:         d.money(),
-		Webinars:    d.strings(),
-		Acquisition: d.strings(),
+		Webinars:    d.Strings(),
+		Acquisition: d.Strings(),
 	}
 	return r, d.done("attendee")
 }
@@ -322,10 +244,10 @@ func decodeAttendee(b []byte) (*attendeeRec, error) {
 func decodeStats(b []byte) (*statsRec, error) {
 	d := newDecoder(b)
 	r := &statsRec{
-		Registrants:          d.varint(),
-		Converted:            d.varint(),
-		ConvertedRegistrants: d.varint(),
-		Sales:                d.varint(),
+		Registrants:          d.Varint(),
+		Converted:            d.Varint(),
+		ConvertedRegistrants: d.Varint(),
+		Sales:                d.Varint(),
 		Revenue:              d.money(),
 	}
 	return r, d.done("stats")
