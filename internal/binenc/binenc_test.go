@@ -26,7 +26,7 @@ func TestTruncatedInputFailsOnce(t *testing.T) {
 	full := AppendStrings(AppendString(nil, "abc"), []string{"x", "y"})
 	for n := range len(full) {
 		d := NewDecoder(full[:n], errBad)
-		d.String()
+		_ = d.String()
 		d.Strings()
 		if !errors.Is(d.Err(), errBad) {
 			t.Errorf("%d of %d bytes: err %v, want errBad", n, len(full), d.Err())
