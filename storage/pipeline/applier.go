@@ -21,9 +21,12 @@ const (
 // maxRowsAppend keeps one rows-log append under the wal's 4 MiB limit.
 const maxRowsAppend = 2 << 20
 
-// cursorEvery is how often, at most, the applier saves its cursors under
-// load.
-const cursorEvery = 100 * time.Millisecond
+// The applier saves its cursors at most every cursorEvery under load, and
+// once it caught up and no hit came for cursorIdle.
+const (
+	cursorEvery = 100 * time.Millisecond
+	cursorIdle  = 20 * time.Millisecond
+)
 
 // Run applies hits to the ledger until ctx ends, then drains: it applies
 // every hit recorded so far and returns, or returns at drainTimeout with the
@@ -58,6 +61,17 @@ func (p *Pipeline) Run(ctx context.Context, drainTimeout time.Duration) error {
 	}()
 
 	for {
+		if a.next > a.savedPos && a.r.Pos() == p.hits.End() {
+			// Caught up: save the cursors once no hit came for a moment.
+			wctx, cancel := context.WithTimeout(ctx, cursorIdle)
+			err := p.hits.Wait(wctx, a.r.Pos())
+			cancel()
+			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+				if err := a.saveCursors(); err != nil {
+					return err
+				}
+			}
+		}
 		err := p.hits.Wait(ctx, a.r.Pos())
 		if err != nil {
 			break // ctx ended (or the log closed): drain below
@@ -90,8 +104,9 @@ type applier struct {
 	r    *wal.Reader
 	skip map[string]bool // hit ids whose rows were written before a crash
 
-	next  wal.Pos   // hits-log position after the last batch done
-	saved time.Time // when the cursors were last saved
+	next     wal.Pos   // hits-log position after the last batch done
+	saved    time.Time // when the cursors were last saved
+	savedPos wal.Pos   // the ledger cursor then
 
 	hits []storage.Hit
 	ops  []storage.Op
@@ -170,7 +185,7 @@ func (a *applier) batch(ctx context.Context) error {
 		return err
 	}
 	a.next = next
-	if time.Since(a.saved) >= cursorEvery || next == p.hits.End() {
+	if time.Since(a.saved) >= cursorEvery {
 		if err := a.saveCursors(); err != nil {
 			return err
 		}
@@ -259,18 +274,23 @@ func (a *applier) writeRows(ctx context.Context) error {
 // cursor are read again after a crash; the rows mark says which of them
 // already have rows) and releases the hits log up to there.
 //
-// They are saved at most every cursorEvery, or when the applier caught up:
-// each save is two fsyncs, and a cursor that lags only means more hits are
+// They are saved at most every cursorEvery, or when the applier caught up
+// and is idle: each save is several fsyncs, and a cursor that lags only means more hits are
 // read again after a crash, all of them recognised (rows mark, hit ids).
 func (a *applier) saveCursors() error {
 	p := a.p
+	// Rows are written without fsync; they must be durable before the
+	// cursor moves past their hits, which a crash would otherwise lose.
+	if err := p.rows.Sync(); err != nil {
+		return fmt.Errorf("cannot sync rows: %w", err)
+	}
 	if err := p.hits.SaveCursor(cursorLedger, a.next); err != nil {
 		return fmt.Errorf("cannot save ledger cursor: %w", err)
 	}
 	if err := p.rows.SaveCursor(cursorRows, p.rows.End()); err != nil {
 		return fmt.Errorf("cannot save rows mark: %w", err)
 	}
-	a.saved = time.Now()
+	a.saved, a.savedPos = time.Now(), a.next
 	if err := p.hits.Release(a.next); err != nil {
 		p.log.Warn().Err(err).Msg("cannot release applied hits")
 	}

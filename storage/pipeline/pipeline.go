@@ -114,7 +114,11 @@ func Open(cfg Config, deps Deps) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open hits log: %w", err)
 	}
-	rows, err := wal.Open(opts(filepath.Base(RowsDir(""))))
+	// The rows log is synced only before the ledger cursor is saved: until
+	// then its rows can be rebuilt from the hits log (see saveCursors).
+	rowsOpts := opts(filepath.Base(RowsDir("")))
+	rowsOpts.DeferSync = true
+	rows, err := wal.Open(rowsOpts)
 	if err != nil {
 		hits.Close()
 		return nil, fmt.Errorf("cannot open rows log: %w", err)

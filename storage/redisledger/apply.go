@@ -20,12 +20,20 @@ const reasonInvalidOp = "invalid_op"
 
 func validOp(op *storage.Op) bool { return op.Valid(maxIDLen) }
 
-// Apply applies ops in order, each in one apply.lua call, all of them in
-// one pipeline (on a cluster, one per node, concurrently; ops of one
-// account share a node and keep their order). On NOSCRIPT (a restarted or
-// flushed server) the script is loaded on every node and the ops that got
-// it are sent again, in order: they all used the one script, so on each
-// node either all of them ran or none did.
+// maxScriptOps caps the ops of one apply.lua call: a script blocks Redis
+// while it runs, so a batch of the applier is cut into calls of a few
+// milliseconds each.
+const maxScriptOps = 256
+
+// Apply applies ops in order. The ops of one account go to apply.lua
+// together, up to maxScriptOps per call, and all the calls in one pipeline
+// (on a cluster, one per node, concurrently; the ops of one account share
+// a node and keep their order). One call for many ops is what makes the
+// ledger cheap: the script reads the account once and makes the writes no
+// op reads (stats, hit ids, results) once per call. On NOSCRIPT (a
+// restarted or flushed server) the script is loaded on every node and the
+// calls that got it are sent again, in order: they all used the one
+// script, so on each node either all of them ran or none did.
 //
 // An error means no result is known; it wraps storage.ErrUnavailable when
 // the caller may retry the batch (ops already applied come back as
@@ -35,18 +43,11 @@ func (l *Ledger) Apply(ctx context.Context, ops []storage.Op) ([]storage.Result,
 	if len(ops) == 0 {
 		return results, nil
 	}
-	cmds := make([]*redis.Cmd, len(ops))
-	todo := make([]int, 0, len(ops))
-	for i := range ops {
-		switch {
-		case !validOp(&ops[i]):
-			results[i] = storage.Result{Status: storage.StatusRejected, Reason: reasonInvalidOp}
-		case !keyable(ops[i].Account):
-			// PutAccount refuses such an id: the account cannot exist.
-			results[i] = storage.Result{Status: storage.StatusRejected, Reason: storage.ReasonUnknownAccount}
-		default:
-			todo = append(todo, i)
-		}
+	calls := l.scriptCalls(ops, results)
+	cmds := make([]*redis.Cmd, len(calls))
+	todo := make([]int, len(calls))
+	for i := range todo {
+		todo[i] = i
 	}
 	for attempt := 0; len(todo) > 0; attempt++ {
 		if attempt > 0 {
@@ -56,7 +57,7 @@ func (l *Ledger) Apply(ctx context.Context, ops []storage.Op) ([]storage.Result,
 		}
 		_, err := l.c.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 			for _, i := range todo {
-				cmds[i] = l.apply.EvalSha(ctx, pipe, []string{accountKey(ops[i].Account)}, argsOf(&ops[i], l.ttl)...)
+				cmds[i] = l.apply.EvalSha(ctx, pipe, []string{accountKey(calls[i].account)}, calls[i].args...)
 			}
 			return nil
 		})
@@ -82,21 +83,68 @@ func (l *Ledger) Apply(ctx context.Context, ops []storage.Op) ([]storage.Result,
 		}
 		todo = missing
 	}
-	for i, cmd := range cmds {
-		if cmd == nil {
-			continue
+	for c, call := range calls {
+		replies, _ := cmds[c].Val().([]any)
+		if len(replies) > len(call.ops) {
+			return nil, fmt.Errorf("cannot apply batch of %d ops: %d replies to a call of %d", len(ops), len(replies), len(call.ops))
 		}
-		r, err := decodeResult(cmd.Val())
-		if err != nil {
-			return nil, fmt.Errorf("cannot decode result of op %d (hit %q): %w", i, ops[i].HitID, err)
+		for k, reply := range replies {
+			i := call.ops[k]
+			r, err := decodeResult(reply)
+			if err != nil {
+				return nil, fmt.Errorf("cannot decode result of op %d (hit %q): %w", i, ops[i].HitID, err)
+			}
+			completeConversion(&r, &ops[i])
+			if r.Original != nil {
+				completeConversion(r.Original, &ops[i])
+			}
+			results[i] = r
 		}
-		completeConversion(&r, &ops[i])
-		if r.Original != nil {
-			completeConversion(r.Original, &ops[i])
+		if len(replies) < len(call.ops) {
+			return nil, fmt.Errorf("cannot apply batch of %d ops: %d replies to a call of %d", len(ops), len(replies), len(call.ops))
 		}
-		results[i] = r
 	}
 	return results, nil
+}
+
+// scriptCall is one apply.lua call: ops of one account, in order.
+type scriptCall struct {
+	account string
+	ops     []int // indexes in the batch
+	args    []any // ARGV: len(ops), then each op's argument count and arguments
+}
+
+// scriptCalls groups the valid ops by account, in order, into calls of at
+// most maxScriptOps, and settles the invalid ones in results.
+func (l *Ledger) scriptCalls(ops []storage.Op, results []storage.Result) []scriptCall {
+	var calls []scriptCall
+	open := map[string]int{} // account -> its call being filled
+	for i := range ops {
+		op := &ops[i]
+		switch {
+		case !validOp(op):
+			results[i] = storage.Result{Status: storage.StatusRejected, Reason: reasonInvalidOp}
+			continue
+		case !keyable(op.Account):
+			// PutAccount refuses such an id: the account cannot exist.
+			results[i] = storage.Result{Status: storage.StatusRejected, Reason: storage.ReasonUnknownAccount}
+			continue
+		}
+		c, ok := open[op.Account]
+		if !ok || len(calls[c].ops) == maxScriptOps {
+			c = len(calls)
+			calls = append(calls, scriptCall{account: op.Account, args: []any{0}})
+			open[op.Account] = c
+		}
+		args := argsOf(op, l.ttl)
+		call := &calls[c]
+		call.ops = append(call.ops, i)
+		call.args = append(append(call.args, len(args)), args...)
+	}
+	for c := range calls {
+		calls[c].args[0] = len(calls[c].ops)
+	}
+	return calls
 }
 
 // argsOf is ARGV of apply.lua for any op.
@@ -166,9 +214,13 @@ func opArgs(op *storage.Op, ttl string) []any {
 	return args
 }
 
-// decodeResult decodes {status, reason, delta, attendee id, credited...}.
+// decodeResult decodes {status, reason, delta, attendee id, credited...},
+// or {'error', message} for an op that failed in the script.
 func decodeResult(v any) (storage.Result, error) {
 	list, ok := v.([]any)
+	if ok && len(list) == 2 && list[0] == "error" {
+		return storage.Result{}, fmt.Errorf("%w: ledger script failed: %v", storage.ErrUnavailable, list[1])
+	}
 	if !ok || len(list) < 4 {
 		return storage.Result{}, fmt.Errorf("unexpected reply %v", v)
 	}

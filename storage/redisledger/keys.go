@@ -14,7 +14,10 @@ import (
 // such as "{x}" can neither pick a slot nor collide with another key.
 //
 //	pp:{A}:account      hash   name, cur (default currency); exists = the account exists
-//	pp:{A}:h:<h>        string hit id applied (SET NX EX, storage.HitRetention)
+//	pp:{A}:hb:<hour>    hash   hit ids applied in that hour of their time (hours since
+//	                           1970 UTC) -> "1"; expires storage.HitRetention after the hour
+//	pp:{A}:rb:<hour>    hash   the same hit ids -> their result (JSON); expires
+//	                           storage.ResultRetention after the hour
 //	pp:{A}:webinars     hash   webinar id -> "" (first seen in a hit) or {"name","tags"} JSON
 //	pp:{A}:t:<h>        zset   tag -> its webinar ids, score 0 (read in byte order)
 //	pp:{A}:ws:<h>       hash   webinar stats: reg, conv, creg, sales, r:<CUR> revenue micros

@@ -2,12 +2,13 @@
 // production: many stateless pixelpost nodes sharing one ledger. It follows
 // docs/ledger.md and passes storage/ledgertest.
 //
-// Every op is one Lua script call (lua/apply.lua) that does all of
-// docs/ledger.md for that op atomically on the account's keys, which share
-// one hash slot (see keys.go). Apply sends a whole batch as one pipeline:
-// one round trip per node. Idempotency is by hit id (SET NX EX), so a batch
-// retried after an error is safe: the ops already applied come back as
-// duplicates.
+// The ops of one account are applied by one Lua script call
+// (lua/apply.lua, up to maxScriptOps ops) that does all of docs/ledger.md
+// for each op in order, atomically, on the account's keys, which share one
+// hash slot (see keys.go). Apply sends a whole batch as one pipeline: one
+// round trip per node. Idempotency is by hit id (remembered in one hash per
+// account and hour), so a batch retried after an error is safe: the ops
+// already applied come back as duplicates.
 //
 // Redis is fast, not the record (SPEC §2.11): run it with AOF and with
 // maxmemory-policy noeviction, and call CheckConfig at start-up.

@@ -595,3 +595,42 @@ func BenchmarkApply(b *testing.B) {
 		})
 	}
 }
+
+// An op that fails inside apply.lua ends its call: the ops before it are
+// applied and remembered (their stats and hit ids are written), the
+// failing op adds nothing to the stats, and Apply reports an error the
+// applier retries, after which the earlier ops come back as replays.
+func TestScriptFailureEndsTheCall(t *testing.T) {
+	servers(t, func(t *testing.T, l *Ledger) {
+		ctx := t.Context()
+		acct := newAccount(t, l)
+		good := conv(acct, "o1", 10_000_000)
+		lead := storage.Op{HitID: randomID("hit-"), Account: acct, Kind: storage.OpLead, Time: base,
+			AttendeeEmail: "lead@example.com", Webinars: []string{"w1"}}
+		goodArgs, leadArgs := argsOf(&good, l.ttl), argsOf(&lead, l.ttl)
+		leadArgs[len(leadArgs)-1] = "{not json" // the profile: cjson.decode fails
+		args := append(append([]any{2, len(goodArgs)}, goodArgs...), len(leadArgs))
+		args = append(args, leadArgs...)
+		reply, err := l.apply.Run(ctx, l.c, []string{accountKey(acct)}, args...).Slice()
+		if err != nil {
+			t.Fatalf("script: %v", err)
+		}
+		if len(reply) != 2 {
+			t.Fatalf("replies = %v, want the applied op and the error", reply)
+		}
+		if r, err := decodeResult(reply[0]); err != nil || r.Status != storage.StatusAccepted {
+			t.Errorf("first op = %+v, %v; want accepted", r, err)
+		}
+		if _, err := decodeResult(reply[1]); !errors.Is(err, storage.ErrUnavailable) {
+			t.Errorf("failed op decodes to %v, want an ErrUnavailable error", err)
+		}
+		s, err := l.WebinarStats(ctx, acct, "w1")
+		if err != nil || s.Sales != 1 || s.Revenue["USD"] != 10_000_000 {
+			t.Errorf("stats after the failed call = %+v, %v; want the first op's sale only", s, err)
+		}
+		res := applyOK(t, l, good)
+		if res[0].Reason != storage.ReasonReplayedHit || res[0].Original == nil || res[0].Original.Status != storage.StatusAccepted {
+			t.Errorf("first op again = %+v, want a replay with its original result", res[0])
+		}
+	})
+}

@@ -178,7 +178,7 @@ func (l *Log) flushLoop() {
 // came while the log was idle is taken at once. Called with l.mu held;
 // Append kicks the flusher when the count is reached.
 func (l *Log) linger(timer *time.Timer) {
-	if !l.cur.busy || l.cur.n >= l.prevN || l.closing || l.opts.NoSync {
+	if !l.cur.busy || l.cur.n >= l.prevN || l.closing || l.opts.NoSync || l.opts.DeferSync {
 		return
 	}
 	l.lingers.Add(1)
@@ -199,6 +199,8 @@ func (l *Log) linger(timer *time.Timer) {
 // write appends the frames of b to the active segment, rolling over where
 // Append decided, and syncs them.
 func (l *Log) write(b *batch) error {
+	l.ioMu.Lock()
+	defer l.ioMu.Unlock()
 	start := 0
 	for i := 0; i <= len(b.splits); i++ {
 		end := len(b.buf)
@@ -214,16 +216,48 @@ func (l *Log) write(b *batch) error {
 			if l.opts.afterWrite != nil {
 				l.opts.afterWrite()
 			}
-			if err := l.sync(); err != nil {
-				return err
+			if !l.opts.DeferSync {
+				if err := l.sync(); err != nil {
+					return err
+				}
 			}
 		}
 		if i < len(b.splits) {
+			if l.opts.DeferSync { // a sealed segment is synced
+				if err := l.sync(); err != nil {
+					return err
+				}
+			}
 			if err := l.roll(); err != nil {
 				return err
 			}
 		}
 		start = end
+	}
+	return nil
+}
+
+// Sync makes every record written so far durable: with DeferSync, what
+// Append did not; otherwise a no-op in effect.
+func (l *Log) Sync() error {
+	l.ioMu.Lock()
+	defer l.ioMu.Unlock()
+	l.mu.Lock()
+	failed, closing := l.failed, l.closing
+	l.mu.Unlock()
+	if closing {
+		return ErrClosed // Close syncs
+	}
+	if failed != nil {
+		return fmt.Errorf("wal failed earlier: %w", failed)
+	}
+	if err := l.sync(); err != nil {
+		l.mu.Lock()
+		if l.failed == nil {
+			l.failed = err // as after a failed fsync in the flusher
+		}
+		l.mu.Unlock()
+		return err
 	}
 	return nil
 }

@@ -102,6 +102,13 @@ type Options struct {
 	// NoSync skips fsync: a crash of the machine can lose acknowledged
 	// records. For benchmarks only.
 	NoSync bool
+	// DeferSync makes Append return once its records are written (to the
+	// page cache, which a crash of the process does not lose); Sync makes
+	// everything written so far durable, and a segment is synced before it
+	// is sealed. For a log that can be rebuilt after a crash of the
+	// machine from another one whose cursor is saved only after a Sync
+	// (the pipeline's rows log).
+	DeferSync bool
 
 	// tornWindow overrides maxBatchBytes as the torn-tail window (tests).
 	tornWindow int64
@@ -194,6 +201,7 @@ type Log struct {
 	kick     chan struct{}
 
 	// Owned by the flusher.
+	ioMu      sync.Mutex // the flusher's writes and Sync
 	active    *os.File
 	activeSeg *segment
 	spare     []byte
@@ -304,7 +312,7 @@ func (l *Log) Close() error {
 		<-l.flushDone
 		close(l.closedCh)
 		var errs []error
-		if l.opts.NoSync && l.failed == nil {
+		if (l.opts.NoSync || l.opts.DeferSync) && l.failed == nil {
 			errs = append(errs, syncFile(l.active))
 		}
 		errs = append(errs, l.active.Close(), l.dir.Close(), l.lock.Close())

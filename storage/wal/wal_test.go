@@ -348,3 +348,51 @@ func TestSecondOpenFails(t *testing.T) {
 		t.Fatal("a second Open of the same directory succeeded")
 	}
 }
+
+// DeferSync: appends are written without fsync, readers see them, Sync
+// and a segment rollover make them durable, and a reopened log has them.
+func TestDeferSync(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(Options{Dir: dir, DeferSync: true, SegmentBytes: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := l.Append(record(fmt.Sprint("r", i), 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := l.Stats().Fsyncs; got != 0 {
+		t.Errorf("fsyncs after 5 deferred appends = %d, want 0", got)
+	}
+	if recs, err := readAll(t, l, 0); err != nil || len(recs) != 5 {
+		t.Errorf("reader sees %d records before Sync (%v), want 5", len(recs), err)
+	}
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Stats().Fsyncs; got != 1 {
+		t.Errorf("fsyncs after Sync = %d, want 1", got)
+	}
+	// 60 more records of ~100 bytes cross the 4 KiB segments: each sealed
+	// segment is synced before the next one starts.
+	for i := range 60 {
+		if _, err := l.Append(record(fmt.Sprint("s", i), 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := l.Stats()
+	if st.Segments < 2 || st.Fsyncs < 1+st.Segments-1 {
+		t.Errorf("after rollovers: %d segments, %d fsyncs; want a sync per sealed segment", st.Segments, st.Fsyncs)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Sync(); !errors.Is(err, ErrClosed) {
+		t.Errorf("Sync after Close = %v, want ErrClosed", err)
+	}
+	l2 := openLog(t, Options{Dir: dir, DeferSync: true, SegmentBytes: 4096})
+	if recs, err := readAll(t, l2, 0); err != nil || len(recs) != 65 {
+		t.Errorf("reopened log has %d records (%v), want 65", len(recs), err)
+	}
+}

@@ -19,19 +19,6 @@
 
 local P = string.sub(KEYS[1], 1, -8) -- strip "account"
 
-local kind, hitHex, ttl, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local email, emailID, cookie = ARGV[5], ARGV[6], ARGV[8]
-
-local hexes = {}
-local function hx(s)
-  local v = hexes[s]
-  if not v then
-    v = redis.sha1hex(s)
-    hexes[s] = v
-  end
-  return v
-end
-
 -- Exact int64 arithmetic on decimal strings.
 local B = 1000000000
 local function split(s) -- value = hi*B + lo, both with the sign of the value
@@ -67,6 +54,13 @@ local function sign(s)
   return 1
 end
 
+local function add(a, b) -- a + b
+  if b == '0' then return a end
+  if a == '0' then return b end
+  if string.sub(b, 1, 1) == '-' then return sub(a, string.sub(b, 2)) end
+  return sub(a, '-' .. b)
+end
+
 -- incr adds a decimal amount to a hash field, dropping totals back at 0.
 local function incr(key, field, by)
   if by == '0' then return end
@@ -80,33 +74,83 @@ local function enc(list)
   return cjson.encode(list)
 end
 
--- 1. The account must exist.
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  return {'rejected', 'unknown_account', '0', ''}
-end
--- 2. A hit id is applied once; rejected hits are remembered too.
--- A replay gets the first application's result back while it is kept
--- (ARGV[3] is "<hit ttl>:<result ttl>"), as a JSON list after the reply.
-local hitTTL, resultTTL = string.match(ttl, '^(%d+):(%d+)$')
-local resultKey = P .. 'hr:' .. hitHex
-if not redis.call('SET', P .. 'h:' .. hitHex, '1', 'NX', 'EX', hitTTL) then
-  local orig = redis.call('GET', resultKey)
-  if orig then return {'duplicate', 'replayed_hit', '0', '', orig} end
-  return {'duplicate', 'replayed_hit', '0', ''}
-end
-
--- S2S ops: a click ('k') and a postback ('p'), the rules of
--- storage.DecidePostback (storage/s2s.go), kept in step by the conformance
--- suite. Their ARGV from 5 on are those of s2sArgs (apply.go).
-local function keep(res)
-  redis.call('SET', resultKey, cjson.encode(res), 'EX', resultTTL)
-  return res
-end
 -- gt compares non-negative decimal strings exactly.
 local function gt(a, b)
   if #a ~= #b then return #a > #b end
   return a > b
 end
+
+-- Writes that no op of the batch reads are gathered and made once at the
+-- end (flushBatch): webinar stats, the webinar list, applied hit ids and
+-- their results. An op stages its own (st) and they join the batch's only
+-- when it completes, so an op that fails adds nothing.
+local batch = {num = {}, money = {}, list = {}, hits = {}, results = {}, buckets = {}}
+local function stage()
+  return {num = {}, money = {}, list = {}}
+end
+local st -- the current op's staging
+
+local function count(key, field, by)
+  local t = st.num[key]
+  if not t then t = {}; st.num[key] = t end
+  t[field] = (t[field] or 0) + by
+end
+local function money(key, field, by)
+  if by == '0' then return end
+  local t = st.money[key]
+  if not t then t = {}; st.money[key] = t end
+  t[field] = add(t[field] or '0', by)
+end
+local function merge(src, dst, plus)
+  for key, fields in pairs(src) do
+    local t = dst[key]
+    if not t then t = {}; dst[key] = t end
+    for f, v in pairs(fields) do
+      if t[f] then t[f] = plus(t[f], v) else t[f] = v end
+    end
+  end
+end
+local function addNum(a, b) return a + b end
+
+-- applyOne applies one op (ARGV: the op's arguments, see apply.go) and
+-- returns its reply and whether its hit id is to be remembered.
+local function applyOne(ARGV)
+local kind, hitHex, ttl, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local email, emailID, cookie = ARGV[5], ARGV[6], ARGV[8]
+
+local hexes = {}
+local function hx(s)
+  local v = hexes[s]
+  if not v then
+    v = redis.sha1hex(s)
+    hexes[s] = v
+  end
+  return v
+end
+
+-- 2. A hit id is applied once; rejected hits are remembered too. They are
+-- kept by the hour of the op's time, in one hash of ids (pp:{A}:hb:<hour>)
+-- and one of results (pp:{A}:rb:<hour>). A replay gets the first
+-- application's result back while it is kept, as a JSON list after the
+-- reply.
+local secs = tonumber(string.sub(now, 1, -10)) or 0
+local hour = math.floor(secs / 3600)
+local hb, rb = P .. 'hb:' .. hour, P .. 'rb:' .. hour
+local pending = batch.hits[hb] and batch.hits[hb].ids[hitHex]
+if pending or redis.call('HEXISTS', hb, hitHex) == 1 then
+  local orig = pending or redis.call('HGET', rb, hitHex)
+  if orig then return {'duplicate', 'replayed_hit', '0', '', orig}, false end
+  return {'duplicate', 'replayed_hit', '0', ''}, false
+end
+local hitTTL, resultTTL = string.match(ttl, '^(%d+):(%d+)$')
+if not batch.buckets[hb] then
+  batch.buckets[hb] = {end_ = (hour + 1) * 3600, hitTTL = tonumber(hitTTL), resultTTL = tonumber(resultTTL), rb = rb}
+end
+
+-- S2S ops: a click ('k') and a postback ('p'), the rules of
+-- storage.DecidePostback (storage/s2s.go), kept in step by the conformance
+-- suite. Their ARGV from 5 on are those of s2sArgs (apply.go).
+local function keep(res) return res, true end
 if kind == 'k' then
   -- 5 click id h, 6 click record (JSON), 7 its TTL s
   redis.call('SET', P .. 'k:' .. ARGV[5], ARGV[6], 'EX', ARGV[7])
@@ -207,9 +251,7 @@ end
 -- credited to the order or registered to: the others were listed when they
 -- were.
 local function list(webinars)
-  for _, w in ipairs(webinars) do
-    redis.call('HSETNX', P .. 'webinars', w, '')
-  end
+  for _, w in ipairs(webinars) do st.list[w] = true end
 end
 
 -- attendee reads an attendee record once: {key, exists, new, em, acq,
@@ -269,11 +311,11 @@ local function register()
     local hw = hx(w)
     if redis.call('HSETNX', P .. 'wr:' .. hw, att, value) == 1 then
       isNew = true
-      redis.call('HSETNX', P .. 'webinars', w, '')
+      st.list[w] = true
       local ws = P .. 'ws:' .. hw
-      redis.call('HINCRBY', ws, 'reg', 1)
+      count(ws, 'reg', 1)
       if redis.call('SISMEMBER', P .. 'wc:' .. hw, att) == 1 then
-        redis.call('HINCRBY', ws, 'creg', 1)
+        count(ws, 'creg', 1)
       end
     end
   end
@@ -362,12 +404,12 @@ local function convert()
 
   local rf = 'r:' .. cur
   if diff ~= '0' then
-    for _, w in ipairs(existing) do incr(P .. 'ws:' .. hx(w), rf, diff) end
+    for _, w in ipairs(existing) do money(P .. 'ws:' .. hx(w), rf, diff) end
   end
   for _, w in ipairs(added) do
     local ws = P .. 'ws:' .. hx(w)
-    redis.call('HINCRBY', ws, 'sales', 1)
-    incr(ws, rf, amount)
+    count(ws, 'sales', 1)
+    money(ws, rf, amount)
   end
 
   local firstSeen = now
@@ -392,9 +434,9 @@ local function convert()
       local hw = hx(w)
       if redis.call('SADD', P .. 'wc:' .. hw, orderAtt) == 1 then
         local ws = P .. 'ws:' .. hw
-        redis.call('HINCRBY', ws, 'conv', 1)
+        count(ws, 'conv', 1)
         if redis.call('HEXISTS', P .. 'wr:' .. hw, orderAtt) == 1 then
-          redis.call('HINCRBY', ws, 'creg', 1)
+          count(ws, 'creg', 1)
         end
         queue(a, 'w:' .. w, '')
       end
@@ -433,9 +475,72 @@ local function lead()
   return {'updated', '', '0', att}
 end
 
-local res
-if kind == 'r' then res = register()
-elseif kind == 'l' then res = lead()
-else res = convert() end
-redis.call('SET', resultKey, cjson.encode(res), 'EX', resultTTL)
-return res
+if kind == 'r' then return register(), true end
+if kind == 'l' then return lead(), true end
+return convert(), true
+end
+
+-- flushBatch makes the gathered writes: stats (totals back at 0 are
+-- dropped), the webinar list, and hit ids and results in their hour's
+-- hashes, which expire their retention after the hour ends (counted from
+-- the server's clock when the hour is long past, as for a replay of old
+-- hits).
+local function flushBatch()
+  for key, fields in pairs(batch.num) do
+    for f, by in pairs(fields) do redis.call('HINCRBY', key, f, by) end
+  end
+  for key, fields in pairs(batch.money) do
+    for f, by in pairs(fields) do incr(key, f, by) end
+  end
+  for w in pairs(batch.list) do redis.call('HSETNX', P .. 'webinars', w, '') end
+  local nowSecs = tonumber(redis.call('TIME')[1])
+  local function hset(key, list, ttl)
+    for j = 1, #list, 500 do
+      redis.call('HSET', key, unpack(list, j, math.min(j + 499, #list)))
+    end
+    if redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, ttl) end
+  end
+  for hb, h in pairs(batch.hits) do
+    local b = batch.buckets[hb]
+    local past = math.max(0, b.end_ - nowSecs)
+    hset(hb, h.marks, past + b.hitTTL)
+    hset(b.rb, h.results, past + b.resultTTL)
+  end
+end
+
+-- The batch: ARGV[1] ops, then for each op its number of arguments and
+-- its arguments. The reply lists each op's reply; an op that fails ends
+-- the batch, its reply {'error', message} last.
+if redis.call('EXISTS', KEYS[1]) == 0 then -- 1. the account must exist
+  local out = {}
+  for j = 1, tonumber(ARGV[1]) do out[j] = {'rejected', 'unknown_account', '0', ''} end
+  return out
+end
+local out, pos = {}, 2
+for j = 1, tonumber(ARGV[1]) do
+  local n = tonumber(ARGV[pos])
+  local args = {}
+  for k = 1, n do args[k] = ARGV[pos + k] end
+  pos = pos + n + 1
+  st = stage()
+  local ok, res, remember = pcall(applyOne, args)
+  if not ok then
+    out[j] = {'error', tostring(res)}
+    break
+  end
+  merge(st.num, batch.num, addNum)
+  merge(st.money, batch.money, add)
+  for w in pairs(st.list) do batch.list[w] = true end
+  if remember then
+    local hb = P .. 'hb:' .. math.floor((tonumber(string.sub(args[4], 1, -10)) or 0) / 3600)
+    local h = batch.hits[hb]
+    if not h then h = {ids = {}, marks = {}, results = {}}; batch.hits[hb] = h end
+    local json = cjson.encode(res)
+    h.ids[args[2]] = json
+    h.marks[#h.marks + 1], h.marks[#h.marks + 2] = args[2], '1'
+    h.results[#h.results + 1], h.results[#h.results + 2] = args[2], json
+  end
+  out[j] = res
+end
+flushBatch()
+return out

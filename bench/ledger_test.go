@@ -1,0 +1,93 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pixelpost/pixelpost/attribution"
+	"github.com/pixelpost/pixelpost/bench/load"
+	"github.com/pixelpost/pixelpost/storage"
+	"github.com/pixelpost/pixelpost/storage/redisledger"
+)
+
+// BenchmarkLedgerRedis applies the load benchmark's pixel mix (new orders,
+// refreshes, recurring charges) to the Redis ledger in batches of 512, as
+// the pipeline's applier does, and reports the Redis server's own CPU time
+// per op: on a machine where Redis shares the cores with pixelpost, that
+// is what the ledger costs the throughput.
+func BenchmarkLedgerRedis(b *testing.B) {
+	url := os.Getenv("PIXELPOST_TEST_REDIS")
+	if url == "" {
+		b.Skip("PIXELPOST_TEST_REDIS is not set (scripts/services.sh)")
+	}
+	l, err := redisledger.OpenURL(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	opt, _ := redis.ParseURL(url)
+	admin := redis.NewClient(opt)
+	defer admin.Close()
+	ctx := context.Background()
+	acct := fmt.Sprintf("lb%d", time.Now().UnixNano())
+	if err := l.PutAccount(ctx, storage.Account{ID: acct, DefaultCurrency: "USD"}); err != nil {
+		b.Fatal(err)
+	}
+	const batch = 512
+	ops := make([]storage.Op, 0, batch)
+	cpu0 := redisCPU(b, admin)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ops = append(ops, mixOp(acct, i))
+		if len(ops) == batch || i == b.N-1 {
+			if _, err := l.Apply(ctx, ops); err != nil {
+				b.Fatal(err)
+			}
+			ops = ops[:0]
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric((redisCPU(b, admin)-cpu0)*1e6/float64(b.N), "redis-µs/op")
+}
+
+// mixOp is request i of the load mix as the ledger op the server builds.
+func mixOp(acct string, i int) storage.Op {
+	k, j := load.KindOf(i)
+	op := storage.Op{HitID: "h" + strconv.Itoa(i), Account: acct, Kind: storage.OpConversion,
+		Time: time.Unix(1_800_000_000, int64(i)), Currency: "USD", HasAmount: true, Source: "pixel",
+		AttendeeEmail: "c" + strconv.Itoa(j) + "@bench.example"}
+	if k == load.Recurring {
+		op.OrderID, op.Amount = "r"+strconv.Itoa(i), 19_990_000
+	} else {
+		op.OrderID, op.Amount = strconv.Itoa(j), 49_990_000
+		op.Webinars = []string{"w" + strconv.Itoa(j%4)}
+	}
+	op.OrderKey, _ = attribution.OrderKey(attribution.OrderKeyInput{OrderID: op.OrderID,
+		AttendeeID: attribution.EmailAttendeeID(op.AttendeeEmail), Webinars: op.Webinars,
+		Amount: op.Amount, Currency: op.Currency})
+	return op
+}
+
+// redisCPU is the server's used_cpu_sys + used_cpu_user, in seconds.
+func redisCPU(b *testing.B, c *redis.Client) float64 {
+	info, err := c.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\r\n") {
+		k, v, _ := strings.Cut(line, ":")
+		if k == "used_cpu_sys" || k == "used_cpu_user" {
+			f, _ := strconv.ParseFloat(v, 64)
+			total += f
+		}
+	}
+	return total
+}
