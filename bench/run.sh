@@ -69,7 +69,11 @@ curl -sf -X PUT "http://127.0.0.1:$pp_port/api/v1/accounts/$acct" -H "Authorizat
   -d '{"name":"Bench","default_currency":"USD"}' >/dev/null
 
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
-cpu_ticks() { awk '{print $14+$15}' "/proc/$pp_pid/stat"; }
+# CPU ticks of processes, with their reaped children (Redis's AOF rewrites).
+ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14+$15+$16+$17}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+redis_pid=$(cat "$PIXELPOST_TEST_SERVICES_DIR/redis/redis.pid")
+ch_pid() { cat "$PIXELPOST_TEST_SERVICES_DIR/clickhouse/clickhouse.pid"; }
+per_req() { python3 -c "print(f'{($2)/$(getconf CLK_TCK)/$1*1e6:.1f}')"; } # requests, ticks expression
 runs=()   # request counts of the pixelpost drives, for the books
 drive() { # name addr run [extra flags]
   local name=$1 addr=$2 run=$3; shift 3
@@ -77,27 +81,40 @@ drive() { # name addr run [extra flags]
   printf '%-22s %s\n' "$name" "$j" >&2
   echo "$j"
 }
+# settle waits until pixelpost applied and shipped every hit it answered
+# (ledger backlog and ClickHouse lag at 0) and prints how long that took:
+# the next run starts on an idle machine, and the work a run left behind
+# is charged to it.
+settle() { "$work/loadgen" idle -metrics "http://127.0.0.1:$pp_port/metrics"; }
 books() {
   "$work/loadgen" books -base "http://127.0.0.1:$pp_port" -token "$token" -account "$acct" \
     -clickhouse "$dsn" -n "$(IFS=,; echo "${runs[*]}")"
 }
 
 echo "== throughput, alternated (closed loop, $conns connections)"
-ratios=() pp_best=0 ticks0=$(cpu_ticks) pp_hits=0
+echo "   CPU per request counts each process's CPU time over the run and until pixelpost has applied and shipped every hit"
+ratios=() pp_best=0 pp_ticks=0 pp_hits=0
 for r in $(seq 1 "$rounds"); do
+  ng0=$(ticks $(pgrep -P "$ng_pid"))
   n=$(drive "nginx empty_gif #$r" "127.0.0.1:$ng_port" "n$r")
+  ng1=$(ticks $(pgrep -P "$ng_pid"))
+  p0=$(ticks "$pp_pid") r0=$(ticks "$redis_pid") c0=$(ticks "$(ch_pid)")
   p=$(drive "pixelpost pixel #$r" "127.0.0.1:$pp_port" "p$r")
-  runs+=("$(echo "$p" | field sent)")
-  pp_hits=$((pp_hits + $(echo "$p" | field sent)))
+  took=$(settle)
+  p1=$(ticks "$pp_pid") r1=$(ticks "$redis_pid") c1=$(ticks "$(ch_pid)")
+  sent=$(echo "$p" | field sent) nsent=$(echo "$n" | field sent)
+  runs+=("$sent")
+  pp_hits=$((pp_hits + sent)) pp_ticks=$((pp_ticks + p1 - p0))
   nr=$(echo "$n" | field rps) pr=$(echo "$p" | field rps)
   ratio=$(python3 -c "print(f'{$pr/$nr:.2f}')")
   ratios+=("$ratio")
   pp_best=$(python3 -c "print(max($pp_best, $pr))")
-  echo "round $r: nginx $(printf %.0f "$nr") req/s, pixelpost $(printf %.0f "$pr") req/s, ratio $ratio"
+  echo "round $r: nginx $(printf %.0f "$nr") req/s, pixelpost $(printf %.0f "$pr") req/s, ratio $ratio (pipeline idle ${took}s after the run)"
+  echo "  CPU µs/request: nginx run: nginx $(per_req "$nsent" "$ng1-$ng0"), loadgen $(python3 -c "print(f'{$(echo "$n" | field cpu_s)/$nsent*1e6:.1f}')");" \
+    "pixelpost run: pixelpost $(per_req "$sent" "$p1-$p0"), redis $(per_req "$sent" "$r1-$r0"), clickhouse $(per_req "$sent" "$c1-$c0"), loadgen $(python3 -c "print(f'{$(echo "$p" | field cpu_s)/$sent*1e6:.1f}')")"
 done
-ticks1=$(cpu_ticks)
 echo "ratio pixelpost/nginx per round: ${ratios[*]} (median $(printf '%s\n' "${ratios[@]}" | sort -n | sed -n "$(( (rounds+1)/2 ))p"))"
-echo "pixelpost CPU per hit: $(python3 -c "print(f'{($ticks1-$ticks0)/$(getconf CLK_TCK)/$pp_hits*1e6:.1f}')") µs (process CPU time / hits answered)"
+echo "pixelpost CPU per hit: $(per_req "$pp_hits" "$pp_ticks") µs (process CPU time / hits answered)"
 
 echo "== books after the throughput runs"
 books
@@ -119,8 +136,9 @@ api sources/src "{\"postback_url\":\"http://127.0.0.1:$ng_port/pb?tag={external_
 api networks/net '{"preset":"generic","secret":"bench-secret"}'
 api "campaigns/camp$acct" '{"source_id":"src","network_id":"net","offer_url":"https://offer.example/?sub1={clickid}&z={zone_id}"}'
 "$work/loadgen" s2s -addr "127.0.0.1:$pp_port" -account "$s2s_acct" -campaign "camp$acct" -network net -secret bench-secret \
-  -conns "$conns" -duration "${secs}s"
+  -conns "$conns" -duration "${secs}s" -metrics "http://127.0.0.1:$pp_port/metrics"
 
+settle >/dev/null
 echo "== leads: lead-card submissions with MD5 tokens (closed loop, $conns connections)"
 api "lead-endpoints/card$acct" '{"salt":"bench-salt"}'
 "$work/loadgen" leads -addr "127.0.0.1:$pp_port" -endpoint "card$acct" -salt bench-salt -conns "$conns" -duration "${secs}s"
@@ -128,6 +146,7 @@ api "lead-endpoints/card$acct" '{"salt":"bench-salt"}'
 echo "== memory"
 grep -E 'VmHWM|VmRSS' "/proc/$pp_pid/status"
 
+settle >/dev/null
 echo "== degraded: ClickHouse stopped for the middle third of a $((3*secs))s run"
 ch_pid=$(cat "$PIXELPOST_TEST_SERVICES_DIR/clickhouse/clickhouse.pid")
 ( sleep "$secs"; kill "$ch_pid"; echo "clickhouse stopped" >&2; sleep "$secs"; services_start_clickhouse; echo "clickhouse started" >&2 ) &

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -135,4 +136,39 @@ func (b Books) get(ctx context.Context, path string, v any) error {
 		return fmt.Errorf("GET %s: %s", path, resp.Status)
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// WaitIdle polls pixelpost's /metrics until every hit it answered is
+// applied to the ledger and shipped to ClickHouse (backlog and lag 0).
+func WaitIdle(metricsURL string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		busy, err := pipelineBusy(metricsURL)
+		if err == nil && !busy {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pixelpost still busy after %s (%v)", timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func pipelineBusy(metricsURL string) (bool, error) {
+	resp, err := http.Get(metricsURL)
+	if err != nil {
+		return true, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return true, err
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if ok && (name == "pixelpost_ledger_backlog_bytes" || name == "pixelpost_clickhouse_lag") && value != "0" {
+			return true, nil
+		}
+	}
+	return false, nil
 }

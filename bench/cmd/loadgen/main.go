@@ -4,6 +4,7 @@
 //	loadgen drive -addr 127.0.0.1:8080 -account acme -run r1 [-conns 64] [-duration 10s] [-rate 20000]
 //	loadgen s2s -addr 127.0.0.1:8080 -account acme -campaign camp -network net -secret S [-conns 64] [-duration 10s]
 //	loadgen leads -addr 127.0.0.1:8080 -endpoint card -salt S [-conns 64] [-duration 10s]
+//	loadgen idle -metrics http://127.0.0.1:8080/metrics
 //	loadgen books -base http://127.0.0.1:8080 -token T -account acme -clickhouse DSN -n 12000,15000
 package main
 
@@ -16,6 +17,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pixelpost/pixelpost/bench/load"
@@ -24,7 +26,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadgen drive|s2s|leads|books [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadgen drive|s2s|leads|idle|books [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -37,6 +39,8 @@ func main() {
 		err = s2s(os.Args[2:])
 	case "leads":
 		err = leads(os.Args[2:])
+	case "idle":
+		err = idle(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -56,6 +60,7 @@ func drive(args []string) error {
 	rate := fs.Float64("rate", 0, "open loop at this many requests/s (0: closed loop, maximum throughput)")
 	_ = fs.Parse(args)
 	mix := &load.Mix{Base: "http://" + *addr, Account: *account, Run: *run}
+	cpu0 := cpuSeconds()
 	res := load.Drive(*addr, func(dst []byte, i int) []byte {
 		// The host client wants the request URI; the mix builds a full URL.
 		return mix.URL(dst, i)
@@ -64,7 +69,32 @@ func drive(args []string) error {
 		"sent": res.Sent, "ok": res.OK, "errors": res.Errors, "first_error": res.FirstErr,
 		"elapsed_s": res.Elapsed.Seconds(), "rps": res.RPS,
 		"p50_ms": ms(res.P50), "p99_ms": ms(res.P99), "p999_ms": ms(res.P999), "max_ms": ms(res.Max),
+		"cpu_s": cpuSeconds() - cpu0,
 	})
+}
+
+// cpuSeconds is the user and system CPU time of this process: what the
+// load generator itself costs the machine the servers share.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// idle waits until pixelpost applied and shipped every hit it answered and
+// prints how many seconds that took.
+func idle(args []string) error {
+	fs := flag.NewFlagSet("idle", flag.ExitOnError)
+	metrics := fs.String("metrics", "http://127.0.0.1:8080/metrics", "pixelpost's /metrics URL")
+	_ = fs.Parse(args)
+	start := time.Now()
+	if err := load.WaitIdle(*metrics, 5*time.Minute); err != nil {
+		return err
+	}
+	fmt.Printf("%.1f\n", time.Since(start).Seconds())
+	return nil
 }
 
 // s2s drives clicks on a campaign, then postbacks for those clicks, and
@@ -78,11 +108,21 @@ func s2s(args []string) error {
 	secret := fs.String("secret", "", "the network's secret")
 	conns := fs.Int("conns", 64, "connections")
 	duration := fs.Duration("duration", 10*time.Second, "how long each phase sends")
+	metrics := fs.String("metrics", "", "pixelpost's /metrics URL: wait until the clicks are applied before the postbacks")
 	_ = fs.Parse(args)
 	sc := &load.S2S{Base: "http://" + *addr, Account: *account, Campaign: *campaign, Network: *network, Secret: *secret}
 	clicks := load.Drive(*addr, sc.ClickURL, load.Options{Conns: *conns, Duration: *duration, Want: 302, OnResponse: sc.Clicked})
 	if err := printPhase("clicks", clicks); err != nil || sc.Clicks() == 0 {
 		return fmt.Errorf("no click answered (%v, first error %s)", err, clicks.FirstErr)
+	}
+	if *metrics != "" {
+		// Postbacks are applied in log order, after the clicks before them:
+		// measured right after a click flood they would time the backlog.
+		start := time.Now()
+		if err := load.WaitIdle(*metrics, 5*time.Minute); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "clicks applied %.1fs after the click phase\n", time.Since(start).Seconds())
 	}
 	pbs := load.Drive(*addr, sc.PostbackURL, load.Options{Conns: *conns, Duration: *duration})
 	return printPhase("postbacks", pbs)
