@@ -28,6 +28,13 @@ const (
 	cursorIdle  = 20 * time.Millisecond
 )
 
+// The applier gathers hits for up to gatherFor when fewer than gatherBytes
+// (about a hundred hits) are waiting.
+const (
+	gatherFor   = 2 * time.Millisecond
+	gatherBytes = 32 << 10
+)
+
 // Run applies hits to the ledger until ctx ends, then drains: it applies
 // every hit recorded so far and returns, or returns at drainTimeout with the
 // rest left in the hits log for the next start. Call it once.
@@ -75,6 +82,15 @@ func (p *Pipeline) Run(ctx context.Context, drainTimeout time.Duration) error {
 		err := p.hits.Wait(ctx, a.r.Pos())
 		if err != nil {
 			break // ctx ended (or the log closed): drain below
+		}
+		if p.hits.End()-a.r.Pos() < gatherBytes {
+			// A few hits: let more join, so that one ledger call carries
+			// many (a call's fixed cost dominates a small batch). Nobody
+			// waits for the answer of a pixel on this; postbacks and leads
+			// wait a millisecond or two more.
+			if sleep(ctx, gatherFor) != nil {
+				break
+			}
 		}
 		if err := a.step(ctx); err != nil {
 			if ctx.Err() != nil {
