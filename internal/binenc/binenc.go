@@ -1,7 +1,8 @@
 // Package binenc is the length-prefixed binary encoding of the project's
 // records (write-ahead log hits, embedded ledger records): strings and
 // lists prefixed with their length as a uvarint, numbers as varints.
-// Decoding copies what it reads, so the input may be reused afterwards.
+// Decoding copies the input once, so it may be reused afterwards; the
+// strings read share that copy (one allocation per record, not per field).
 package binenc
 
 import (
@@ -48,13 +49,14 @@ func AppendBool(dst []byte, v bool) []byte {
 // after one, every read returns the zero value. Not safe for concurrent use.
 type Decoder struct {
 	b   []byte
+	str string // a copy of the input: strings read are slices of it
 	bad error
 	err error
 }
 
 // NewDecoder reads b; a failure is reported as bad, wrapped with what
 // could not be read.
-func NewDecoder(b []byte, bad error) *Decoder { return &Decoder{b: b, bad: bad} }
+func NewDecoder(b []byte, bad error) *Decoder { return &Decoder{b: b, str: string(b), bad: bad} }
 
 // Err is the first failure, or nil.
 func (d *Decoder) Err() error { return d.err }
@@ -99,9 +101,9 @@ func (d *Decoder) String() string {
 		d.Fail("truncated string")
 		return ""
 	}
-	s := string(d.b[:n])
+	at := len(d.str) - len(d.b)
 	d.b = d.b[n:]
-	return s
+	return d.str[at : at+int(n)]
 }
 
 // Strings reads a list of strings; nil when empty.

@@ -158,7 +158,7 @@ func argsOf(op *storage.Op, ttl string) []any {
 
 // opArgs is ARGV of apply.lua (<id>h is hx(<id>), see keys.go):
 //
-//	1 kind (c, r, l)   2 hit id h   3 hit TTL s   4 time ns
+//	1 kind (c, r, l)   2 hit id   3 "<hit TTL s>:<result TTL s>"   4 time ns
 //	5 email   6 email attendee id   7 its h   8 cookie   9 cookie attendee id h
 //	10 order key   11 its h   12 window ns   13 has amount (1, 0)   14 amount micros   15 currency
 //	16 order id   17 product id   18 product name   19 source
@@ -194,7 +194,7 @@ func opArgs(op *storage.Op, ttl string) []any {
 	if op.OrderWindow > 0 {
 		window = strconv.FormatInt(int64(op.OrderWindow), 10)
 	}
-	args = append(args, kind, hx(op.HitID), ttl, strconv.FormatInt(op.Time.UnixNano(), 10),
+	args = append(args, kind, op.HitID, ttl, strconv.FormatInt(op.Time.UnixNano(), 10),
 		op.AttendeeEmail, emailID, emailHex, op.CookieID, cookieHex,
 		op.OrderKey, keyHex, window, hasAmount,
 		strconv.FormatInt(int64(op.Amount), 10), op.Currency,

@@ -14,7 +14,7 @@ import (
 // such as "{x}" can neither pick a slot nor collide with another key.
 //
 //	pp:{A}:account      hash   name, cur (default currency); exists = the account exists
-//	pp:{A}:hb:<hour>    hash   hit ids applied in that hour of their time (hours since
+//	pp:{A}:hb:<hour>    hash   hit ids (as they are: a field cannot move a key) applied in that hour of their time (hours since
 //	                           1970 UTC) -> "1"; expires storage.HitRetention after the hour
 //	pp:{A}:rb:<hour>    hash   the same hit ids -> their result (JSON); expires
 //	                           storage.ResultRetention after the hour

@@ -23,7 +23,7 @@ func s2sArgs(op *storage.Op, ttl string) []any {
 	if op.Kind == storage.OpPostback {
 		kind = "p"
 	}
-	args = append(args, kind, hx(op.HitID), ttl, strconv.FormatInt(op.Time.UnixNano(), 10), hx(op.ClickID))
+	args = append(args, kind, op.HitID, ttl, strconv.FormatInt(op.Time.UnixNano(), 10), hx(op.ClickID))
 	if op.Kind == storage.OpClick {
 		rec, _ := json.Marshal(storage.NewClickRec(op)) // strings and maps of strings: cannot fail
 		keep := int64((op.ClickTTL + storage.ClickGrace).Seconds())

@@ -115,7 +115,7 @@ local function addNum(a, b) return a + b end
 -- applyOne applies one op (ARGV: the op's arguments, see apply.go) and
 -- returns its reply and whether its hit id is to be remembered.
 local function applyOne(ARGV)
-local kind, hitHex, ttl, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local kind, hitID, ttl, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local email, emailID, cookie = ARGV[5], ARGV[6], ARGV[8]
 
 local hexes = {}
@@ -136,9 +136,9 @@ end
 local secs = tonumber(string.sub(now, 1, -10)) or 0
 local hour = math.floor(secs / 3600)
 local hb, rb = P .. 'hb:' .. hour, P .. 'rb:' .. hour
-local pending = batch.hits[hb] and batch.hits[hb].ids[hitHex]
-if pending or redis.call('HEXISTS', hb, hitHex) == 1 then
-  local orig = pending or redis.call('HGET', rb, hitHex)
+local pending = batch.hits[hb] and batch.hits[hb].ids[hitID]
+if pending or redis.call('HEXISTS', hb, hitID) == 1 then
+  local orig = pending or redis.call('HGET', rb, hitID)
   if orig then return {'duplicate', 'replayed_hit', '0', '', orig}, false end
   return {'duplicate', 'replayed_hit', '0', ''}, false
 end
