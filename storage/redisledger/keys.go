@@ -22,10 +22,9 @@ import (
 //	pp:{A}:t:<h>        zset   tag -> its webinar ids, score 0 (read in byte order)
 //	pp:{A}:ws:<h>       hash   webinar stats: reg, conv, creg, sales, r:<CUR> revenue micros
 //	pp:{A}:wr:<h>       hash   webinar registrants: attendee id -> "<registered ns>:<email>"
-//	pp:{A}:wc:<h>       set    webinar converted attendee ids
 //	pp:{A}:cookies      hash   cookie id -> linked attendee id
 //	pp:{A}:a:<h>        hash   attendee: id, em (email), n (orders), l:<CUR> LTV micros,
-//	                           acq (JSON list), w:<webinar> credited webinars,
+//	                           acq (JSON list), w:<webinar> webinars it converted for,
 //	                           o:<order key h>:<first seen ns> its order list
 //	pp:{A}:o:<h>        hash   order: k, id, amt, cur, w (JSON list), att, pid, pn, src, fs, ls (ns)
 //	pp:{A}:oa:<h>:<fs>  hash   an order replaced after its window, as last seen (for its attendee)

@@ -269,6 +269,14 @@ local function attendee(id)
   return a
 end
 
+-- converted reports whether an order of the attendee was credited to
+-- webinar w (its w:<webinar> field: one read, where a set of converted
+-- attendees per webinar would be one more write per conversion).
+local function converted(a, w)
+  if a.new then return false end
+  return redis.call('HEXISTS', a.key, 'w:' .. w) == 1
+end
+
 local function queue(a, field, value)
   a.set[#a.set + 1] = field
   a.set[#a.set + 1] = value
@@ -314,9 +322,7 @@ local function register()
       st.list[w] = true
       local ws = P .. 'ws:' .. hw
       count(ws, 'reg', 1)
-      if redis.call('SISMEMBER', P .. 'wc:' .. hw, att) == 1 then
-        count(ws, 'creg', 1)
-      end
+      if converted(attendee(att), w) then count(ws, 'creg', 1) end
     end
   end
   flush()
@@ -431,8 +437,8 @@ local function convert()
       incr(a.key, 'l:' .. cur, diff)
     end
     for _, w in ipairs(converts) do
-      local hw = hx(w)
-      if redis.call('SADD', P .. 'wc:' .. hw, orderAtt) == 1 then
+      if not converted(a, w) then
+        local hw = hx(w)
         local ws = P .. 'ws:' .. hw
         count(ws, 'conv', 1)
         if redis.call('HEXISTS', P .. 'wr:' .. hw, orderAtt) == 1 then
