@@ -368,3 +368,37 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Rows are not fsync'd per batch: once the applier is idle it syncs the
+// rows log, then saves its cursor, which covers every hit applied.
+func TestCursorSavedWhenIdleAfterRowsSync(t *testing.T) {
+	l := embeddedLedger(t)
+	acct := account(t, l)
+	r := start(t, t.TempDir(), l, Config{})
+	for i := range 30 {
+		if err := r.Record(sale(acct, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.sync(t)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		pos, err := r.hits.Cursor(cursorLedger)
+		if err == nil && pos == r.hits.End() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ledger cursor %v (%v), want the hits log end %v once idle", pos, err, r.hits.End())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := r.Rows().Stats().Fsyncs; n == 0 {
+		t.Error("the cursor moved before the rows log was synced")
+	}
+	if mark, err := r.rows.Cursor(cursorRows); err != nil || mark != r.rows.End() {
+		t.Errorf("rows mark %v (%v), want the rows log end %v", mark, err, r.rows.End())
+	}
+	if n := len(rows(t, r.Rows())); n != 30 {
+		t.Errorf("%d rows, want 30", n)
+	}
+}
