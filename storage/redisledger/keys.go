@@ -26,7 +26,8 @@ import (
 //	pp:{A}:a:<h>        hash   attendee: id, em (email), n (orders), l:<CUR> LTV micros,
 //	                           acq (JSON list), w:<webinar> webinars it converted for,
 //	                           o:<order key h>:<first seen ns> its order list
-//	pp:{A}:o:<h>        hash   order: k, id, amt, cur, w (JSON list), att, pid, pn, src, fs, ls (ns)
+//	pp:{A}:o:<h>        hash   order: k, amt, cur, w (JSON list), att, src, fs, ls (ns), and
+//	                           the labels id, pid, pn when not empty
 //	pp:{A}:oa:<h>:<fs>  hash   an order replaced after its window, as last seen (for its attendee)
 //
 // An attendee is one small hash (a listpack in Redis) rather than three

@@ -452,9 +452,15 @@ local function convert()
   flush()
 
   if prev == nil then
-    redis.call('HSET', ko, 'k', okey, 'id', ARGV[16], 'amt', amount, 'cur', cur,
-      'w', enc(webinars), 'att', orderAtt, 'pid', ARGV[17], 'pn', ARGV[18],
-      'src', ARGV[19], 'fs', now, 'ls', now)
+    local fields = {'k', okey, 'amt', amount, 'cur', cur, 'w', enc(webinars),
+      'att', orderAtt, 'src', ARGV[19], 'fs', now, 'ls', now}
+    -- Labels only when given: readers take a missing one as empty.
+    for j, name in ipairs({'id', 'pid', 'pn'}) do
+      if ARGV[15 + j] ~= '' then
+        fields[#fields + 1], fields[#fields + 2] = name, ARGV[15 + j]
+      end
+    end
+    redis.call('HSET', ko, unpack(fields))
   else
     -- Labels stay those of the first sighting.
     redis.call('HSET', ko, 'amt', amount, 'w', enc(webinars), 'att', orderAtt, 'ls', now)
