@@ -59,7 +59,7 @@ func (l *Log) recover() error {
 		}
 		l.reserved += segHeaderSize
 		l.segs = []*segment{s}
-		l.active, l.activeSeg = f, s
+		l.active, l.activeSeg, l.zeroEnd = f, s, s.size.Load()
 		return nil
 	}
 
@@ -105,6 +105,7 @@ func (l *Log) recover() error {
 		return fmt.Errorf("cannot open segment %s: %w", l.activeSeg.name, err)
 	}
 	s := l.activeSeg
+	l.zeroEnd = s.size.Load()
 	l.segFill = s.size.Load() - segHeaderSize
 	l.tail = s.base + Pos(l.segFill)
 	l.durable.Store(uint64(l.tail))

@@ -70,6 +70,11 @@ func (l *Log) createSegment(base Pos) (*segment, *os.File, error) {
 // one at the current write position. Called by the flusher only.
 func (l *Log) roll() error {
 	old := l.activeSeg
+	// A sealed segment is read up to its file size after a restart: no
+	// zeroed space may follow its data.
+	if err := l.trimActive(); err != nil {
+		return err
+	}
 	end := old.base + Pos(old.size.Load()-segHeaderSize)
 	s, f, err := l.createSegment(end)
 	if err != nil {
@@ -83,7 +88,7 @@ func (l *Log) roll() error {
 	l.segMu.Lock()
 	l.segs = append(l.segs, s)
 	l.segMu.Unlock()
-	l.active, l.activeSeg = f, s
+	l.active, l.activeSeg, l.zeroEnd = f, s, s.size.Load()
 	return nil
 }
 

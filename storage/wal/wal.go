@@ -202,6 +202,7 @@ type Log struct {
 
 	// Owned by the flusher.
 	ioMu      sync.Mutex // the flusher's writes and Sync
+	zeroEnd   int64      // the active segment's file size: zeroed beyond its data (see preallocate)
 	active    *os.File
 	activeSeg *segment
 	spare     []byte
@@ -312,8 +313,12 @@ func (l *Log) Close() error {
 		<-l.flushDone
 		close(l.closedCh)
 		var errs []error
-		if (l.opts.NoSync || l.opts.DeferSync) && l.failed == nil {
-			errs = append(errs, syncFile(l.active))
+		if l.failed == nil {
+			if err := l.trimActive(); err != nil {
+				errs = append(errs, err)
+			} else if l.opts.NoSync || l.opts.DeferSync {
+				errs = append(errs, syncFile(l.active))
+			}
 		}
 		errs = append(errs, l.active.Close(), l.dir.Close(), l.lock.Close())
 		if err := errors.Join(errs...); err != nil {
