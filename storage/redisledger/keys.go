@@ -18,6 +18,9 @@ import (
 //	                           1970 UTC) -> "1"; expires storage.HitRetention after the hour
 //	pp:{A}:rb:<hour>    hash   the same hit ids -> their result (JSON); expires
 //	                           storage.ResultRetention after the hour
+//	pp:{A}:hb-since     string when (ns, server clock) the account's hit ids went to hb:
+//	                           hashes; an op older than that is also looked up in the
+//	                           earlier layout, pp:{A}:h:<h> and its result pp:{A}:hr:<h>
 //	pp:{A}:webinars     hash   webinar id -> "" (first seen in a hit) or {"name","tags"} JSON
 //	pp:{A}:t:<h>        zset   tag -> its webinar ids, score 0 (read in byte order)
 //	pp:{A}:ws:<h>       hash   webinar stats: reg, conv, creg, sales, r:<CUR> revenue micros

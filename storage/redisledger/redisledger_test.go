@@ -634,3 +634,42 @@ func TestScriptFailureEndsTheCall(t *testing.T) {
 		}
 	})
 }
+
+// Hit ids applied by an earlier version of the script are single keys
+// (h:<h>, its result hr:<h>): a replay of such a hit, older than the
+// account's switch to hourly hashes, is still a duplicate with its result.
+func TestHitIDsOfEarlierVersionStillCount(t *testing.T) {
+	servers(t, func(t *testing.T, l *Ledger) {
+		ctx := t.Context()
+		acct := newAccount(t, l)
+		applyOK(t, l, conv(acct, "first", 1_000_000)) // the account switches now
+		old := conv(acct, "o-old", 5_000_000)
+		old.Time = time.Now().Add(-time.Hour)
+		prefix := keyPrefix(acct)
+		orig := `["accepted","","5000000","","w1"]`
+		if err := l.c.Set(ctx, prefix+"h:"+hx(old.HitID), "1", time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.c.Set(ctx, prefix+"hr:"+hx(old.HitID), orig, time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+		res := applyOK(t, l, old)
+		if res[0].Reason != storage.ReasonReplayedHit || res[0].Original == nil || res[0].Original.Delta != 5_000_000 {
+			t.Errorf("replay of a hit applied by the earlier version = %+v, want replayed with its original result", res[0])
+		}
+		// A hit after the switch does not look there: an unrelated key
+		// with its id does not stop it.
+		fresh := conv(acct, "o-new", 2_000_000)
+		fresh.Time = time.Now().Add(time.Minute)
+		if err := l.c.Set(ctx, prefix+"h:"+hx(fresh.HitID), "1", time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if res := applyOK(t, l, fresh); res[0].Status != storage.StatusAccepted {
+			t.Errorf("new hit = %+v, want accepted", res[0])
+		}
+		s, err := l.WebinarStats(ctx, acct, "w1")
+		if err != nil || s.Sales != 2 || s.Revenue["USD"] != 3_000_000 {
+			t.Errorf("stats = %+v, %v; want the first and the new sale only", s, err)
+		}
+	})
+}

@@ -89,6 +89,10 @@ local function stage()
   return {num = {}, money = {}, list = {}}
 end
 local st -- the current op's staging
+-- Hit ids applied by earlier versions are single keys, h:<h> (and their
+-- results hr:<h>); the account switched to hourly hashes at hbSince (ns,
+-- server clock). Only ops older than that can have been applied there.
+local hbSince
 
 local function count(key, field, by)
   local t = st.num[key]
@@ -137,8 +141,16 @@ local secs = tonumber(string.sub(now, 1, -10)) or 0
 local hour = math.floor(secs / 3600)
 local hb, rb = P .. 'hb:' .. hour, P .. 'rb:' .. hour
 local pending = batch.hits[hb] and batch.hits[hb].ids[hitID]
-if pending or redis.call('HEXISTS', hb, hitID) == 1 then
-  local orig = pending or redis.call('HGET', rb, hitID)
+local seen, orig = pending ~= nil, pending
+if not seen and redis.call('HEXISTS', hb, hitID) == 1 then
+  seen, orig = true, redis.call('HGET', rb, hitID)
+elseif not seen and gt(hbSince, now) then
+  local h = redis.sha1hex(hitID)
+  if redis.call('EXISTS', P .. 'h:' .. h) == 1 then
+    seen, orig = true, redis.call('GET', P .. 'hr:' .. h)
+  end
+end
+if seen then
   if orig then return {'duplicate', 'replayed_hit', '0', '', orig}, false end
   return {'duplicate', 'replayed_hit', '0', ''}, false
 end
@@ -527,6 +539,12 @@ if redis.call('EXISTS', KEYS[1]) == 0 then -- 1. the account must exist
   local out = {}
   for j = 1, tonumber(ARGV[1]) do out[j] = {'rejected', 'unknown_account', '0', ''} end
   return out
+end
+hbSince = redis.call('GET', P .. 'hb-since')
+if not hbSince then
+  local t = redis.call('TIME')
+  hbSince = t[1] .. string.format('%06d', tonumber(t[2])) .. '000'
+  redis.call('SET', P .. 'hb-since', hbSince)
 end
 local out, pos = {}, 2
 for j = 1, tonumber(ARGV[1]) do
