@@ -35,7 +35,6 @@ var (
 	bucketHits     = []byte("hits")
 	bucketHitDays  = []byte("hitdays")
 
-	keyVersion   = []byte("version")
 	keyNewestDay = []byte("newest_day")
 	keyAccount   = []byte("meta")
 

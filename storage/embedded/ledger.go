@@ -21,6 +21,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pixelpost/pixelpost/attribution"
+	"github.com/pixelpost/pixelpost/internal/boltfile"
 	"github.com/pixelpost/pixelpost/storage"
 )
 
@@ -53,31 +54,12 @@ func Open(path string, cfg Config) (*Ledger, error) {
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      timeout,
-		NoSync:       cfg.NoSync,
-		FreelistType: bolt.FreelistMapType,
-		// The freelist is rebuilt by a scan at open instead of written by
-		// every commit: smaller commits on the hot path.
-		NoFreelistSync: true,
-	})
+	db, err := boltfile.Open(path, timeout, cfg.NoSync)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open embedded ledger %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketAccounts, bucketHits, bucketHitDays} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		meta := tx.Bucket(bucketMeta)
-		switch v := meta.Get(keyVersion); {
-		case v == nil:
-			return meta.Put(keyVersion, []byte{layoutVersion})
-		case len(v) != 1 || v[0] != layoutVersion:
-			return fmt.Errorf("unsupported layout version %v", v)
-		}
-		return nil
+		return boltfile.InitLayout(tx, layoutVersion, bucketAccounts, bucketHits, bucketHitDays)
 	})
 	if err != nil {
 		_ = db.Close()

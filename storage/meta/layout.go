@@ -8,6 +8,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/pixelpost/pixelpost/internal/boltfile"
 )
 
 // The file:
@@ -26,12 +28,10 @@ import (
 // unambiguous whatever bytes the ids contain and a prefix scan over lp(lead)
 // finds exactly that lead's stages.
 var (
-	bucketMeta     = []byte("meta")
 	bucketDatasets = []byte("datasets")
 	bucketEvents   = []byte("events")
 	bucketQueue    = []byte("queue")
 	bucketRejected = []byte("rejected")
-	keyVersion     = []byte("version")
 	keyConfig      = []byte("config")
 	keyState       = []byte("state")
 )
@@ -135,22 +135,10 @@ func getState(b *bolt.Bucket) (stateRec, error) {
 func (f *Forwarder) load() error {
 	now := f.now()
 	return f.db.Update(func(tx *bolt.Tx) error {
-		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
-		if err != nil {
+		if err := boltfile.InitLayout(tx, layoutVersion, bucketDatasets); err != nil {
 			return err
 		}
-		switch v := meta.Get(keyVersion); {
-		case v == nil:
-			if err := meta.Put(keyVersion, []byte{layoutVersion}); err != nil {
-				return err
-			}
-		case len(v) != 1 || v[0] != layoutVersion:
-			return fmt.Errorf("unsupported layout version %v", v)
-		}
-		all, err := tx.CreateBucketIfNotExists(bucketDatasets)
-		if err != nil {
-			return err
-		}
+		all := tx.Bucket(bucketDatasets)
 		return all.ForEachBucket(func(k []byte) error {
 			key, ok := parseDatasetKey(k)
 			if !ok {

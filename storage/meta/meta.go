@@ -49,6 +49,7 @@ import (
 	"github.com/rs/zerolog"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/pixelpost/pixelpost/internal/boltfile"
 	"github.com/pixelpost/pixelpost/storage"
 )
 
@@ -112,12 +113,7 @@ func Open(cfg Config, deps Deps) (*Forwarder, error) {
 		return nil, fmt.Errorf("cannot create meta directory: %w", err)
 	}
 	path := filepath.Join(cfg.Dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        cfg.LockTimeout,
-		NoSync:         cfg.NoSync,
-		FreelistType:   bolt.FreelistMapType,
-		NoFreelistSync: true,
-	})
+	db, err := boltfile.Open(path, cfg.LockTimeout, cfg.NoSync)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open meta forwarder %s: %w", path, err)
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/pixelpost/pixelpost/internal/boltfile"
 )
 
 // The file holds four top-level buckets:
@@ -24,7 +26,6 @@ var (
 	bucketDeliveries = []byte("deliveries")
 	bucketDue        = []byte("due")
 	bucketKeys       = []byte("keys")
-	keyVersion       = []byte("version")
 	keyCounts        = []byte("counts")
 )
 
@@ -74,21 +75,10 @@ func (c *counts) move(from, to string) {
 func initLayout(db *bolt.DB) (counts, error) {
 	var c counts
 	err := db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketDeliveries, bucketDue, bucketKeys} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
+		if err := boltfile.InitLayout(tx, layoutVersion, bucketDeliveries, bucketDue, bucketKeys); err != nil {
+			return err
 		}
-		meta := tx.Bucket(bucketMeta)
-		switch v := meta.Get(keyVersion); {
-		case v == nil:
-			if err := meta.Put(keyVersion, []byte{layoutVersion}); err != nil {
-				return err
-			}
-		case len(v) != 1 || v[0] != layoutVersion:
-			return fmt.Errorf("unsupported layout version %v", v)
-		}
-		if v := meta.Get(keyCounts); v != nil {
+		if v := tx.Bucket(bucketMeta).Get(keyCounts); v != nil {
 			if err := json.Unmarshal(v, &c); err != nil {
 				return fmt.Errorf("counts: %w", errCorrupt)
 			}

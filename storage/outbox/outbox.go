@@ -35,6 +35,7 @@ import (
 	"github.com/rs/zerolog"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/pixelpost/pixelpost/internal/boltfile"
 	"github.com/pixelpost/pixelpost/storage"
 )
 
@@ -101,12 +102,7 @@ func Open(cfg Config, deps Deps) (*Outbox, error) {
 		return nil, fmt.Errorf("cannot create outbox directory: %w", err)
 	}
 	path := filepath.Join(cfg.Dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        cfg.LockTimeout,
-		NoSync:         cfg.NoSync,
-		FreelistType:   bolt.FreelistMapType,
-		NoFreelistSync: true,
-	})
+	db, err := boltfile.Open(path, cfg.LockTimeout, cfg.NoSync)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open outbox %s: %w", path, err)
 	}

@@ -1,0 +1,49 @@
+// Package boltfile opens the project's bbolt files (the embedded ledger,
+// the outbox, the Meta forwarder) the one way they all want, and checks
+// their layout version.
+package boltfile
+
+import (
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Every file keeps its layout version under "version" in bucket "meta".
+var (
+	bucketMeta = []byte("meta")
+	keyVersion = []byte("version")
+)
+
+// Open opens (creating if needed) the file at path. Only one process can
+// have it open: a second Open waits for lockTimeout, then fails. The
+// freelist is rebuilt by a scan at open instead of written by every
+// commit: smaller commits on the hot path.
+func Open(path string, lockTimeout time.Duration, noSync bool) (*bolt.DB, error) {
+	return bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:        lockTimeout,
+		NoSync:         noSync,
+		FreelistType:   bolt.FreelistMapType,
+		NoFreelistSync: true,
+	})
+}
+
+// InitLayout creates bucket "meta" and the given top-level buckets, and
+// checks the layout version: a new file gets version, a file with another
+// one is refused.
+func InitLayout(tx *bolt.Tx, version byte, buckets ...[]byte) error {
+	for _, name := range append([][]byte{bucketMeta}, buckets...) {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	switch v := meta.Get(keyVersion); {
+	case v == nil:
+		return meta.Put(keyVersion, []byte{version})
+	case len(v) != 1 || v[0] != version:
+		return fmt.Errorf("unsupported layout version %v", v)
+	}
+	return nil
+}
