@@ -5,6 +5,8 @@ package boltfile
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -16,11 +18,14 @@ var (
 	keyVersion = []byte("version")
 )
 
-// Open opens (creating if needed) the file at path. Only one process can
-// have it open: a second Open waits for lockTimeout, then fails. The
-// freelist is rebuilt by a scan at open instead of written by every
-// commit: smaller commits on the hot path.
+// Open opens (creating if needed, with its directory) the file at path.
+// Only one process can have it open: a second Open waits for lockTimeout,
+// then fails. The freelist is rebuilt by a scan at open instead of written
+// by every commit: smaller commits on the hot path.
 func Open(path string, lockTimeout time.Duration, noSync bool) (*bolt.DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create directory: %w", err)
+	}
 	return bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:        lockTimeout,
 		NoSync:         noSync,

@@ -134,7 +134,7 @@ func (f *Forwarder) PutDataset(ctx context.Context, d Dataset) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if f.isClosed() {
+	if f.life.Closed() {
 		return ErrClosed
 	}
 	var st stateRec

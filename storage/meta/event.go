@@ -158,7 +158,7 @@ func (f *Forwarder) Enqueue(ctx context.Context, account, datasetID string, even
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if f.isClosed() {
+	if f.life.Closed() {
 		return nil, ErrClosed
 	}
 	k := dsKey{account, datasetID}
@@ -411,7 +411,7 @@ func (f *Forwarder) RetryFailed(ctx context.Context, account, datasetID string) 
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	if f.isClosed() {
+	if f.life.Closed() {
 		return 0, ErrClosed
 	}
 	now := f.now()

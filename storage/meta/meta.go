@@ -41,7 +41,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -50,6 +49,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pixelpost/pixelpost/internal/boltfile"
+	"github.com/pixelpost/pixelpost/internal/lifecycle"
 	"github.com/pixelpost/pixelpost/storage"
 )
 
@@ -93,11 +93,7 @@ type Forwarder struct {
 	stMu   sync.Mutex
 	states map[dsKey]*dsState // every dataset, mirror of the committed queue sizes
 
-	mu      sync.Mutex
-	closed  bool
-	running bool
-	closing chan struct{} // closed by Close: stops Run
-	runs    sync.WaitGroup
+	life *lifecycle.State // one Run at a time; Close stops it
 }
 
 // Open opens (creating if needed) Dir/meta.db. Pending events in it are sent
@@ -108,9 +104,6 @@ func Open(cfg Config, deps Deps) (*Forwarder, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
-	}
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("cannot create meta directory: %w", err)
 	}
 	path := filepath.Join(cfg.Dir, FileName)
 	db, err := boltfile.Open(path, cfg.LockTimeout, cfg.NoSync)
@@ -123,13 +116,13 @@ func Open(cfg Config, deps Deps) (*Forwarder, error) {
 		now = time.Now
 	}
 	f := &Forwarder{
-		cfg:     cfg,
-		log:     deps.Log,
-		now:     now,
-		db:      db,
-		wake:    make(chan struct{}, 1),
-		states:  make(map[dsKey]*dsState),
-		closing: make(chan struct{}),
+		cfg:    cfg,
+		log:    deps.Log,
+		now:    now,
+		db:     db,
+		wake:   make(chan struct{}, 1),
+		states: make(map[dsKey]*dsState),
+		life:   lifecycle.New(),
 	}
 	if err := f.load(); err != nil {
 		_ = db.Close()
@@ -146,15 +139,9 @@ func Open(cfg Config, deps Deps) (*Forwarder, error) {
 // Close stops a Run under way (as if its context ended), waits for it, and
 // closes the file. The other methods then return ErrClosed. Idempotent.
 func (f *Forwarder) Close() error {
-	f.mu.Lock()
-	if f.closed {
-		f.mu.Unlock()
+	if !f.life.Close() {
 		return nil
 	}
-	f.closed = true
-	close(f.closing)
-	f.mu.Unlock()
-	f.runs.Wait()
 	if f.transport != nil {
 		f.transport.CloseIdleConnections()
 	}
@@ -173,12 +160,6 @@ func (f *Forwarder) poke() {
 	case f.wake <- struct{}{}:
 	default:
 	}
-}
-
-func (f *Forwarder) isClosed() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.closed
 }
 
 // wrap maps bolt's closed database to ErrClosed.

@@ -26,24 +26,11 @@ type item struct {
 // waits for them and returns nil. Events left pending by an earlier process
 // are sent too. Only one Run at a time: ErrRunning; after Close: ErrClosed.
 func (f *Forwarder) Run(ctx context.Context) error {
-	f.mu.Lock()
-	switch {
-	case f.closed:
-		f.mu.Unlock()
-		return ErrClosed
-	case f.running:
-		f.mu.Unlock()
-		return ErrRunning
+	done, err := f.life.Start(ErrClosed, ErrRunning)
+	if err != nil {
+		return err
 	}
-	f.running = true
-	f.runs.Add(1)
-	f.mu.Unlock()
-	defer func() {
-		f.mu.Lock()
-		f.running = false
-		f.mu.Unlock()
-		f.runs.Done()
-	}()
+	defer done()
 
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -70,7 +57,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-f.closing:
+		case <-f.life.Closing():
 			return nil
 		case <-f.wake:
 		case <-timer.C:

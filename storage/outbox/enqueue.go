@@ -35,7 +35,7 @@ func (o *Outbox) Enqueue(ctx context.Context, d Delivery) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	if o.isClosed() {
+	if o.life.Closed() {
 		return "", ErrClosed
 	}
 	now := o.now()

@@ -27,7 +27,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -36,6 +35,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pixelpost/pixelpost/internal/boltfile"
+	"github.com/pixelpost/pixelpost/internal/lifecycle"
 	"github.com/pixelpost/pixelpost/storage"
 )
 
@@ -83,11 +83,7 @@ type Outbox struct {
 	countsMu sync.Mutex
 	counts   counts // mirror of the committed counters
 
-	mu      sync.Mutex
-	closed  bool
-	running bool
-	closing chan struct{} // closed by Close: stops Run
-	runs    sync.WaitGroup
+	life *lifecycle.State // one Run at a time; Close stops it
 }
 
 // Open opens (creating if needed) the outbox file in cfg.Dir. Pending
@@ -97,9 +93,6 @@ func Open(cfg Config, deps Deps) (*Outbox, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
-	}
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("cannot create outbox directory: %w", err)
 	}
 	path := filepath.Join(cfg.Dir, FileName)
 	db, err := boltfile.Open(path, cfg.LockTimeout, cfg.NoSync)
@@ -125,7 +118,7 @@ func Open(cfg Config, deps Deps) (*Outbox, error) {
 		wake:     make(chan struct{}, 1),
 		inFlight: make(map[string]struct{}),
 		counts:   c,
-		closing:  make(chan struct{}),
+		life:     lifecycle.New(),
 	}
 	o.transport, o.client = newClient(cfg)
 	return o, nil
@@ -135,15 +128,9 @@ func Open(cfg Config, deps Deps) (*Outbox, error) {
 // closes the file. Enqueue and the other methods then return ErrClosed.
 // It is idempotent.
 func (o *Outbox) Close() error {
-	o.mu.Lock()
-	if o.closed {
-		o.mu.Unlock()
+	if !o.life.Close() {
 		return nil
 	}
-	o.closed = true
-	close(o.closing)
-	o.mu.Unlock()
-	o.runs.Wait()
 	o.transport.CloseIdleConnections()
 	if err := o.db.Close(); err != nil {
 		return fmt.Errorf("cannot close outbox: %w", err)
@@ -168,10 +155,4 @@ func wrap(err error) error {
 		return ErrClosed
 	}
 	return err
-}
-
-func (o *Outbox) isClosed() bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.closed
 }

@@ -18,7 +18,7 @@ func (o *Outbox) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if o.isClosed() {
+	if o.life.Closed() {
 		return ErrClosed
 	}
 	return wrap(o.db.View(fn))
@@ -88,7 +88,7 @@ func (o *Outbox) Retry(ctx context.Context, account, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if o.isClosed() {
+	if o.life.Closed() {
 		return ErrClosed
 	}
 	now := o.now()

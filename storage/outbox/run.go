@@ -22,24 +22,11 @@ type job struct{ account, id string }
 // returns nil. Pending deliveries left by an earlier process are resumed.
 // Only one Run at a time: ErrRunning; after Close: ErrClosed.
 func (o *Outbox) Run(ctx context.Context) error {
-	o.mu.Lock()
-	switch {
-	case o.closed:
-		o.mu.Unlock()
-		return ErrClosed
-	case o.running:
-		o.mu.Unlock()
-		return ErrRunning
+	done, err := o.life.Start(ErrClosed, ErrRunning)
+	if err != nil {
+		return err
 	}
-	o.running = true
-	o.runs.Add(1)
-	o.mu.Unlock()
-	defer func() {
-		o.mu.Lock()
-		o.running = false
-		o.mu.Unlock()
-		o.runs.Done()
-	}()
+	defer done()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -79,7 +66,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-o.closing:
+		case <-o.life.Closing():
 			return nil
 		case <-o.wake:
 		case <-timer.C:
