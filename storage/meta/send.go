@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -157,7 +156,7 @@ func (f *Forwarder) post(ctx context.Context, d Dataset, evs []item) answer {
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, endpoint(d), bytes.NewReader(buf))
 	if err != nil {
-		a.out, a.msg = outFailed, fmt.Sprintf("%v: %v", outbox.ErrBadURL, unwrapURLError(err))
+		a.out, a.msg = outFailed, fmt.Sprintf("%v: %v", outbox.ErrBadURL, outbox.UnwrapURLError(err))
 		return a
 	}
 	req.Header.Set("Content-Type", "application/json")
@@ -167,13 +166,13 @@ func (f *Forwarder) post(ctx context.Context, d Dataset, evs []item) answer {
 	if err != nil {
 		switch {
 		case errors.Is(err, outbox.ErrBlocked):
-			a.out, a.msg = outFailed, unwrapURLError(err).Error()
+			a.out, a.msg = outFailed, outbox.UnwrapURLError(err).Error()
 		case ctx.Err() != nil:
 			a.out = outAborted
-		case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		case errors.Is(err, context.DeadlineExceeded) || outbox.IsTimeout(err):
 			a.out, a.msg = outRetry, fmt.Sprintf("timeout after %s", f.cfg.Timeout)
 		default:
-			a.out, a.msg = outRetry, unwrapURLError(err).Error()
+			a.out, a.msg = outRetry, outbox.UnwrapURLError(err).Error()
 		}
 		a.msg = scrub(a.msg, d.AccessToken)
 		return a
@@ -208,7 +207,7 @@ func (f *Forwarder) post(ctx context.Context, d Dataset, evs []item) answer {
 		a.out = outSent
 	case code == http.StatusTooManyRequests || (ga.Error != nil && isRateLimitCode(ga.Error.Code)):
 		a.out = outRateLimited
-		a.wait = retryAfter(resp.Header.Get("Retry-After"), f.now())
+		a.wait = outbox.RetryAfter(resp.Header.Get("Retry-After"), f.now())
 	case code >= 300 && code < 400:
 		a.out = outFailed
 		a.msg = fmt.Sprintf("redirect %d not followed", code)
@@ -218,7 +217,7 @@ func (f *Forwarder) post(ctx context.Context, d Dataset, evs []item) answer {
 		a.out = outFailed
 	default: // 5xx, and 1xx oddities
 		a.out = outRetry
-		a.wait = retryAfter(resp.Header.Get("Retry-After"), f.now())
+		a.wait = outbox.RetryAfter(resp.Header.Get("Retry-After"), f.now())
 	}
 	a.msg = clip(scrub(a.msg, d.AccessToken), maxErrorLen)
 	return a
@@ -253,36 +252,4 @@ func scrub(s, token string) string {
 		return s
 	}
 	return strings.ReplaceAll(s, token, redactToken(token))
-}
-
-// unwrapURLError drops the *url.Error wrapper, whose text repeats the URL.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-func isTimeout(err error) bool {
-	var t interface{ Timeout() bool }
-	return errors.As(err, &t) && t.Timeout()
-}
-
-// retryAfter reads a Retry-After header (seconds or an HTTP date); 0 when
-// absent or unreadable.
-func retryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s <= 0 {
-			return 0
-		}
-		return time.Duration(min(s, 1<<31)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now))
-	}
-	return 0
 }

@@ -46,7 +46,7 @@ func (o *Outbox) send(ctx context.Context, d *Delivery) (a Attempt, out outcome,
 	}
 	req, err := http.NewRequestWithContext(actx, d.Method, d.URL, body)
 	if err != nil {
-		a.Error = fmt.Sprintf("%v: %v", ErrBadURL, unwrapURLError(err))
+		a.Error = fmt.Sprintf("%v: %v", ErrBadURL, UnwrapURLError(err))
 		return a, outcomeFinal, 0
 	}
 	for k, v := range d.Headers {
@@ -68,14 +68,14 @@ func (o *Outbox) send(ctx context.Context, d *Delivery) (a Attempt, out outcome,
 			a.Error = be.Error()
 			return a, outcomeFinal, 0
 		case errors.Is(err, ErrBlocked):
-			a.Error = unwrapURLError(err).Error()
+			a.Error = UnwrapURLError(err).Error()
 			return a, outcomeFinal, 0
 		case ctx.Err() != nil:
 			return a, outcomeAborted, 0
-		case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		case errors.Is(err, context.DeadlineExceeded) || IsTimeout(err):
 			a.Error = fmt.Sprintf("timeout after %s", o.cfg.Timeout)
 		default:
-			a.Error = unwrapURLError(err).Error()
+			a.Error = UnwrapURLError(err).Error()
 		}
 		return a, outcomeRetry, 0
 	}
@@ -98,16 +98,16 @@ func (o *Outbox) send(ctx context.Context, d *Delivery) (a Attempt, out outcome,
 		return a, outcomeFinal, 0
 	case code == http.StatusTooManyRequests || code >= 500:
 		a.Error = fmt.Sprintf("HTTP %d", code)
-		return a, outcomeRetry, retryAfter(resp.Header.Get("Retry-After"), a.At)
+		return a, outcomeRetry, RetryAfter(resp.Header.Get("Retry-After"), a.At)
 	default:
 		a.Error = fmt.Sprintf("HTTP %d", code)
 		return a, outcomeFinal, 0
 	}
 }
 
-// unwrapURLError drops the *url.Error wrapper: its text repeats the URL,
+// UnwrapURLError drops the *url.Error wrapper: its text repeats the URL,
 // which may carry a token, and the attempt is stored with the URL anyway.
-func unwrapURLError(err error) error {
+func UnwrapURLError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		return ue.Err
@@ -115,7 +115,8 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-func isTimeout(err error) bool {
+// IsTimeout reports a network timeout anywhere in err's chain.
+func IsTimeout(err error) bool {
 	var t interface{ Timeout() bool }
 	return errors.As(err, &t) && t.Timeout()
 }

@@ -32,9 +32,9 @@ func fullJitter(n int, base, ceil time.Duration) time.Duration {
 	return rand.N(limit + 1)
 }
 
-// retryAfter reads a Retry-After header (seconds or an HTTP date); 0 when
+// RetryAfter reads a Retry-After header (seconds or an HTTP date); 0 when
 // absent or unreadable.
-func retryAfter(v string, now time.Time) time.Duration {
+func RetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}

@@ -139,8 +139,8 @@ func TestRetryAfter(t *testing.T) {
 		{"Mon, 10 Mar 2025 12:00:30 GMT", 30 * time.Second},
 		{"Mon, 10 Mar 2025 11:00:00 GMT", 0},
 	} {
-		if got := retryAfter(tc.v, now); got != tc.want {
-			t.Errorf("retryAfter(%q) = %s, want %s", tc.v, got, tc.want)
+		if got := RetryAfter(tc.v, now); got != tc.want {
+			t.Errorf("RetryAfter(%q) = %s, want %s", tc.v, got, tc.want)
 		}
 	}
 }
