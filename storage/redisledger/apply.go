@@ -136,10 +136,11 @@ func (l *Ledger) scriptCalls(ops []storage.Op, results []storage.Result) []scrip
 			calls = append(calls, scriptCall{account: op.Account, args: []any{0}})
 			open[op.Account] = c
 		}
-		args := argsOf(op, l.ttl)
 		call := &calls[c]
 		call.ops = append(call.ops, i)
-		call.args = append(append(call.args, len(args)), args...)
+		at := len(call.args)
+		call.args = argsOf(append(call.args, 0), op, l.ttl)
+		call.args[at] = len(call.args) - at - 1 // the op's argument count
 	}
 	for c := range calls {
 		calls[c].args[0] = len(calls[c].ops)
@@ -147,13 +148,13 @@ func (l *Ledger) scriptCalls(ops []storage.Op, results []storage.Result) []scrip
 	return calls
 }
 
-// argsOf is ARGV of apply.lua for any op.
-func argsOf(op *storage.Op, ttl string) []any {
+// argsOf appends the arguments of apply.lua for any op to args.
+func argsOf(args []any, op *storage.Op, ttl string) []any {
 	switch op.Kind {
 	case storage.OpClick, storage.OpPostback:
-		return s2sArgs(op, ttl)
+		return s2sArgs(args, op, ttl)
 	}
-	return opArgs(op, ttl)
+	return opArgs(args, op, ttl)
 }
 
 // opArgs is ARGV of apply.lua (<id>h is hx(<id>), see keys.go):
@@ -163,8 +164,7 @@ func argsOf(op *storage.Op, ttl string) []any {
 //	10 order key   11 its h   12 window ns   13 has amount (1, 0)   14 amount micros   15 currency
 //	16 order id   17 product id   18 product name   19 source
 //	20 n webinars, (webinar, its h)..., n tags, tag h..., and for a lead its profile (JSON)
-func opArgs(op *storage.Op, ttl string) []any {
-	args := make([]any, 0, 21+2*len(op.Webinars)+len(op.Tags))
+func opArgs(args []any, op *storage.Op, ttl string) []any {
 	kind := "c"
 	switch op.Kind {
 	case storage.OpRegistration:

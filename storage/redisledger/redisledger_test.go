@@ -607,7 +607,7 @@ func TestScriptFailureEndsTheCall(t *testing.T) {
 		good := conv(acct, "o1", 10_000_000)
 		lead := storage.Op{HitID: randomID("hit-"), Account: acct, Kind: storage.OpLead, Time: base,
 			AttendeeEmail: "lead@example.com", Webinars: []string{"w1"}}
-		goodArgs, leadArgs := argsOf(&good, l.ttl), argsOf(&lead, l.ttl)
+		goodArgs, leadArgs := argsOf(nil, &good, l.ttl), argsOf(nil, &lead, l.ttl)
 		leadArgs[len(leadArgs)-1] = "{not json" // the profile: cjson.decode fails
 		args := append(append([]any{2, len(goodArgs)}, goodArgs...), len(leadArgs))
 		args = append(args, leadArgs...)

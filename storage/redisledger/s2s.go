@@ -17,8 +17,7 @@ const convMarker = "#conv"
 
 // s2sArgs is ARGV of apply.lua for clicks and postbacks (see the S2S
 // section of the script).
-func s2sArgs(op *storage.Op, ttl string) []any {
-	args := make([]any, 0, 13)
+func s2sArgs(args []any, op *storage.Op, ttl string) []any {
 	kind := "k"
 	if op.Kind == storage.OpPostback {
 		kind = "p"
