@@ -381,22 +381,22 @@ func TestCursorSavedWhenIdleAfterRowsSync(t *testing.T) {
 		}
 	}
 	r.sync(t)
+	// The two cursors are saved one after the other: wait for both.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		pos, err := r.hits.Cursor(cursorLedger)
-		if err == nil && pos == r.hits.End() {
+		mark, merr := r.rows.Cursor(cursorRows)
+		if err == nil && merr == nil && pos == r.hits.End() && mark == r.rows.End() {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("ledger cursor %v (%v), want the hits log end %v once idle", pos, err, r.hits.End())
+			t.Fatalf("ledger cursor %v (%v), rows mark %v (%v), want the logs' ends %v, %v once idle",
+				pos, err, mark, merr, r.hits.End(), r.rows.End())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	if n := r.Rows().Stats().Fsyncs; n == 0 {
 		t.Error("the cursor moved before the rows log was synced")
-	}
-	if mark, err := r.rows.Cursor(cursorRows); err != nil || mark != r.rows.End() {
-		t.Errorf("rows mark %v (%v), want the rows log end %v", mark, err, r.rows.End())
 	}
 	if n := len(rows(t, r.Rows())); n != 30 {
 		t.Errorf("%d rows, want 30", n)
