@@ -64,7 +64,11 @@ func account(c *fiber.Ctx) storage.Account { return c.Locals(contextLocals).(sto
 // decodeJSON reads a strict JSON body: unknown fields are errors, so a
 // typo in a field name is reported instead of ignored.
 func decodeJSON(c *fiber.Ctx, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	return decodeJSONBytes(c.Body(), v)
+}
+
+func decodeJSONBytes(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return errBadRequest("invalid_json", fmt.Sprintf("cannot decode request body: %v", err))

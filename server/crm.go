@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/pixelpost/pixelpost/attribution"
+	"github.com/pixelpost/pixelpost/internal/secret"
 	"github.com/pixelpost/pixelpost/storage"
 	"github.com/pixelpost/pixelpost/storage/meta"
 )
@@ -125,6 +126,10 @@ type metaDatasetBody struct {
 	GraphBase       string `json:"graph_base"`
 	TestEventCode   string `json:"test_event_code"`
 	LeadEventSource string `json:"lead_event_source"`
+	// What GET answers besides: accepted so that a GET's answer can be
+	// sent back, and ignored (the path names the dataset).
+	DatasetID string `json:"dataset_id"`
+	Account   string `json:"account"`
 }
 
 func (s *Server) putMetaDataset(c *fiber.Ctx) error {
@@ -134,6 +139,17 @@ func (s *Server) putMetaDataset(c *fiber.Ctx) error {
 	}
 	d := meta.Dataset{ID: strings.Clone(c.Params("id")), Account: account(c).ID, AccessToken: b.AccessToken, APIVersion: b.APIVersion,
 		PartnerAgent: b.PartnerAgent, GraphBase: b.GraphBase, TestEventCode: b.TestEventCode, LeadEventSource: b.LeadEventSource}
+	if secret.IsMasked(d.AccessToken) {
+		// The token as GET showed it: keep the stored one (see secrets.go).
+		old, err := s.meta.Dataset(c.UserContext(), d.Account, d.ID)
+		if err != nil && !errors.Is(err, meta.ErrNotFound) {
+			return err
+		}
+		var ok bool
+		if d.AccessToken, ok = secret.Keep(d.AccessToken, old.AccessToken); !ok {
+			return errMaskedSecret("access_token")
+		}
+	}
 	if err := s.meta.PutDataset(c.UserContext(), d); err != nil {
 		if errors.Is(err, meta.ErrInvalid) {
 			return errBadRequest("invalid_dataset", err.Error())

@@ -19,7 +19,7 @@ type leadEndpointDoc struct {
 
 func (s *Server) putLeadEndpoint(c *fiber.Ctx) error {
 	var d leadEndpointDoc
-	if err := decodeJSON(c, &d); err != nil {
+	if err := s.decodeConfig(c, storage.ConfigLeadEndpoint, &d); err != nil {
 		return err
 	}
 	d.Fields = d.Fields.WithDefaults()
@@ -106,7 +106,7 @@ type crmSourceDoc struct {
 
 func (s *Server) putCRMSource(c *fiber.Ctx) error {
 	var d crmSourceDoc
-	if err := decodeJSON(c, &d); err != nil {
+	if err := s.decodeConfig(c, storage.ConfigCRMSource, &d); err != nil {
 		return err
 	}
 	if d.Preset == "" {

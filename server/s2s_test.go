@@ -243,3 +243,15 @@ func TestConversionPixelWithClickID(t *testing.T) {
 		t.Errorf("repeated pixel: %d duplicate conversions counted, want 1", n)
 	}
 }
+
+// What GET answers for a campaign can be sent back as it is.
+func TestCampaignRoundTrip(t *testing.T) {
+	h := newHarness(t, embeddedLedger(t), "--allow-private-targets")
+	camp := h.s2s("http://127.0.0.1:9")
+	path := "/accounts/" + h.acct + "/campaigns/" + camp
+	before := h.api("GET", path, nil, 200)
+	after := h.api("PUT", path, before, 200)
+	if fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("campaign changed by a round trip:\n%v\n%v", before, after)
+	}
+}

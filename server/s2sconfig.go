@@ -117,7 +117,7 @@ func (s *Server) checkTemplate(field, tmpl string, required bool) error {
 
 func (s *Server) putNetwork(c *fiber.Ctx) error {
 	var d networkDoc
-	if err := decodeJSON(c, &d); err != nil {
+	if err := s.decodeConfig(c, storage.ConfigNetwork, &d); err != nil {
 		return err
 	}
 	if d.Preset == "" {
@@ -154,10 +154,18 @@ func parseAllow(s string) (*net.IPNet, error) {
 }
 
 func (s *Server) putCampaign(c *fiber.Ctx) error {
-	var b campaignBody
-	if err := decodeJSON(c, &b); err != nil {
+	var in struct {
+		campaignBody
+		// What GET answers besides: accepted so that a GET's answer can be
+		// sent back, and computed again.
+		Currency  string          `json:"currency"`
+		CPCMicros int64           `json:"cpc_micros"`
+		Valuation json.RawMessage `json:"valuation"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
+	b := in.campaignBody
 	acct := account(c)
 	d := campaignDoc{campaignBody: b, Currency: acct.DefaultCurrency}
 	if b.OfferURL == "" {
@@ -251,8 +259,17 @@ func (s *Server) putConfig(c *fiber.Ctx, kind, what string, doc any) error {
 		return err
 	}
 	s.configs.forget(acct, kind, id)
+	return sendConfig(c, kind, raw)
+}
+
+// sendConfig answers a stored document, its secrets masked.
+func sendConfig(c *fiber.Ctx, kind string, raw []byte) error {
+	out, err := maskSecrets(kind, raw)
+	if err != nil {
+		return err
+	}
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Send(raw)
+	return c.Send(out)
 }
 
 // getConfig answers one document.
@@ -262,8 +279,7 @@ func (s *Server) getConfig(kind string) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-		return c.Send(raw)
+		return sendConfig(c, kind, raw)
 	}
 }
 
@@ -276,7 +292,9 @@ func (s *Server) listConfigs(kind string) fiber.Handler {
 		}
 		out := make(map[string]json.RawMessage, len(all)) // encoding/json sorts the ids
 		for id, raw := range all {
-			out[id] = raw
+			if out[id], err = maskSecrets(kind, raw); err != nil {
+				return err
+			}
 		}
 		return c.JSON(out)
 	}

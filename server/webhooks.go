@@ -40,7 +40,7 @@ type webhookDoc struct {
 
 func (s *Server) putWebhook(c *fiber.Ctx) error {
 	var d webhookDoc
-	if err := decodeJSON(c, &d); err != nil {
+	if err := s.decodeConfig(c, configWebhook, &d); err != nil {
 		return err
 	}
 	if err := outbox.CheckURL(d.URL, s.cfg.AllowPrivateTargets); err != nil {

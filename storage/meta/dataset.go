@@ -8,6 +8,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/pixelpost/pixelpost/internal/secret"
 	"github.com/pixelpost/pixelpost/storage/outbox"
 )
 
@@ -59,7 +60,7 @@ type Dataset struct {
 // Redacted returns d with AccessToken masked but for its last 4
 // characters, for an API answer or a log.
 func (d Dataset) Redacted() Dataset {
-	d.AccessToken = redactToken(d.AccessToken)
+	d.AccessToken = secret.Mask(d.AccessToken)
 	return d
 }
 
@@ -67,17 +68,6 @@ func (d Dataset) Redacted() Dataset {
 func (d Dataset) String() string {
 	r := d.Redacted()
 	return fmt.Sprintf("meta dataset %s of %s (%s %s, token %s)", r.ID, r.Account, r.GraphBase, r.APIVersion, r.AccessToken)
-}
-
-func redactToken(t string) string {
-	switch {
-	case t == "":
-		return ""
-	case len(t) < 16:
-		return "****"
-	default:
-		return "****" + t[len(t)-4:]
-	}
 }
 
 // normalise fills in the defaults and validates d, reporting every problem.

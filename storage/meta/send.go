@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pixelpost/pixelpost/internal/secret"
 	"github.com/pixelpost/pixelpost/storage/outbox"
 )
 
@@ -174,7 +175,7 @@ func (f *Forwarder) post(ctx context.Context, d Dataset, evs []item) answer {
 		default:
 			a.out, a.msg = outRetry, outbox.UnwrapURLError(err).Error()
 		}
-		a.msg = scrub(a.msg, d.AccessToken)
+		a.msg = secret.Scrub(a.msg, d.AccessToken)
 		return a
 	}
 	defer resp.Body.Close()
@@ -219,7 +220,7 @@ func (f *Forwarder) post(ctx context.Context, d Dataset, evs []item) answer {
 		a.out = outRetry
 		a.wait = outbox.RetryAfter(resp.Header.Get("Retry-After"), f.now())
 	}
-	a.msg = clip(scrub(a.msg, d.AccessToken), maxErrorLen)
+	a.msg = clip(secret.Scrub(a.msg, d.AccessToken), maxErrorLen)
 	return a
 }
 
@@ -244,12 +245,4 @@ func (e *graphError) text(status int) string {
 	}
 	b.WriteString(")")
 	return strings.ToValidUTF8(b.String(), "")
-}
-
-// scrub masks the access token, should an answer or an error echo it.
-func scrub(s, token string) string {
-	if token == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, token, redactToken(token))
 }
