@@ -152,7 +152,9 @@ func (t *txn) apply(op *storage.Op) (storage.Result, error) {
 	var err error
 	switch op.Kind {
 	case storage.OpClick:
-		res, err = a.click(op)
+		if res, err = a.click(op); err == nil {
+			err = t.indexClick(op)
+		}
 	case storage.OpPostback:
 		res, err = a.postback(op)
 	case storage.OpLead:

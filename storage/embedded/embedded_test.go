@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/pixelpost/pixelpost/storage"
 	"github.com/pixelpost/pixelpost/storage/embedded"
 	"github.com/pixelpost/pixelpost/storage/ledgertest"
@@ -348,4 +350,74 @@ func TestOversizedIDRejectedAlone(t *testing.T) {
 	if res[0].Status != storage.StatusRejected || res[1].Status != storage.StatusAccepted {
 		t.Fatalf("results: %+v", res)
 	}
+}
+
+func clickOp(hit, id string, at time.Time, window time.Duration) storage.Op {
+	return storage.Op{HitID: hit, Account: "acct", Kind: storage.OpClick, Time: at, ClickID: id,
+		CampaignID: "camp", ClickTTL: window, Currency: "USD"}
+}
+
+func postbackOp(hit, clickID string, at time.Time) storage.Op {
+	return storage.Op{HitID: hit, Account: "acct", Kind: storage.OpPostback, Time: at, ClickID: clickID,
+		ConvStatus: "approved", RawStatus: "1", HasAmount: true, Amount: 2_000_000, Currency: "USD"}
+}
+
+func wantResult(t *testing.T, what string, r storage.Result, status storage.Status, reason string) {
+	t.Helper()
+	if r.Status != status || r.Reason != reason {
+		t.Errorf("%s: %s/%s, want %s/%s", what, r.Status, r.Reason, status, reason)
+	}
+}
+
+// A click is dropped with its conversions once ops are more than a day
+// past its window and storage.ClickGrace (op times, like hit ids); a click
+// with a longer window stays, conversion and all.
+func TestClicksDroppedAfterWindowAndGrace(t *testing.T) {
+	l, _ := newLedger(t)
+	apply(t, l, clickOp("c1", "short", base, 24*time.Hour), clickOp("c2", "long", base, 60*24*time.Hour))
+	r := apply(t, l, postbackOp("p1", "short", base.Add(time.Hour)), postbackOp("p2", "long", base.Add(time.Hour)))
+	wantResult(t, "first postbacks", r[0], storage.StatusAccepted, "")
+	wantResult(t, "first postbacks", r[1], storage.StatusAccepted, "")
+
+	// Within the day of slack: still known, and expired.
+	later := base.Add(24*time.Hour + storage.ClickGrace + 24*time.Hour)
+	apply(t, l, conv("h-later", "o1", later))
+	wantResult(t, "late postback", apply(t, l, postbackOp("p3", "short", later))[0], storage.StatusRejected, storage.ReasonExpiredClick)
+
+	// Two days past: dropped.
+	much := base.Add(24*time.Hour + storage.ClickGrace + 3*24*time.Hour)
+	apply(t, l, conv("h-much", "o2", much))
+	wantResult(t, "postback after the drop", apply(t, l, postbackOp("p4", "short", much))[0], storage.StatusRejected, storage.ReasonUnknownClick)
+	// Its conversion went with it: the click recorded again converts anew.
+	apply(t, l, clickOp("c3", "short", much, 24*time.Hour))
+	wantResult(t, "the id clicked again", apply(t, l, postbackOp("p5", "short", much))[0], storage.StatusAccepted, "")
+	// The long window keeps its click and its conversion.
+	wantResult(t, "long window", apply(t, l, postbackOp("p6", "long", much))[0], storage.StatusDuplicate, storage.ReasonSameConversion)
+}
+
+// A file written before clicks were dropped gets its clicks indexed when
+// opened, and they are dropped like new ones.
+func TestClicksIndexedOnUpgrade(t *testing.T) {
+	l, path := newLedger(t)
+	apply(t, l, clickOp("c1", "old", base, 24*time.Hour))
+	l.Close()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket([]byte("clickdays")); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("meta")).Delete([]byte("clicks_indexed"))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatalf("making an old file: %v", err)
+	}
+	l = open(t, path)
+	defer l.Close()
+	much := base.Add(24*time.Hour + storage.ClickGrace + 3*24*time.Hour)
+	apply(t, l, conv("h-much", "o2", much))
+	wantResult(t, "postback", apply(t, l, postbackOp("p1", "old", much))[0], storage.StatusRejected, storage.ReasonUnknownClick)
 }

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"bytes"
+	bolt "go.etcd.io/bbolt"
 	"time"
 
 	"github.com/pixelpost/pixelpost/storage"
@@ -60,7 +61,8 @@ func (t *txn) remember(hk []byte, day int64) error {
 	return nil
 }
 
-// prune forgets up to pruneBudget hit ids of days older than the retention,
+// prune forgets, pruneBudget entries at most, hit ids of days older than
+// the retention and then clicks past their window and grace (pruneClicks),
 // oldest day first.
 func (t *txn) prune() error {
 	if t.newestUp {
@@ -68,38 +70,53 @@ func (t *txn) prune() error {
 			return err
 		}
 	}
-	cutoff := t.newest - keepDays
-	budget := pruneBudget
+	budget, err := forgetDays(t.hitDays, t.newest-keepDays, pruneBudget, func(hk, dk []byte) error {
+		if v := t.hits.Get(hk); len(v) >= dayKeyLen && bytes.Equal(v[:dayKeyLen], dk) {
+			return t.hits.Delete(hk)
+		}
+		return nil
+	}, func(day int64) { delete(t.days, day) })
+	if err != nil || budget == 0 {
+		return err
+	}
+	return t.pruneClicks(budget)
+}
+
+// forgetDays walks the day buckets of days (keyed by dayKey) older than
+// cutoff, oldest first, handing up to budget of their keys to drop (with
+// the day's key) and deleting them; an emptied day bucket is deleted and
+// handed to gone. It returns the budget left.
+func forgetDays(days *bolt.Bucket, cutoff int64, budget int, drop func(k, dk []byte) error, gone func(day int64)) (int, error) {
 	for budget > 0 {
-		k, _ := t.hitDays.Cursor().First()
+		k, _ := days.Cursor().First()
 		if k == nil || timeFromKey(k) >= cutoff {
-			return nil
+			return budget, nil
 		}
 		dk := bytes.Clone(k)
-		day := t.hitDays.Bucket(dk)
-		var ids [][]byte
+		day := days.Bucket(dk)
+		var keys [][]byte
 		c := day.Cursor()
-		for hk, _ := c.First(); hk != nil && len(ids) < budget; hk, _ = c.Next() {
-			ids = append(ids, bytes.Clone(hk))
+		for k, _ := c.First(); k != nil && len(keys) < budget; k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
 		}
-		for _, hk := range ids {
-			if v := t.hits.Get(hk); len(v) >= dayKeyLen && bytes.Equal(v[:dayKeyLen], dk) {
-				if err := t.hits.Delete(hk); err != nil {
-					return err
-				}
+		for _, k := range keys {
+			if err := drop(k, dk); err != nil {
+				return 0, err
 			}
-			if err := day.Delete(hk); err != nil {
-				return err
+			if err := day.Delete(k); err != nil {
+				return 0, err
 			}
 		}
-		budget -= len(ids)
+		budget -= len(keys)
 		if k, _ := day.Cursor().First(); k != nil {
-			return nil // budget spent mid-day: the next Apply goes on
+			return 0, nil // budget spent mid-day: the next Apply goes on
 		}
-		delete(t.days, timeFromKey(dk))
-		if err := t.hitDays.DeleteBucket(dk); err != nil {
-			return err
+		if gone != nil {
+			gone(timeFromKey(dk))
+		}
+		if err := days.DeleteBucket(dk); err != nil {
+			return 0, err
 		}
 	}
-	return nil
+	return budget, nil
 }

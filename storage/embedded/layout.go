@@ -8,7 +8,8 @@ import (
 
 // The bolt file:
 //
-//	meta                      "version" -> 1; "newest_day" -> day key
+//	meta                      "version" -> 1; "newest_day" -> day key;
+//	                          "clicks_indexed" once clickdays is complete
 //	accounts/<account>/       one nested bucket per account:
 //	  "meta"                  -> accountRec
 //	  webinars/   webinar     -> webinarRec (configured or first seen in a hit)
@@ -25,18 +26,22 @@ import (
 //	  stats/      webinar     -> statsRec
 //	hits/         lp(account) hit id -> day key (remembered hit ids)
 //	hitdays/<day>/ lp(account) hit id -> "" (for dropping a whole day)
+//	clickdays/<day>/ lp(account) click id -> "" (clicks by the day they
+//	                          may be dropped: window end + storage.ClickGrace)
 //
 // lp(s) is s prefixed with its length as a uvarint, so composite keys are
 // unambiguous whatever bytes the ids contain and a prefix scan over lp(x)
 // finds exactly x's entries, sorted by the rest of the key.
 var (
-	bucketMeta     = []byte("meta")
-	bucketAccounts = []byte("accounts")
-	bucketHits     = []byte("hits")
-	bucketHitDays  = []byte("hitdays")
+	bucketMeta      = []byte("meta")
+	bucketAccounts  = []byte("accounts")
+	bucketHits      = []byte("hits")
+	bucketHitDays   = []byte("hitdays")
+	bucketClickDays = []byte("clickdays")
 
-	keyNewestDay = []byte("newest_day")
-	keyAccount   = []byte("meta")
+	keyNewestDay     = []byte("newest_day")
+	keyClicksIndexed = []byte("clicks_indexed") // clickdays holds every click
+	keyAccount       = []byte("meta")
 
 	bucketWebinars    = []byte("webinars")
 	bucketTags        = []byte("tags")
@@ -60,6 +65,15 @@ var empty = []byte{}
 func lp(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
+}
+
+// unpair splits a pair key; ok is false if k is not one.
+func unpair(k []byte) (a, b string, ok bool) {
+	n, w := binary.Uvarint(k)
+	if w <= 0 || n > uint64(len(k)-w) {
+		return "", "", false
+	}
+	return string(k[w : w+int(n)]), string(k[w+int(n):]), true
 }
 
 // pair is lp(a) followed by b: a composite key.

@@ -59,7 +59,10 @@ func Open(path string, cfg Config) (*Ledger, error) {
 		return nil, fmt.Errorf("cannot open embedded ledger %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		return boltfile.InitLayout(tx, layoutVersion, bucketAccounts, bucketHits, bucketHitDays)
+		if err := boltfile.InitLayout(tx, layoutVersion, bucketAccounts, bucketHits, bucketHitDays); err != nil {
+			return err
+		}
+		return indexClicks(tx)
 	})
 	if err != nil {
 		_ = db.Close()

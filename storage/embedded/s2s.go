@@ -1,8 +1,10 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -11,8 +13,10 @@ import (
 
 // Clicks live in accounts/<account>/clicks/<click id> and conversions in
 // accounts/<account>/convs/<conversion key>, as JSON (storage.ClickRec,
-// storage.ConvRec). Clicks are kept after their window (reads check
-// Expires); see README for what is not pruned yet.
+// storage.ConvRec). A click is kept for its window and storage.ClickGrace
+// (a late postback is told expired_click), then dropped with its
+// conversions, which no postback can reach any more (pruneClicks): the
+// Redis ledger expires them alike.
 var (
 	bucketClicks   = []byte("clicks")
 	bucketConvs    = []byte("convs")
@@ -118,4 +122,104 @@ func (l *Ledger) Profile(ctx context.Context, account, attendeeID string) (map[s
 		return nil
 	})
 	return prof, err
+}
+
+// clickDropDay is the day from which a click may be dropped.
+func clickDropDay(expires int64) int64 {
+	return dayOf(time.Unix(0, expires).Add(storage.ClickGrace))
+}
+
+// indexClick files a click under the day it may be dropped.
+func (t *txn) indexClick(op *storage.Op) error {
+	days, err := t.tx.CreateBucketIfNotExists(bucketClickDays)
+	if err != nil {
+		return err
+	}
+	return indexClickKey(days, clickDropDay(op.Time.Add(op.ClickTTL).UnixNano()), op.Account, op.ClickID)
+}
+
+func indexClickKey(days *bolt.Bucket, day int64, account, clickID string) error {
+	b, err := days.CreateBucketIfNotExists(dayKey(day))
+	if err != nil {
+		return err
+	}
+	return b.Put(pair(account, clickID), empty)
+}
+
+// pruneClicks drops, budget at most, the clicks of days a day older than
+// the newest op (slack for clocks that differ by node), with their
+// conversions. Like hit ids, it follows op times, not the clock.
+func (t *txn) pruneClicks(budget int) error {
+	days := t.tx.Bucket(bucketClickDays)
+	if days == nil {
+		return nil
+	}
+	cutoff := t.newest - 1
+	_, err := forgetDays(days, cutoff, budget, func(k, _ []byte) error {
+		account, clickID, ok := unpair(k)
+		if !ok {
+			return nil
+		}
+		root := t.tx.Bucket(bucketAccounts).Bucket([]byte(account))
+		if root == nil {
+			return nil
+		}
+		clicks := root.Bucket(bucketClicks)
+		if clicks == nil {
+			return nil
+		}
+		var rec storage.ClickRec
+		if v := clicks.Get([]byte(clickID)); v == nil || json.Unmarshal(v, &rec) != nil || clickDropDay(rec.Expires) >= cutoff {
+			return nil // gone, or recorded again with a later window: its own entry drops it
+		}
+		if err := clicks.Delete([]byte(clickID)); err != nil {
+			return err
+		}
+		return deletePrefix(root.Bucket(bucketConvs), []byte(clickID+"|")) // storage.ConvKey
+	}, nil)
+	return err
+}
+
+// deletePrefix deletes the keys of b (if any) that start with prefix.
+func deletePrefix(b *bolt.Bucket, prefix []byte) error {
+	if b == nil {
+		return nil
+	}
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexClicks files every click under its drop day: once, for a file
+// written before clicks were pruned.
+func indexClicks(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta.Get(keyClicksIndexed) != nil {
+		return nil
+	}
+	days, err := tx.CreateBucketIfNotExists(bucketClickDays)
+	if err != nil {
+		return err
+	}
+	err = tx.Bucket(bucketAccounts).ForEachBucket(func(account []byte) error {
+		clicks := tx.Bucket(bucketAccounts).Bucket(account).Bucket(bucketClicks)
+		if clicks == nil {
+			return nil
+		}
+		return clicks.ForEach(func(id, v []byte) error {
+			var rec storage.ClickRec
+			if json.Unmarshal(v, &rec) != nil {
+				return nil
+			}
+			return indexClickKey(days, clickDropDay(rec.Expires), string(account), string(id))
+		})
+	})
+	if err != nil {
+		return err
+	}
+	return meta.Put(keyClicksIndexed, empty)
 }

@@ -32,6 +32,12 @@ import (
 //	pp:{A}:o:<h>        hash   order: k, amt, cur, w (JSON list), att, src, fs, ls (ns), and
 //	                           the labels id, pid, pn when not empty
 //	pp:{A}:oa:<h>:<fs>  hash   an order replaced after its window, as last seen (for its attendee)
+//	pp:{A}:prof:<h>     hash   an attendee's profile fields (from leads), by attendee id
+//	pp:{A}:k:<h>        string a click (storage.ClickRec JSON); expires its window plus
+//	                           storage.ClickGrace after it was applied
+//	pp:{A}:cv:<h>       hash   a conversion of a click (key storage.ConvKey): st, raw, v, cur;
+//	                           expires with its click
+//	pp:{A}:cfg:<kind>   hash   configuration documents of a kind, by id
 //
 // An attendee is one small hash (a listpack in Redis) rather than three
 // keys: less memory and fewer key creations per new customer. Money is

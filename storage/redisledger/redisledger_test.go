@@ -673,3 +673,30 @@ func TestHitIDsOfEarlierVersionStillCount(t *testing.T) {
 		}
 	})
 }
+
+// A conversion expires with its click (no postback reaches it after), so
+// conversions do not pile up in Redis.
+func TestConversionExpiresWithItsClick(t *testing.T) {
+	servers(t, func(t *testing.T, l *Ledger) {
+		acct := newAccount(t, l)
+		click := storage.Op{HitID: randomID("hit-"), Account: acct, Kind: storage.OpClick, Time: base,
+			ClickID: "c1", CampaignID: "camp", ClickTTL: 24 * time.Hour, Currency: "USD"}
+		pb := storage.Op{HitID: randomID("hit-"), Account: acct, Kind: storage.OpPostback, Time: base.Add(time.Minute),
+			ClickID: "c1", ConvStatus: "approved", RawStatus: "1", HasAmount: true, Amount: 1_000_000, Currency: "USD"}
+		if r := applyOK(t, l, click, pb); r[1].Status != storage.StatusAccepted {
+			t.Fatalf("postback: %+v", r[1])
+		}
+		ctx := t.Context()
+		clickTTL, err1 := l.c.PTTL(ctx, keyPrefix(acct)+"k:"+hx("c1")).Result()
+		convTTL, err2 := l.c.PTTL(ctx, keyPrefix(acct)+"cv:"+hx(storage.ConvKey("c1", "", ""))).Result()
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if want := 24*time.Hour + storage.ClickGrace; clickTTL <= want-time.Minute || clickTTL > want {
+			t.Errorf("click TTL %v, want about %v", clickTTL, want)
+		}
+		if convTTL <= 0 || convTTL > clickTTL || clickTTL-convTTL > time.Minute {
+			t.Errorf("conversion TTL %v, want about the click's %v", convTTL, clickTTL)
+		}
+	})
+}

@@ -202,6 +202,9 @@ if kind == 'p' then
   local pst, pv, pcur = prev[1], prev[2], prev[3]
   if not pst then
     redis.call('HSET', ck, 'st', status, 'raw', ARGV[8], 'v', value, 'cur', cur)
+    -- It goes with its click: once the click expires no postback reaches it.
+    local ttl = redis.call('PTTL', P .. 'k:' .. ARGV[5])
+    if ttl > 0 then redis.call('PEXPIRE', ck, ttl) end
     return out('accepted', '', rev(status, value))
   end
   if pcur ~= cur then return out('rejected', 'currency_mismatch', '0', pst, pv) end
