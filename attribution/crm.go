@@ -159,11 +159,7 @@ type CRMEvent struct {
 // CRMReject is a refused event: Index as in CRMEvent, Reason one of the
 // per-event reasons, and Detail a short explanation for the user that
 // quotes at most 64 bytes of the offending value.
-type CRMReject struct {
-	Index  int
-	Reason string
-	Detail string
-}
+type CRMReject = RowReject
 
 // ParseCRMEvents reads the lead-stage events of one request (SPEC §1.6).
 //

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -81,3 +83,67 @@ func csvCell(v string) string {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }
+
+// importWait is how long an import waits for the ledger's results; rows
+// not decided by then are answered queued (durable, applied later).
+const importWait = 10 * time.Second
+
+// importRowView is the answer's line for one row of an import.
+type importRowView struct {
+	Index  int    `json:"index"`
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// importRegistrants records a list of registrants of a webinar (SPEC §1.2):
+// JSON or CSV (attribution.ParseRegistrants), each valid row a
+// registration hit with source "import", made durable together and
+// applied like the registration pixel's. Importing a list again changes
+// nothing (already_registered). Rows are answered one by one, by index.
+func (s *Server) importRegistrants(c *fiber.Ctx) error {
+	webinar, err := validIDParam(c, "webinar", "webinar")
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	rows, rejects, err := attribution.ParseRegistrants(c.Body(), string(c.Request().Header.ContentType()), now)
+	if err != nil {
+		return errBadRequest(reasonOf(err), "cannot read the registrants: "+err.Error()+
+			" (send JSON [\"email\", ...] or [{\"email\", \"registered_at\"}], or CSV with an email column)")
+	}
+	acct := account(c).ID
+	hits := make([]storage.Hit, len(rows))
+	for i, r := range rows {
+		at := r.RegisteredAt
+		if at.IsZero() {
+			at = now
+		}
+		hits[i] = storage.Hit{ID: newHitID(now), Time: at, Account: acct, Kind: storage.KindRegistration,
+			Email: r.Email, EmailSHA256: emailSHA256(r.Email), Webinars: []string{webinar}, Source: "import"}
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), importWait)
+	defer cancel()
+	results, err := s.pipeline.RecordAllAndWait(ctx, hits)
+	if err != nil {
+		s.errLog.Error().Err(err).Msg("cannot record imported registrants")
+		return &apiError{fiber.StatusServiceUnavailable, "unavailable", "the registrants could not be recorded: nothing was imported, try again"}
+	}
+
+	views := make([]importRowView, 0, len(rows)+len(rejects))
+	counts := map[string]int{}
+	for _, r := range rejects {
+		views = append(views, importRowView{Index: r.Index, Status: string(storage.StatusRejected), Reason: r.Reason, Detail: r.Detail})
+	}
+	for i, res := range results {
+		views = append(views, importRowView{Index: rows[i].Index, Status: string(res.Status), Reason: res.Reason})
+	}
+	slices.SortFunc(views, func(a, b importRowView) int { return a.Index - b.Index })
+	for _, v := range views {
+		counts[v.Status]++
+	}
+	return c.JSON(fiber.Map{"webinar_id": webinar, "total": len(views),
+		"accepted": counts[string(storage.StatusAccepted)], "duplicate": counts[string(storage.StatusDuplicate)],
+		"rejected": counts[string(storage.StatusRejected)], "queued": counts[string(storage.StatusQueued)],
+		"rows": views})
+}

@@ -55,6 +55,7 @@ func (s *Server) newApp() *fiber.App {
 	acct.Put("/webinars/:webinar", s.putWebinar)
 	acct.Get("/webinars", s.listWebinars)
 	acct.Get("/webinars/:webinar/stats", s.webinarStats)
+	acct.Post("/webinars/:webinar/registrants", s.importRegistrants)
 	acct.Get("/attendees/:email", s.getAttendee)
 	acct.Post("/attendees/:email/conversions", s.manualConversion)
 	acct.Get("/registrants.csv", s.registrantsCSV)

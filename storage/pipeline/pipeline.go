@@ -194,24 +194,51 @@ func (p *Pipeline) RecordAll(hits []storage.Hit) error {
 // batch. When ctx ends first the hit stays recorded and ErrQueued is
 // returned: the ledger applies it later.
 func (p *Pipeline) RecordAndWait(ctx context.Context, h *storage.Hit) (storage.Result, error) {
-	ch := make(chan storage.Result, 1)
+	res, err := p.RecordAllAndWait(ctx, []storage.Hit{*h})
+	if err != nil {
+		return storage.Result{}, err
+	}
+	if res[0].Status == storage.StatusQueued {
+		return res[0], ErrQueued
+	}
+	return res[0], nil
+}
+
+// RecordAllAndWait records pending hits together (RecordAll) and waits for
+// the ledger's result of each. Those not decided when ctx ends are
+// answered StatusQueued: they stay recorded and are applied later. err is
+// RecordAll's: then no result is returned.
+func (p *Pipeline) RecordAllAndWait(ctx context.Context, hits []storage.Hit) ([]storage.Result, error) {
+	chs := make([]chan storage.Result, len(hits))
 	p.mu.Lock()
-	p.waiters[h.ID] = ch
+	for i := range hits {
+		chs[i] = make(chan storage.Result, 1)
+		p.waiters[hits[i].ID] = chs[i]
+	}
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
-		delete(p.waiters, h.ID)
+		for i := range hits {
+			delete(p.waiters, hits[i].ID)
+		}
 		p.mu.Unlock()
 	}()
-	if err := p.Record(h); err != nil {
-		return storage.Result{}, err
+	if err := p.RecordAll(hits); err != nil {
+		return nil, err
 	}
-	select {
-	case r := <-ch:
-		return r, nil
-	case <-ctx.Done():
-		return storage.Result{Status: storage.StatusQueued}, ErrQueued
+	results := make([]storage.Result, len(hits))
+	for i, ch := range chs {
+		select {
+		case results[i] = <-ch:
+		case <-ctx.Done():
+			select { // decided meanwhile?
+			case results[i] = <-ch:
+			default:
+				results[i] = storage.Result{Status: storage.StatusQueued}
+			}
+		}
 	}
+	return results, nil
 }
 
 // Sync waits until every hit recorded before the call has been decided and

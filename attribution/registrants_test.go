@@ -1,0 +1,91 @@
+package attribution
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+var importNow = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+func summary(rows []Registrant, rejected []RowReject) string {
+	var b strings.Builder
+	for _, r := range rows {
+		at := "-"
+		if !r.RegisteredAt.IsZero() {
+			at = r.RegisteredAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(&b, "%d %s %s; ", r.Index, r.Email, at)
+	}
+	for _, r := range rejected {
+		fmt.Fprintf(&b, "%d %s; ", r.Index, r.Reason)
+	}
+	return b.String()
+}
+
+func TestParseRegistrants(t *testing.T) {
+	for _, c := range []struct {
+		name, ctype, body, want string
+	}{
+		{"json strings", "application/json", `[" Ann@Example.COM ", "bob@example.com"]`,
+			"0 ann@example.com -; 1 bob@example.com -; "},
+		{"json objects", "", `[{"email": "ann@example.com", "registered_at": "2026-11-20T10:00:00+01:00"}, {"email": "x"}, 3, {}]`,
+			"0 ann@example.com 2026-11-20T09:00:00Z; 1 invalid_email; 2 invalid_row; 3 missing_email; "},
+		{"json wrapped", "", `{"registrants": ["ann@example.com"]}`, "0 ann@example.com -; "},
+		{"csv", "text/csv", "First name,E-mail,Registration date\nAnn,ann@example.com,2026-11-20\nBob,,2026-11-20\nCy,cy@example.com,tomorrow\nDi,di@example.com,2027-01-01\n",
+			"0 ann@example.com 2026-11-20T00:00:00Z; 1 missing_email; 2 bad_time; 3 future_time; "},
+		{"csv french semicolons", "", "\xef\xbb\xbfPrénom;Adresse e-mail;Date d'inscription\nAnn;ann@example.com;2026-11-20 10:00:00\n",
+			"0 ann@example.com 2026-11-20T10:00:00Z; "},
+		{"csv short row", "", "email,date\nann@example.com\n", "0 ann@example.com -; "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rows, rej, err := ParseRegistrants([]byte(c.body), c.ctype, importNow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := summary(rows, rej); got != c.want {
+				t.Errorf("got  %s\nwant %s", got, c.want)
+			}
+		})
+	}
+}
+
+func TestParseRegistrantsRefusesBody(t *testing.T) {
+	many := "email\n" + strings.Repeat("a@example.com\n", MaxImportRows+1)
+	for _, c := range []struct{ name, body, reason, param string }{
+		{"empty", "", ReasonInvalidBody, ""},
+		{"bad json", "[1,", ReasonInvalidBody, ""},
+		{"json object", `{"email": "a@example.com"}`, ReasonInvalidBody, ""},
+		{"no email column", "name,date\nAnn,2026-11-20\n", ReasonInvalidBody, "email"},
+		{"too many", many, ReasonTooManyRows, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rows, rej, err := ParseRegistrants([]byte(c.body), "", importNow)
+			var r *Rejection
+			if !errors.As(err, &r) || r.Reason != c.reason || r.Param != c.param || rows != nil || rej != nil {
+				t.Errorf("got %v (%v, %v), want %s %q", err, rows, rej, c.reason, c.param)
+			}
+		})
+	}
+}
+
+func FuzzParseRegistrants(f *testing.F) {
+	f.Add([]byte(`["a@example.com", {"email": "b@example.com", "registered_at": "1700000000"}]`), "")
+	f.Add([]byte("email;date\na@example.com;2026-01-01\n"), "text/csv")
+	f.Fuzz(func(t *testing.T, body []byte, ctype string) {
+		rows, rej, err := ParseRegistrants(body, ctype, importNow)
+		if err != nil {
+			return
+		}
+		for _, r := range rows {
+			if n, err := NormalizeEmail(r.Email); err != nil || n != r.Email {
+				t.Errorf("row %d: email %q not normalised", r.Index, r.Email)
+			}
+		}
+		if len(rows)+len(rej) > MaxImportRows {
+			t.Errorf("%d rows", len(rows)+len(rej))
+		}
+	})
+}
