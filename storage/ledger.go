@@ -63,6 +63,9 @@ const (
 	ReasonExpiredClick      = "expired_click"      // rejected postback: the click's window is over
 	ReasonBadTransition     = "bad_transition"     // rejected postback: a status change the machine forbids
 	ReasonSameConversion    = "same_conversion"    // duplicate postback: nothing changed
+	// ReasonErased: rejected, the op's attendee was erased (EraseAttendee)
+	// at or after the op's time.
+	ReasonErased = "erased"
 )
 
 // Op is one ledger operation derived from a hit. All fields are owned
@@ -292,6 +295,15 @@ type Registrant struct {
 	RegisteredAt time.Time
 }
 
+// Erasure is what EraseAttendee removed.
+type Erasure struct {
+	AttendeeID    string `json:"attendee_id"`   // the email's attendee id
+	Found         bool   `json:"found"`         // the ledger had a record of it
+	Orders        int    `json:"orders"`        // its orders, current and replaced
+	Registrations int    `json:"registrations"` // webinars it was a registrant of
+	Cookies       int    `json:"cookies"`       // cookie links to it
+}
+
 // Ledger is the exact state of an installation. Every method is safe for
 // concurrent use. Methods return ErrUnavailable (wrapped) when the store
 // cannot be reached and ErrNotFound when the named object does not exist.
@@ -321,6 +333,13 @@ type Ledger interface {
 	Profile(ctx context.Context, account, attendeeID string) (map[string]string, error)
 	// Registrants lists a webinar's registrants, oldest first.
 	Registrants(ctx context.Context, account, webinarID string) ([]Registrant, error)
+	// EraseAttendee erases the attendee of a normalised email (GDPR, see
+	// docs/ledger.md "Erasure"): its record, orders, registrations,
+	// profile and cookie links go, the webinar totals lose what they
+	// counted of it, and a tombstone rejects (ReasonErased) every later op
+	// of that attendee dated at or before at. Erasing again, or an email
+	// the ledger never saw, is not an error.
+	EraseAttendee(ctx context.Context, account, email string, at time.Time) (Erasure, error)
 
 	// PutConfig stores an account's configuration object of a kind (a
 	// traffic source, an affiliate network, a campaign, ...) as a JSON

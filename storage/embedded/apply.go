@@ -93,6 +93,9 @@ type acctTxn struct {
 	attendees map[string]*attendeeEntry
 	orders    map[string]*orderEntry
 	listed    map[string]bool
+	// erasedB is the account's erased bucket (nil: none), read once.
+	erasedB      *bolt.Bucket
+	erasedLoaded bool
 }
 
 type attendeeEntry struct {
@@ -147,6 +150,14 @@ func (t *txn) apply(op *storage.Op) (storage.Result, error) {
 	// Remembered whatever the outcome: a rejected hit was decided once too.
 	if err := t.remember(hk, day); err != nil {
 		return storage.Result{}, err
+	}
+	if op.Kind != storage.OpClick && op.Kind != storage.OpPostback {
+		if id, _ := a.resolve(op); a.erased(id, op.Time) {
+			// An erased attendee's op dated up to its erasure (a replay, or
+			// a hit that waited in the log): refused, with no attendee.
+			res := rejected(storage.ReasonErased, "")
+			return res, t.hits.Put(hk, storage.AppendResult(dayKey(day), &res))
+		}
 	}
 	var res storage.Result
 	var err error

@@ -38,6 +38,8 @@ import (
 //	pp:{A}:cv:<h>       hash   a conversion of a click (key storage.ConvKey): st, raw, v, cur;
 //	                           expires with its click
 //	pp:{A}:cfg:<kind>   hash   configuration documents of a kind, by id
+//	pp:{A}:erased       hash   erased attendee id -> erasure time (ns): its ops dated
+//	                           up to then are refused (erase.lua)
 //
 // An attendee is one small hash (a listpack in Redis) rather than three
 // keys: less memory and fewer key creations per new customer. Money is

@@ -49,6 +49,8 @@ var (
 	attendeeSrc string
 	//go:embed lua/webinar.lua
 	webinarSrc string
+	//go:embed lua/erase.lua
+	eraseSrc string
 )
 
 // Config tunes a Ledger. The zero value is the production setting.
@@ -68,6 +70,7 @@ type Ledger struct {
 	apply    *redis.Script
 	attendee *redis.Script
 	webinar  *redis.Script
+	erase    *redis.Script
 }
 
 var _ storage.Ledger = (*Ledger)(nil)
@@ -86,6 +89,7 @@ func New(c redis.UniversalClient, cfg Config) *Ledger {
 		apply:    redis.NewScript(applySrc),
 		attendee: redis.NewScript(attendeeSrc),
 		webinar:  redis.NewScript(webinarSrc),
+		erase:    redis.NewScript(eraseSrc),
 	}
 }
 

@@ -93,6 +93,9 @@ local st -- the current op's staging
 -- results hr:<h>); the account switched to hourly hashes at hbSince (ns,
 -- server clock). Only ops older than that can have been applied there.
 local hbSince
+-- erasedAny: the account has erased attendees (pp:{A}:erased), whose ops
+-- dated at or before their erasure are refused.
+local erasedAny
 
 local function count(key, field, by)
   local t = st.num[key]
@@ -233,6 +236,13 @@ elseif cookie ~= '' then
     att = 'c_' .. cookie
     hexes[att] = ARGV[9]
   end
+end
+
+-- An erased attendee's ops dated at or before its erasure are refused
+-- (a replay, or a hit that waited in the log), and carry no attendee.
+if att ~= '' and erasedAny then
+  local t = redis.call('HGET', P .. 'erased', att)
+  if t and not gt(now, t) then return {'rejected', 'erased', '0', ''}, true end
 end
 
 -- 3. R: explicit webinars in order without duplicates, then each tag's
@@ -549,6 +559,7 @@ if not hbSince then
   hbSince = t[1] .. string.format('%06d', tonumber(t[2])) .. '000'
   redis.call('SET', P .. 'hb-since', hbSince)
 end
+erasedAny = redis.call('EXISTS', P .. 'erased') == 1
 local out, pos = {}, 2
 for j = 1, tonumber(ARGV[1]) do
   local n = tonumber(ARGV[pos])

@@ -1,0 +1,51 @@
+package redisledger
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/pixelpost/pixelpost/attribution"
+	"github.com/pixelpost/pixelpost/storage"
+)
+
+// cookieScanCount is how many cookie links one HSCAN step reads.
+const cookieScanCount = 1000
+
+// EraseAttendee erases the attendee of email (storage.Ledger). The cookie
+// links to it are found first with HSCAN, so that a large cookie hash is
+// read in steps rather than in one script that would stall Redis; the
+// script then erases everything at once, unlinking those cookies that
+// still link to it. A cookie linked in between is unlinked by the next
+// EraseAttendee, and its ops are refused meanwhile by the tombstone only
+// if dated before it.
+func (l *Ledger) EraseAttendee(ctx context.Context, account, email string, at time.Time) (storage.Erasure, error) {
+	if !keyable(account) {
+		return storage.Erasure{}, fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
+	}
+	id := attribution.EmailAttendeeID(email)
+	link := hx(id) + id
+	args := []any{id, hx(id), strconv.FormatInt(at.UnixNano(), 10)}
+	iter := l.c.HScan(ctx, keyPrefix(account)+"cookies", 0, "", cookieScanCount).Iterator()
+	for iter.Next(ctx) {
+		cookie := iter.Val()
+		if !iter.Next(ctx) {
+			break
+		}
+		if iter.Val() == link {
+			args = append(args, cookie)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return storage.Erasure{}, wrap("cannot erase attendee of "+account, err)
+	}
+	v, err := l.erase.Run(ctx, l.c, []string{accountKey(account)}, args...).Int64Slice()
+	if err != nil {
+		return storage.Erasure{}, wrap("cannot erase attendee of "+account, err)
+	}
+	if len(v) != 4 {
+		return storage.Erasure{}, fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
+	}
+	return storage.Erasure{AttendeeID: id, Found: v[0] == 1, Orders: int(v[1]), Registrations: int(v[2]), Cookies: int(v[3])}, nil
+}
