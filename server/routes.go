@@ -57,6 +57,7 @@ func (s *Server) newApp() *fiber.App {
 	acct.Get("/webinars/:webinar/stats", s.webinarStats)
 	acct.Post("/webinars/:webinar/registrants", s.importRegistrants)
 	acct.Get("/attendees/:email", s.getAttendee)
+	acct.Delete("/attendees/:email", s.eraseAttendee)
 	acct.Post("/attendees/:email/conversions", s.manualConversion)
 	acct.Get("/registrants.csv", s.registrantsCSV)
 	acct.Get("/hits/rejected", s.recentRejections)

@@ -124,6 +124,11 @@ func (h *Hit) Op() Op {
 func (h *Hit) Decided(r Result) {
 	h.Status, h.Reason, h.Delta = r.Status, r.Reason, r.Delta
 	h.Credited, h.AttendeeID = r.Credited, r.AttendeeID
+	if r.Reason == ReasonErased {
+		// The person asked to be erased: its row keeps no trace of them.
+		h.Email, h.EmailSHA256, h.CookieID = "", "", ""
+		h.IP, h.UserAgent, h.Referer, h.Query = "", "", "", ""
+	}
 	if c := r.Conversion; c != nil {
 		// The conversion row carries the click's campaign and macros, so
 		// reports group conversions by zone, country, ... like clicks.

@@ -153,6 +153,24 @@ func (s *Shipper) Stats() ShipperStats {
 	return st
 }
 
+// shippedPoll is how often WaitShipped looks at the shipper's progress.
+const shippedPoll = 20 * time.Millisecond
+
+// WaitShipped waits until every row before pos is in ClickHouse (or was
+// skipped as unreadable), or ctx ends.
+func (s *Shipper) WaitShipped(ctx context.Context, pos wal.Pos) error {
+	t := time.NewTicker(shippedPoll)
+	defer t.Stop()
+	for s.acked.Load() < uint64(pos) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
 // Run ships rows until ctx ends, then flushes what it has within
 // FlushTimeout and returns nil; rows it could not ship stay in the log for
 // the next start. It returns an error only when MaxAttempts is set and a

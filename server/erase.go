@@ -1,0 +1,71 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// eraseWait bounds how long an erasure waits for the rows decided before
+// it to reach ClickHouse, and for ClickHouse to delete them.
+const eraseWait = 30 * time.Second
+
+// erasureView is the answer of an erasure.
+type erasureView struct {
+	AttendeeID    string `json:"attendee_id"`
+	Found         bool   `json:"found"`
+	Orders        int    `json:"orders"`
+	Registrations int    `json:"registrations"`
+	Cookies       int    `json:"cookies"`
+	// RawHits: "deleted" from ClickHouse, or "no_clickhouse" when none is
+	// configured (the local rows archive keeps hashed rows: see README).
+	RawHits string `json:"raw_hits"`
+}
+
+// eraseAttendee erases an attendee (GDPR, SPEC §6): the ledger first, whose
+// tombstone refuses the attendee's hits still waiting in the log (their
+// rows keep no trace of the person); then, once every row decided before
+// is in ClickHouse, the attendee's raw hits there, by email hash and by
+// attendee id (cookie-only hits carry no email). Idempotent: when
+// ClickHouse cannot finish, the answer says so and the same DELETE is
+// sent again.
+func (s *Server) eraseAttendee(c *fiber.Ctx) error {
+	email, err := emailParam(c)
+	if err != nil {
+		return err
+	}
+	acct := account(c).ID
+	er, err := s.ledger.EraseAttendee(c.UserContext(), acct, email, s.now())
+	if err != nil {
+		return err
+	}
+	v := erasureView{AttendeeID: er.AttendeeID, Found: er.Found, Orders: er.Orders,
+		Registrations: er.Registrations, Cookies: er.Cookies, RawHits: "no_clickhouse"}
+	if s.clickhouse == nil {
+		return c.JSON(v)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), eraseWait)
+	defer cancel()
+	if err := s.deleteRawHits(ctx, acct, emailSHA256(email), er.AttendeeID); err != nil {
+		s.errLog.Warn().Err(err).Str("account", acct).Msg("erasure: raw hits not deleted yet")
+		return &apiError{fiber.StatusServiceUnavailable, "raw_hits_pending",
+			"the attendee is erased from the ledger, but its raw hits in ClickHouse could not be deleted yet (" +
+				err.Error() + "): send the same DELETE again"}
+	}
+	v.RawHits = "deleted"
+	return c.JSON(v)
+}
+
+// deleteRawHits deletes an attendee's rows from ClickHouse once the rows
+// decided before now are shipped (a row shipped after the deletion would
+// bring them back).
+func (s *Server) deleteRawHits(ctx context.Context, acct, emailHash, attendeeID string) error {
+	if err := s.pipeline.Sync(ctx); err != nil {
+		return err
+	}
+	if err := s.shipper.WaitShipped(ctx, s.pipeline.Rows().End()); err != nil {
+		return err
+	}
+	return s.clickhouse.DeleteAttendee(ctx, acct, emailHash, attendeeID)
+}
