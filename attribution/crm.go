@@ -214,16 +214,26 @@ type CRMReject = RowReject
 // MaxCRMEvents, which is detected without reading further.
 func ParseCRMEvents(body []byte, contentType string, m CRMMapping, now time.Time) (events []CRMEvent, rejected []CRMReject, err error) {
 	p := crmParser{m: m.withDefaults(), now: now}
-	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
-	if crmIsJSON(body, contentType) {
-		err = p.parseJSON(body)
-	} else {
-		err = p.parseCSV(body)
-	}
-	if err != nil {
+	if err := parseList(&p, body, contentType); err != nil {
 		return nil, nil, err
 	}
 	return p.events, p.rejected, nil
+}
+
+// listParser reads a list of records sent as JSON or as CSV.
+type listParser interface {
+	parseJSON(body []byte) error
+	parseCSV(body []byte) error
+}
+
+// parseList skips a UTF-8 byte order mark and hands the body to the JSON
+// or the CSV reader of p, as crmIsJSON decides.
+func parseList(p listParser, body []byte, contentType string) error {
+	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
+	if crmIsJSON(body, contentType) {
+		return p.parseJSON(body)
+	}
+	return p.parseCSV(body)
 }
 
 // crmIsJSON decides between JSON and CSV (see ParseCRMEvents).
@@ -374,37 +384,21 @@ func (p *crmParser) parseCSV(body []byte) error {
 	if len(trimSpace(body)) == 0 {
 		return reject(ReasonInvalidBody, "")
 	}
-	r := csv.NewReader(bytes.NewReader(body))
-	r.Comma = crmCSVComma(body)
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true
-	header, err := r.Read()
-	if err != nil {
-		return reject(ReasonInvalidBody, "")
-	}
 	type column struct {
 		path string
 		i    int
 	}
 	var cols [3]column
-	for i, path := range [...]string{p.m.LeadID, p.m.EventName, p.m.EventTime} {
-		cols[i] = column{path, crmCSVColumn(header, path)}
-		if cols[i].i < 0 {
-			return reject(ReasonInvalidBody, paramName([]byte(path)))
+	header := func(header []string) error {
+		for i, path := range [...]string{p.m.LeadID, p.m.EventName, p.m.EventTime} {
+			cols[i] = column{path, crmCSVColumn(header, path)}
+			if cols[i].i < 0 {
+				return reject(ReasonInvalidBody, paramName([]byte(path)))
+			}
 		}
+		return nil
 	}
-	for i := 0; ; i++ {
-		rec, err := r.Read()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return reject(ReasonInvalidBody, "")
-		}
-		if i == MaxCRMEvents {
-			return reject(ReasonTooManyEvents, "")
-		}
-		line, _ := r.FieldPos(0)
+	return readCSV(body, MaxCRMEvents, ReasonTooManyEvents, header, func(i, line int, rec []string) {
 		get := func(path string) crmValue {
 			for _, c := range cols {
 				if c.path == path && c.i < len(rec) {
@@ -414,6 +408,39 @@ func (p *crmParser) parseCSV(body []byte) error {
 			return crmValue{} // a short row
 		}
 		p.event(i, "line "+strconv.Itoa(line)+": ", get)
+	})
+}
+
+// readCSV reads a CSV body with a header row, separated as crmCSVComma
+// says, rows shorter or longer than the header allowed: header gets the
+// header row (and may refuse the body), row each data row with its index
+// (0 is the first after the header) and its line. A malformed body is
+// ReasonInvalidBody; a row past max is tooMany.
+func readCSV(body []byte, max int, tooMany string, header func([]string) error, row func(i, line int, rec []string)) error {
+	r := csv.NewReader(bytes.NewReader(body))
+	r.Comma = crmCSVComma(body)
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = true
+	h, err := r.Read()
+	if err != nil {
+		return reject(ReasonInvalidBody, "")
+	}
+	if err := header(h); err != nil {
+		return err
+	}
+	for i := 0; ; i++ {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return reject(ReasonInvalidBody, "")
+		}
+		if i == max {
+			return reject(tooMany, "")
+		}
+		line, _ := r.FieldPos(0)
+		row(i, line, rec)
 	}
 }
 

@@ -2,9 +2,7 @@ package attribution
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -59,14 +57,8 @@ var (
 // err is a *Rejection for the body as a whole: ReasonInvalidBody (not JSON
 // or CSV, or no email column, with Param "email"), ReasonTooManyRows.
 func ParseRegistrants(body []byte, contentType string, now time.Time) (rows []Registrant, rejected []RowReject, err error) {
-	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
 	p := registrantParser{now: now}
-	if crmIsJSON(body, contentType) {
-		err = p.parseJSON(body)
-	} else {
-		err = p.parseCSV(body)
-	}
-	if err != nil {
+	if err := parseList(&p, body, contentType); err != nil {
 		return nil, nil, err
 	}
 	return p.rows, p.rejected, nil
@@ -119,17 +111,13 @@ func deref(s *string) string {
 }
 
 func (p *registrantParser) parseCSV(body []byte) error {
-	r := csv.NewReader(bytes.NewReader(body))
-	r.Comma = crmCSVComma(body)
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true
-	header, err := r.Read()
-	if err != nil {
-		return reject(ReasonInvalidBody, "")
-	}
-	emailCol, timeCol := namedColumn(header, emailColumns), namedColumn(header, timeColumns)
-	if emailCol < 0 {
-		return reject(ReasonInvalidBody, "email")
+	emailCol, timeCol := -1, -1
+	header := func(header []string) error {
+		emailCol, timeCol = namedColumn(header, emailColumns), namedColumn(header, timeColumns)
+		if emailCol < 0 {
+			return reject(ReasonInvalidBody, "email")
+		}
+		return nil
 	}
 	cell := func(rec []string, i int) string {
 		if i < 0 || i >= len(rec) {
@@ -137,20 +125,9 @@ func (p *registrantParser) parseCSV(body []byte) error {
 		}
 		return rec[i]
 	}
-	for i := 0; ; i++ {
-		rec, err := r.Read()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return reject(ReasonInvalidBody, "")
-		}
-		if i == MaxImportRows {
-			return reject(ReasonTooManyRows, "")
-		}
-		line, _ := r.FieldPos(0)
+	return readCSV(body, MaxImportRows, ReasonTooManyRows, header, func(i, line int, rec []string) {
 		p.row(i, "line "+strconv.Itoa(line)+": ", cell(rec, emailCol), cell(rec, timeCol))
-	}
+	})
 }
 
 // namedColumn is the index of the first header cell that is one of names,
