@@ -2,7 +2,8 @@
 # Starts the services pixelpost's integration tests need, on private loopback
 # ports with temporary data directories:
 #   a standalone Redis, a 3-master Redis Cluster and a ClickHouse server.
-# Installs redis-server and clickhouse-server with apt when they are missing.
+# Installs redis-server, clickhouse-server (and chromium, for the dashboard's
+# browser test) with apt when they are missing.
 #
 # Usage: source scripts/services.sh; services_start; ...; services_stop
 # services_start exports PIXELPOST_TEST_REDIS, PIXELPOST_TEST_REDIS_CLUSTER,
@@ -17,6 +18,7 @@ services_install() {
   command -v redis-cli >/dev/null || missing+=(redis-tools)
   command -v clickhouse-server >/dev/null || missing+=(clickhouse-server)
   command -v clickhouse-client >/dev/null || missing+=(clickhouse-client)
+  command -v chromium >/dev/null || missing+=(chromium) # the dashboard's browser test
   [ ${#missing[@]} -eq 0 ] && return 0
   services_log "installing ${missing[*]} with apt"
   local sudo=""

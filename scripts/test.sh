@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: starts Redis, a 3-master Redis Cluster and ClickHouse
-# on private loopback ports (installing them with apt when missing), runs
+# on private loopback ports (installing them, and headless Chromium for the
+# dashboard's browser test, with apt when missing), runs
 # go vet and go test against them, and stops them. Extra arguments go to
 # go test (e.g. scripts/test.sh -run TestPixel -v).
 set -euo pipefail

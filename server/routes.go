@@ -44,6 +44,8 @@ func (s *Server) newApp() *fiber.App {
 		app.Post(path, s.postback)
 	}
 
+	app.Get("/dashboard/*", s.serveDashboard)
+
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	app.Get("/metrics", s.metricsHandler)

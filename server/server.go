@@ -46,6 +46,7 @@ type Server struct {
 	accounts   *accountCache
 	configs    *configCache
 	rejected   *rejectionLog
+	dashboard  map[string]dashboardFile
 	metrics    *metrics
 	log        zerolog.Logger
 	errLog     zerolog.Logger // sampled: hot-path errors must not flood the log
@@ -83,6 +84,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		accounts:   newAccountCache(deps.Ledger, now),
 		configs:    newConfigCache(deps.Ledger, now),
 		rejected:   newRejectionLog(100),
+		dashboard:  loadDashboard(),
 		metrics:    newMetrics(),
 	}
 	ob, err := outbox.Open(outbox.Config{Dir: cfg.OutboxDir(), AllowPrivateTargets: cfg.AllowPrivateTargets},

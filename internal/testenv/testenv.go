@@ -62,6 +62,13 @@ func Binary(t testing.TB, name string) string {
 	return ""
 }
 
+// Chromium returns the path of Debian's chromium, for browser tests
+// (scripts/test.sh installs it): skipped when missing on a developer
+// machine, a failure under CI=true.
+func Chromium(t testing.TB) string {
+	return Binary(t, "chromium")
+}
+
 // FreePort returns a loopback TCP port nobody listens on right now.
 func FreePort(t testing.TB) int {
 	t.Helper()

@@ -1,0 +1,194 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/pixelpost/pixelpost/internal/testenv"
+)
+
+// browser starts headless Chromium for the test and returns its context.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	exec := testenv.Chromium(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exec),
+		chromedp.NoSandbox,
+		chromedp.UserDataDir(t.TempDir()),
+		// This machine has no network: Chromium's own calls home would fail.
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	if err := chromedp.Run(ctx); err != nil { // starts the browser
+		t.Fatalf("cannot start chromium: %v", err)
+	}
+	return ctx
+}
+
+// serve makes the harness's server listen on loopback and returns its URL.
+func (h *harness) serve() string {
+	h.t.Helper()
+	ln, err := listenLoopback()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.srv.Serve(ctx, ln) }()
+	h.t.Cleanup(func() { cancel(); <-done })
+	return "http://" + ln.Addr().String()
+}
+
+// hasText waits until the element of sel holds text.
+func hasText(sel, text string) chromedp.Action {
+	s, _ := json.Marshal(sel)
+	x, _ := json.Marshal(text)
+	return chromedp.Poll(fmt.Sprintf(`(() => { const e = document.querySelector(%s); return !!e && e.textContent.includes(%s); })()`, s, x),
+		nil, chromedp.WithPollingTimeout(15*time.Second))
+}
+
+func httpGet(t *testing.T, url string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+}
+
+// A webinar host signs in, adds a webinar, sees its sales come in, gets
+// the thank-you page's tracking code from the dashboard (and that code
+// counts a sale), imports registrants, looks a customer up and erases
+// them, and sees why a hit was refused.
+func TestDashboardInABrowser(t *testing.T) {
+	h := newHarness(t, embeddedLedger(t))
+	base := h.serve()
+	ctx := browser(t)
+	run := func(what string, actions ...chromedp.Action) {
+		t.Helper()
+		if err := chromedp.Run(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+
+	resp, err := http.Get(base + "/dashboard/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+		t.Errorf("dashboard CSP %q", csp)
+	}
+
+	run("a wrong token is refused",
+		chromedp.Navigate(base+"/dashboard"),
+		chromedp.WaitVisible("#login-form"),
+		chromedp.SendKeys("#token", "not-the-token"),
+		chromedp.SendKeys("#account", h.acct),
+		chromedp.Click(`#login-form button[type="submit"]`),
+		hasText("#login-error", "not the server's"),
+	)
+	run("sign in",
+		chromedp.SetValue("#token", testToken),
+		chromedp.Click(`#login-form button[type="submit"]`),
+		chromedp.WaitVisible("#tabs"),
+		hasText("#who", "Account "+h.acct),
+	)
+	run("add a webinar, with a name that is not HTML",
+		chromedp.SendKeys("#webinar-id", "w1"),
+		chromedp.SendKeys("#webinar-name", `Launch <img src=x id=injected>`),
+		chromedp.SendKeys("#webinar-tags", "course_sales"),
+		chromedp.Click(`#webinar-form button[type="submit"]`),
+		hasText(`#webinars tbody tr[data-webinar="w1"]`, "Launch <img src=x id=injected>"),
+	)
+	var injected bool
+	run("no markup from data", chromedp.Evaluate(`!!document.getElementById("injected")`, &injected))
+	if injected {
+		t.Error("a webinar name was rendered as HTML")
+	}
+
+	// Sales come in from the pixels.
+	httpGet(t, base+"/v1/attendee/pixel/"+h.acct+"?webinarId=w1&email=ann@example.com")
+	httpGet(t, base+"/v1/conversion/pixel/"+h.acct+"?webinarId=w1&email=ann@example.com&amount=49.99&orderId=A1")
+	h.settle()
+	run("the webinar's totals",
+		chromedp.Click(`#tabs button[data-view="webinars"]`),
+		hasText(`#webinars tbody tr[data-webinar="w1"]`, "49.99 USD"),
+		hasText(`#webinars tbody tr[data-webinar="w1"]`, "100 %"),
+	)
+
+	// The tracking code for a Thinkific thank-you page.
+	var img string
+	run("tracking code",
+		chromedp.Click(`#webinars tbody tr[data-webinar="w1"]`),
+		chromedp.WaitVisible("#webinar-detail"),
+		chromedp.SetValue("#checkout", "thinkific"),
+		chromedp.Evaluate(`document.getElementById("checkout").dispatchEvent(new Event("change"))`, nil),
+		chromedp.Value("#img-tag", &img),
+	)
+	want := base + "/v1/conversion/pixel/" + h.acct + "?webinarId=w1&email={{email}}&orderId={{order_number}}&amount={{total_price}}"
+	if !strings.Contains(img, want) {
+		t.Fatalf("image tag %q, want it to hold %q", img, want)
+	}
+	// The checkout fills the placeholders in: the tag's URL counts a sale.
+	src := img[strings.Index(img, `src="`)+5:]
+	src = src[:strings.Index(src, `"`)]
+	src = strings.NewReplacer("{{email}}", "bob%40example.com", "{{order_number}}", "B7", "{{total_price}}", "20.00", "{{currency}}", "USD").Replace(src)
+	httpGet(t, src)
+	h.settle()
+	if st := h.stats("w1"); st["sales"] != 2.0 {
+		t.Errorf("sales after the generated tag fired: %v", st)
+	}
+
+	// Registrants from a spreadsheet.
+	csv := filepath.Join(t.TempDir(), "registrants.csv")
+	if err := os.WriteFile(csv, []byte("Email;Name\ncy@example.com;Cy\ndi@example.com;Di\nnot-an-email;X\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run("import registrants",
+		chromedp.SetUploadFiles("#import-file", []string{csv}),
+		chromedp.Click(`#import-form button[type="submit"]`),
+		hasText("#import-result", "2 imported, 0 already registered, 1 refused (row 3: line 4"),
+		hasText(`#webinars tbody tr[data-webinar="w1"] td:nth-child(4)`, "3"), // registrants: ann, cy, di
+	)
+
+	// A customer asks to be forgotten.
+	run("look up and erase",
+		chromedp.Click(`#tabs button[data-view="attendees"]`),
+		chromedp.SendKeys("#attendee-email", "ann@example.com"),
+		chromedp.Click(`#attendee-form button[type="submit"]`),
+		hasText("#att-ltv", "49.99 USD"),
+		hasText("#att-id", "e_"),
+		hasText("#att-order-list", "A1"),
+		chromedp.Click("#erase"),
+		hasText("#erase", "Click again"),
+		chromedp.Click("#erase"),
+		hasText("#attendee-result", "Erased ann@example.com: 1 orders, 1 registrations"),
+	)
+	h.api("GET", "/accounts/"+h.acct+"/attendees/ann@example.com", nil, 404)
+
+	// Why did that conversion not count?
+	httpGet(t, base+"/v1/conversion/pixel/"+h.acct+"?webinarId=w1&amount=12abc")
+	run("refused hits",
+		chromedp.Click(`#tabs button[data-view="activity"]`),
+		hasText("#rejections", "invalid_amount"),
+		chromedp.Click(`#tabs button[data-view="reports"]`),
+		chromedp.Click(`#report-form button[type="submit"]`),
+		hasText("#report-note", "--clickhouse-dsn"),
+	)
+}

@@ -1,0 +1,400 @@
+/* pixelpost dashboard: a page over the admin API (README "Admin and
+ * report API"). It keeps the admin token in this tab's sessionStorage and
+ * sends it as a bearer token; every value shown is set as text, never as
+ * HTML, and the server's Content-Security-Policy allows no other script.
+ */
+"use strict";
+(function () {
+  var $ = function (id) { return document.getElementById(id); };
+  var state = {
+    token: sessionStorage.getItem("pp_token") || "",
+    account: sessionStorage.getItem("pp_account") || "",
+    webinar: "",
+  };
+
+  // api calls the admin API and returns the decoded JSON answer (or, with
+  // raw, the Response); an error answer throws an Error with its code.
+  function api(method, path, body, opts) {
+    opts = opts || {};
+    var headers = { Authorization: "Bearer " + state.token };
+    var payload;
+    if (typeof body === "string") {
+      payload = body;
+      headers["Content-Type"] = opts.type || "text/csv";
+    } else if (body !== undefined) {
+      payload = JSON.stringify(body);
+      headers["Content-Type"] = "application/json";
+    }
+    return fetch("/api/v1" + path, { method: method, headers: headers, body: payload }).then(function (res) {
+      if (opts.raw && res.ok) return res;
+      return res.text().then(function (text) {
+        var data = {};
+        try { data = text ? JSON.parse(text) : {}; } catch (e) { data = { message: text }; }
+        if (!res.ok) {
+          var err = new Error(data.message || data.error || res.statusText);
+          err.status = res.status;
+          err.code = data.error || "";
+          throw err;
+        }
+        return data;
+      });
+    });
+  }
+
+  function accountPath() { return "/accounts/" + encodeURIComponent(state.account); }
+
+  function status(msg, isError) {
+    var s = $("status");
+    s.textContent = msg || "";
+    s.className = isError ? "error" : "";
+  }
+
+  function fail(err) { status(err.message, true); }
+
+  // cell makes a table cell; a number (or opts.num) is right-aligned.
+  function cell(value, cls) {
+    var td = document.createElement("td");
+    if (value instanceof Node) td.appendChild(value);
+    else td.textContent = value === undefined || value === null ? "" : String(value);
+    if (cls) td.className = cls;
+    return td;
+  }
+
+  function fill(tbody, rows) {
+    tbody.replaceChildren.apply(tbody, rows);
+  }
+
+  function emptyRow(cols, text) {
+    var tr = document.createElement("tr");
+    var td = cell(text);
+    td.colSpan = cols;
+    td.className = "hint";
+    tr.appendChild(td);
+    return tr;
+  }
+
+  // money formats {"USD": "49.99", "EUR": "10.00"}.
+  function money(m) {
+    var keys = Object.keys(m || {}).sort();
+    if (keys.length === 0) return "–";
+    return keys.map(function (c) { return m[c] + " " + c; }).join(", ");
+  }
+
+  function percent(x) { return (Math.round(x * 1000) / 10) + " %"; }
+
+  function when(t) {
+    if (!t) return "";
+    var d = new Date(t);
+    return isNaN(d) ? t : d.toISOString().replace("T", " ").slice(0, 19) + " UTC";
+  }
+
+  // Sign-in.
+
+  function signIn(ev) {
+    ev.preventDefault();
+    state.token = $("token").value.trim();
+    state.account = $("account").value.trim();
+    $("login-error").textContent = "";
+    var create = $("create-account").checked
+      ? api("PUT", accountPath(), { name: $("account-name").value.trim() || state.account,
+          default_currency: $("account-currency").value.trim().toUpperCase() || "USD" })
+      : Promise.resolve();
+    create.then(function () { return api("GET", accountPath()); }).then(function () {
+      sessionStorage.setItem("pp_token", state.token);
+      sessionStorage.setItem("pp_account", state.account);
+      start();
+    }).catch(function (err) {
+      var msg = err.message;
+      if (err.status === 401) msg = "That admin token is not the server's.";
+      if (err.status === 404) msg = "There is no account " + state.account + ": tick \"create it\" under New account.";
+      $("login-error").textContent = msg;
+    });
+  }
+
+  function signOut() {
+    sessionStorage.removeItem("pp_token");
+    sessionStorage.removeItem("pp_account");
+    location.reload();
+  }
+
+  function start() {
+    $("login").hidden = true;
+    $("tabs").hidden = false;
+    $("logout").hidden = false;
+    $("who").textContent = "Account " + state.account;
+    show("webinars");
+  }
+
+  // Views.
+
+  var loaders = {
+    webinars: loadWebinars,
+    attendees: function () {},
+    activity: loadActivity,
+    deliveries: loadDeliveries,
+    reports: function () {},
+  };
+
+  function show(view) {
+    document.querySelectorAll(".view").forEach(function (v) { v.hidden = v.id !== "view-" + view; });
+    document.querySelectorAll("#tabs button").forEach(function (b) {
+      if (b.dataset.view === view) b.setAttribute("aria-current", "page");
+      else b.removeAttribute("aria-current");
+    });
+    status("");
+    loaders[view]();
+  }
+
+  // Webinars: the list with each one's totals, the form, the detail.
+
+  function loadWebinars() {
+    return api("GET", accountPath() + "/webinars").then(function (out) {
+      return Promise.all(out.webinars.map(function (w) {
+        return api("GET", accountPath() + "/webinars/" + encodeURIComponent(w.id) + "/stats").then(function (st) {
+          return { w: w, st: st };
+        });
+      }));
+    }).then(function (rows) {
+      var tbody = $("webinars").tBodies[0];
+      if (rows.length === 0) {
+        fill(tbody, [emptyRow(8, "No webinar yet: add one below, or fire a pixel that names one.")]);
+        return;
+      }
+      fill(tbody, rows.map(function (r) {
+        var tr = document.createElement("tr");
+        tr.className = "clickable" + (r.w.id === state.webinar ? " selected" : "");
+        tr.dataset.webinar = r.w.id;
+        [cell(r.w.id), cell(r.w.name), cell(r.w.tags.join(", ")), cell(r.st.registrants, "num"),
+          cell(r.st.converted, "num"), cell(r.st.registrants ? percent(r.st.conversion_rate) : "–", "num"), cell(r.st.sales, "num"),
+          cell(money(r.st.revenue), "num")].forEach(function (td) { tr.appendChild(td); });
+        tr.addEventListener("click", function () { selectWebinar(r.w); });
+        return tr;
+      }));
+    }).catch(fail);
+  }
+
+  function saveWebinar(ev) {
+    ev.preventDefault();
+    var id = $("webinar-id").value.trim();
+    var tags = $("webinar-tags").value.split(/[\s,]+/).filter(Boolean);
+    api("PUT", accountPath() + "/webinars/" + encodeURIComponent(id), { name: $("webinar-name").value.trim(), tags: tags })
+      .then(function (w) {
+        status("Saved webinar " + w.id + ".");
+        selectWebinar(w);
+      }).catch(fail);
+  }
+
+  function selectWebinar(w) {
+    state.webinar = w.id;
+    $("webinar-id").value = w.id;
+    $("webinar-name").value = w.name || "";
+    $("webinar-tags").value = (w.tags || []).join(", ");
+    $("detail-id").textContent = w.id;
+    $("webinar-detail").hidden = false;
+    $("import-result").textContent = "";
+    renderSnippets();
+    loadWebinars();
+  }
+
+  // Tracking code. A preset fills the fields with a checkout's placeholder
+  // syntax; "query" makes them the names of the thank-you page's URL
+  // parameters, read by pixel.js.
+  var presets = {
+    custom: ["{email}", "{order_id}", "{amount}", "{currency}"],
+    thinkific: ["{{email}}", "{{order_number}}", "{{total_price}}", "{{currency}}"],
+    shopify: ["{{ checkout.email }}", "{{ checkout.order_number }}", "{{ checkout.total_price | divided_by: 100.0 }}", "{{ checkout.currency }}"],
+    query: ["email", "order_id", "total", "currency"],
+  };
+  var fields = ["ph-email", "ph-order", "ph-amount", "ph-currency"];
+
+  function applyPreset() {
+    var p = presets[$("checkout").value];
+    fields.forEach(function (id, i) { $(id).value = p[i]; });
+    renderSnippets();
+  }
+
+  function renderSnippets() {
+    var origin = location.origin;
+    var a = encodeURIComponent(state.account), w = encodeURIComponent(state.webinar);
+    var v = fields.map(function (id) { return $(id).value.trim(); });
+    var hidden = ' width="1" height="1" alt="" style="position:absolute;left:-9999px">';
+    if ($("checkout").value === "query") {
+      $("img-tag").value = "(pixel.js below reads these parameters from the page's URL)";
+      $("script-tag").value = '<script async src="' + origin + '/v1/conversion/pixel.js" data-account="' + state.account +
+        '" data-webinar-id="' + state.webinar + '" data-map="email:' + v[0] + ",orderId:" + v[1] + ",amount:" + v[2] +
+        ",currency:" + v[3] + '"></script>';
+    } else {
+      $("img-tag").value = '<img src="' + origin + "/v1/conversion/pixel/" + a + "?webinarId=" + w + "&email=" + v[0] +
+        "&orderId=" + v[1] + "&amount=" + v[2] + "&currency=" + v[3] + '"' + hidden;
+      $("script-tag").value = "(choose \"Page URL parameters\" when the page builder cannot insert placeholders)";
+    }
+    $("reg-tag").value = '<img src="' + origin + "/v1/attendee/pixel/" + a + "?webinarId=" + w + "&email=" +
+      ($("checkout").value === "query" ? "{email}" : v[0]) + '"' + hidden;
+  }
+
+  function importRegistrants(ev) {
+    ev.preventDefault();
+    var file = $("import-file").files[0];
+    if (!file) return;
+    var type = /\.json$/i.test(file.name) || file.type === "application/json" ? "application/json" : "text/csv";
+    file.text().then(function (body) {
+      return api("POST", accountPath() + "/webinars/" + encodeURIComponent(state.webinar) + "/registrants", body, { type: type });
+    }).then(function (out) {
+      var refused = out.rows.filter(function (r) { return r.status === "rejected"; }).slice(0, 5)
+        .map(function (r) { return "row " + (r.index + 1) + ": " + (r.detail || r.reason); });
+      $("import-result").textContent = out.accepted + " imported, " + out.duplicate + " already registered, " +
+        out.rejected + " refused" + (out.queued ? ", " + out.queued + " queued" : "") +
+        (refused.length ? " (" + refused.join("; ") + ")" : "") + ".";
+      loadWebinars();
+    }).catch(function (err) { $("import-result").textContent = err.message; });
+  }
+
+  function downloadRegistrants() {
+    api("GET", accountPath() + "/registrants.csv?webinarId=" + encodeURIComponent(state.webinar), undefined, { raw: true })
+      .then(function (res) { return res.blob(); })
+      .then(function (blob) {
+        var link = document.createElement("a");
+        link.href = URL.createObjectURL(blob);
+        link.download = "registrants-" + state.webinar + ".csv";
+        link.click();
+        setTimeout(function () { URL.revokeObjectURL(link.href); }, 1000);
+      }).catch(fail);
+  }
+
+  // Attendees: look-up, orders, erasure (a second click confirms).
+
+  var shownEmail = "";
+
+  function lookUp(ev) {
+    ev.preventDefault();
+    var email = $("attendee-email").value.trim();
+    resetErase();
+    $("attendee-result").textContent = "";
+    api("GET", accountPath() + "/attendees/" + encodeURIComponent(email)).then(function (a) {
+      shownEmail = a.email;
+      $("attendee").hidden = false;
+      $("att-id").textContent = a.attendee_id;
+      $("att-orders").textContent = a.orders;
+      $("att-ltv").textContent = money(a.ltv);
+      $("att-webinars").textContent = a.webinars.join(", ") || "–";
+      fill($("att-order-list").tBodies[0], a.order_list.map(function (o) {
+        var tr = document.createElement("tr");
+        [cell(o.order_id || "(no order id)"), cell(o.amount + " " + o.currency, "num"), cell(o.webinars.join(", ")),
+          cell(o.product_name || o.product_id || ""), cell(o.source), cell(when(o.first_seen)), cell(when(o.last_seen))]
+          .forEach(function (td) { tr.appendChild(td); });
+        return tr;
+      }));
+    }).catch(function (err) {
+      $("attendee").hidden = true;
+      $("attendee-result").textContent = err.status === 404 ? "No attendee with that email." : err.message;
+    });
+  }
+
+  function resetErase() {
+    var b = $("erase");
+    b.dataset.armed = "";
+    b.textContent = "Erase this person (GDPR)";
+  }
+
+  function erase() {
+    var b = $("erase");
+    if (!b.dataset.armed) {
+      b.dataset.armed = "1";
+      b.textContent = "Click again to erase " + shownEmail + " for good";
+      return;
+    }
+    resetErase();
+    api("DELETE", accountPath() + "/attendees/" + encodeURIComponent(shownEmail)).then(function (out) {
+      $("attendee").hidden = true;
+      $("attendee-result").textContent = "Erased " + shownEmail + ": " + out.orders + " orders, " + out.registrations +
+        " registrations, " + out.cookies + " cookie links; raw hits: " + out.raw_hits.replace("_", " ") + ".";
+    }).catch(function (err) { $("attendee-result").textContent = err.message; });
+  }
+
+  // Refused hits, deliveries, campaign reports.
+
+  function loadActivity() {
+    api("GET", accountPath() + "/hits/rejected").then(function (out) {
+      var rows = out.rejections.map(function (r) {
+        var tr = document.createElement("tr");
+        [cell(when(r.time)), cell(r.kind), cell(r.reason), cell(r.query, "query")].forEach(function (td) { tr.appendChild(td); });
+        return tr;
+      });
+      fill($("rejections").tBodies[0], rows.length ? rows : [emptyRow(4, "No refused hit since this node started.")]);
+    }).catch(fail);
+  }
+
+  function loadDeliveries() {
+    var st = $("delivery-status").value;
+    api("GET", accountPath() + "/deliveries" + (st ? "?status=" + st : "")).then(function (out) {
+      var rows = out.deliveries.map(function (d) {
+        var tr = document.createElement("tr");
+        var attempts = d.attempts || [];
+        var last = attempts.length ? attempts[attempts.length - 1] : {};
+        var retry = "";
+        if (d.status === "failed") {
+          retry = document.createElement("button");
+          retry.type = "button";
+          retry.textContent = "Retry";
+          retry.addEventListener("click", function () {
+            api("POST", accountPath() + "/deliveries/" + encodeURIComponent(d.id) + "/retry")
+              .then(function () { status("Delivery " + d.id + " sent again."); loadDeliveries(); }).catch(fail);
+          });
+        }
+        [cell(when(d.created_at)), cell(d.kind), cell(d.status), cell(d.url, "query"), cell(attempts.length, "num"),
+          cell(last.error || (last.status ? "HTTP " + last.status : "")), cell(retry)].forEach(function (td) { tr.appendChild(td); });
+        return tr;
+      });
+      fill($("deliveries").tBodies[0], rows.length ? rows : [emptyRow(7, "None.")]);
+    }).catch(fail);
+  }
+
+  function loadReport(ev) {
+    ev.preventDefault();
+    var q = "?group_by=" + $("group-by").value;
+    if ($("report-from").value) q += "&from=" + $("report-from").value;
+    if ($("report-to").value) q += "&to=" + $("report-to").value;
+    $("report-note").textContent = "";
+    api("GET", accountPath() + "/reports/campaigns" + q).then(function (out) {
+      var rows = out.rows.map(function (r) {
+        var tr = document.createElement("tr");
+        var group = Object.keys(r.group).map(function (k) { return r.group[k]; }).join(" / ");
+        var roi = Object.keys(r.roi || {}).map(function (c) { return percent(r.roi[c]) + " " + c; }).join(", ");
+        [cell(group), cell(r.clicks, "num"), cell(r.conversions, "num"), cell(percent(r.cr), "num"), cell(money(r.revenue), "num"),
+          cell(money(r.cost), "num"), cell(money(r.profit), "num"), cell(money(r.epc), "num"), cell(roi || "–", "num")]
+          .forEach(function (td) { tr.appendChild(td); });
+        return tr;
+      });
+      fill($("report").tBodies[0], rows.length ? rows : [emptyRow(9, "No clicks in that period.")]);
+    }).catch(function (err) {
+      fill($("report").tBodies[0], []);
+      $("report-note").textContent = err.code === "clickhouse_required"
+        ? "Campaign reports read the raw hits in ClickHouse: start pixelpost with --clickhouse-dsn."
+        : err.message;
+    });
+  }
+
+  // Wiring.
+
+  $("login-form").addEventListener("submit", signIn);
+  $("logout").addEventListener("click", signOut);
+  document.querySelectorAll("#tabs button").forEach(function (b) {
+    b.addEventListener("click", function () { show(b.dataset.view); });
+  });
+  $("webinar-form").addEventListener("submit", saveWebinar);
+  $("checkout").addEventListener("change", applyPreset);
+  fields.forEach(function (id) { $(id).addEventListener("input", renderSnippets); });
+  $("import-form").addEventListener("submit", importRegistrants);
+  $("download-registrants").addEventListener("click", downloadRegistrants);
+  $("attendee-form").addEventListener("submit", lookUp);
+  $("erase").addEventListener("click", erase);
+  $("refresh-activity").addEventListener("click", loadActivity);
+  $("delivery-status").addEventListener("change", loadDeliveries);
+  $("report-form").addEventListener("submit", loadReport);
+
+  if (state.token && state.account) {
+    $("token").value = state.token;
+    $("account").value = state.account;
+    api("GET", accountPath()).then(start).catch(function () { sessionStorage.clear(); });
+  }
+})();
