@@ -103,6 +103,7 @@ func (h *Hit) Op() Op {
 	switch h.Kind {
 	case KindRegistration:
 		op.Kind = OpRegistration
+		op.Profile = h.Profile // an imported registrant's details, if any
 	case KindClick:
 		op.Kind = OpClick
 		op.ClickID, op.CampaignID, op.Macros, op.ClickTTL, op.Cost = h.ClickID, h.CampaignID, h.Macros, h.ClickTTL, h.Cost

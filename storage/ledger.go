@@ -139,6 +139,8 @@ type Op struct {
 
 	// OpLead: profile fields (name, screen_name, hidden card fields as
 	// "hidden.<key>"); a later lead replaces the fields it names.
+	// OpRegistration may carry some too (an imported registrant's name,
+	// phone, country...): they are merged the same way.
 	Profile map[string]string
 }
 
@@ -153,6 +155,9 @@ func (op *Op) Valid(maxID int) bool {
 			return false
 		}
 	case OpRegistration:
+		if len(op.Profile) > maxProfileFields {
+			return false
+		}
 	case OpClick:
 		if op.ClickID == "" || op.CampaignID == "" {
 			return false

@@ -303,10 +303,19 @@ func (a *acctTxn) register(op *storage.Op, id, email string, r []string) (storag
 		}
 		isNew = true
 	}
-	if !isNew {
-		return storage.Result{Status: storage.StatusDuplicate, Reason: storage.ReasonAlreadyRegistered, Credited: r, AttendeeID: id}, nil
+	profileChanged := false
+	if len(op.Profile) > 0 {
+		if _, profileChanged, err = a.mergeProfile(id, op.Profile); err != nil {
+			return storage.Result{}, err
+		}
 	}
-	return storage.Result{Status: storage.StatusAccepted, Credited: r, AttendeeID: id}, nil
+	switch {
+	case isNew:
+		return storage.Result{Status: storage.StatusAccepted, Credited: r, AttendeeID: id}, nil
+	case profileChanged:
+		return storage.Result{Status: storage.StatusUpdated, Credited: r, AttendeeID: id}, nil
+	}
+	return storage.Result{Status: storage.StatusDuplicate, Reason: storage.ReasonAlreadyRegistered, Credited: r, AttendeeID: id}, nil
 }
 
 func (a *acctTxn) convert(op *storage.Op, id, email string, r []string) (storage.Result, error) {

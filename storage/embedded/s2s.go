@@ -78,32 +78,46 @@ func (a *acctTxn) postback(op *storage.Op) (storage.Result, error) {
 
 // lead merges the op's profile fields into the attendee's profile.
 func (a *acctTxn) lead(op *storage.Op, id string) (storage.Result, error) {
+	isNew, changed, err := a.mergeProfile(id, op.Profile)
+	switch {
+	case err != nil:
+		return storage.Result{}, err
+	case isNew:
+		return storage.Result{Status: storage.StatusAccepted, AttendeeID: id}, nil
+	case changed:
+		return storage.Result{Status: storage.StatusUpdated, AttendeeID: id}, nil
+	}
+	return storage.Result{Status: storage.StatusDuplicate, Reason: storage.ReasonSameProfile, AttendeeID: id}, nil
+}
+
+// mergeProfile merges fields into the attendee's profile: isNew when it
+// had none, changed when a field was added or changed.
+func (a *acctTxn) mergeProfile(id string, fields map[string]string) (isNew, changed bool, err error) {
 	b, err := a.root.CreateBucketIfNotExists(bucketProfiles)
 	if err != nil {
-		return storage.Result{}, err
+		return false, false, err
 	}
 	prof := map[string]string{}
-	status := storage.StatusAccepted
-	if v := b.Get([]byte(id)); v != nil {
-		status = storage.StatusUpdated
-		if err := json.Unmarshal(v, &prof); err != nil {
-			return storage.Result{}, err
-		}
+	v := b.Get([]byte(id))
+	if v == nil {
+		isNew = true
+	} else if err := json.Unmarshal(v, &prof); err != nil {
+		return false, false, err
 	}
-	changed := status == storage.StatusAccepted
-	for k, v := range op.Profile {
+	changed = isNew
+	for k, v := range fields {
 		if prof[k] != v {
 			prof[k], changed = v, true
 		}
 	}
 	if !changed {
-		return storage.Result{Status: storage.StatusDuplicate, Reason: storage.ReasonSameProfile, AttendeeID: id}, nil
+		return isNew, false, nil
 	}
-	v, err := json.Marshal(prof)
+	nv, err := json.Marshal(prof)
 	if err != nil {
-		return storage.Result{}, err
+		return false, false, err
 	}
-	return storage.Result{Status: status, AttendeeID: id}, b.Put([]byte(id), v)
+	return isNew, true, b.Put([]byte(id), nv)
 }
 
 // Profile returns an attendee's profile fields.

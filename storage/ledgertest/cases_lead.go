@@ -35,3 +35,28 @@ func leadCases() []testCase {
 		}},
 	}
 }
+
+func registrationProfileCases() []testCase {
+	return []testCase{
+		{"registration_merges_an_imported_registrants_details", func(f *fixture) {
+			a := "reg@example.com"
+			details := map[string]string{"first_name": "Ann", "phone": "+33612345678"}
+			f.expect(f.reg("w1").email(a).profile(details), registered(eid(a), "w1"))
+			// Registered already, new details: updated; the same again: duplicate.
+			f.expect(f.reg("w1").email(a).profile(map[string]string{"country": "FR"}),
+				storage.Result{Status: storage.StatusUpdated, AttendeeID: eid(a), Credited: []string{"w1"}})
+			f.expect(f.reg("w1").email(a).profile(map[string]string{"country": "FR"}), alreadyRegistered(eid(a), "w1"))
+			got, err := f.l.Profile(f.ctx, f.acct, eid(a))
+			want := map[string]string{"first_name": "Ann", "phone": "+33612345678", "country": "FR"}
+			if err != nil || !maps.Equal(got, want) {
+				f.Errorf("Profile = %v, %v; want %v", got, err, want)
+			}
+			f.wantStats("w1", storage.WebinarStats{Registrants: 1})
+			// A refused registration merges nothing.
+			f.expect(f.reg().email(a).profile(map[string]string{"country": "DE"}), rejected(storage.ReasonNoWebinar, eid(a)))
+			if got, _ := f.l.Profile(f.ctx, f.acct, eid(a)); got["country"] != "FR" {
+				f.Errorf("a refused registration changed the profile: %v", got)
+			}
+		}},
+	}
+}

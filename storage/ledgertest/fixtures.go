@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -128,18 +129,19 @@ func (f *fixture) reg(webinars ...string) op {
 	}}
 }
 
-func (o op) webinars(ids ...string) op { o.Webinars = slices.Clone(ids); return o }
-func (o op) tags(tags ...string) op    { o.Tags = slices.Clone(tags); return o }
-func (o op) email(e string) op         { o.AttendeeEmail = e; return o }
-func (o op) cookie(c string) op        { o.CookieID = c; return o }
-func (o op) attendee(id string) op     { o.AttendeeID = id; return o }
-func (o op) currency(c string) op      { o.Currency = c; return o }
-func (o op) at(d time.Duration) op     { o.Time = base.Add(d); return o }
-func (o op) window(d time.Duration) op { o.OrderWindow = d; return o }
-func (o op) hit(id string) op          { o.HitID = id; return o }
-func (o op) account(a string) op       { o.Account = a; return o }
-func (o op) source(s string) op        { o.Source = s; return o }
-func (o op) orderID(id string) op      { o.OrderID = id; return o }
+func (o op) webinars(ids ...string) op      { o.Webinars = slices.Clone(ids); return o }
+func (o op) tags(tags ...string) op         { o.Tags = slices.Clone(tags); return o }
+func (o op) email(e string) op              { o.AttendeeEmail = e; return o }
+func (o op) cookie(c string) op             { o.CookieID = c; return o }
+func (o op) attendee(id string) op          { o.AttendeeID = id; return o }
+func (o op) currency(c string) op           { o.Currency = c; return o }
+func (o op) at(d time.Duration) op          { o.Time = base.Add(d); return o }
+func (o op) window(d time.Duration) op      { o.OrderWindow = d; return o }
+func (o op) hit(id string) op               { o.HitID = id; return o }
+func (o op) account(a string) op            { o.Account = a; return o }
+func (o op) source(s string) op             { o.Source = s; return o }
+func (o op) orderID(id string) op           { o.OrderID = id; return o }
+func (o op) profile(p map[string]string) op { o.Profile = maps.Clone(p); return o }
 
 func (o op) amount(s string) op {
 	o.HasAmount, o.Amount = true, m(s)

@@ -207,7 +207,7 @@ func opArgs(args []any, op *storage.Op, ttl string) []any {
 	for _, t := range op.Tags {
 		args = append(args, hx(t))
 	}
-	if op.Kind == storage.OpLead {
+	if op.Kind == storage.OpLead || len(op.Profile) > 0 {
 		prof, _ := json.Marshal(op.Profile) // a map of strings: cannot fail
 		args = append(args, prof)
 	}

@@ -334,6 +334,22 @@ local function result(status, reason, delta, credited)
   return out
 end
 
+-- mergeProfile merges the profile fields of the JSON object prof into
+-- the attendee's profile; it returns whether the profile is new and
+-- whether anything changed.
+local function mergeProfile(prof)
+  local pk = P .. 'prof:' .. hx(att)
+  local isNew = redis.call('EXISTS', pk) == 0
+  local changed = isNew
+  for k, v in pairs(cjson.decode(prof)) do
+    if redis.call('HGET', pk, k) ~= v then
+      redis.call('HSET', pk, k, v)
+      changed = true
+    end
+  end
+  return isNew, changed
+end
+
 local function register()
   if #R == 0 then return {'rejected', 'no_webinar', '0', att} end
   if att == '' then return {'rejected', 'no_attendee', '0', ''} end
@@ -351,7 +367,14 @@ local function register()
     end
   end
   flush()
+  -- An imported registrant's details (name, phone...), after the tags.
+  local profileChanged = false
+  if ARGV[i] then
+    local _, changed = mergeProfile(ARGV[i])
+    profileChanged = changed
+  end
   if isNew then return result('accepted', '', '0', R) end
+  if profileChanged then return result('updated', '', '0', R) end
   return result('duplicate', 'already_registered', '0', R)
 end
 
@@ -498,15 +521,7 @@ end
 local function lead()
   identify()
   flush()
-  local pk = P .. 'prof:' .. hx(att)
-  local isNew = redis.call('EXISTS', pk) == 0
-  local changed = isNew
-  for k, v in pairs(cjson.decode(ARGV[i])) do
-    if redis.call('HGET', pk, k) ~= v then
-      redis.call('HSET', pk, k, v)
-      changed = true
-    end
-  end
+  local isNew, changed = mergeProfile(ARGV[i])
   if not changed then return {'duplicate', 'same_profile', '0', att} end
   if isNew then return {'accepted', '', '0', att} end
   return {'updated', '', '0', att}
