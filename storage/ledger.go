@@ -336,6 +336,11 @@ type Ledger interface {
 	// Profile returns the profile fields leads gave an attendee (empty when
 	// none).
 	Profile(ctx context.Context, account, attendeeID string) (map[string]string, error)
+	// Attendees calls fn with every attendee of the account that has an
+	// email (with its orders), in no particular order; an error of fn
+	// stops the walk and is returned. Attendees applied meanwhile may or
+	// may not be seen.
+	Attendees(ctx context.Context, account string, fn func(Attendee) error) error
 	// Registrants lists a webinar's registrants, oldest first.
 	Registrants(ctx context.Context, account, webinarID string) ([]Registrant, error)
 	// EraseAttendee erases the attendee of a normalised email (GDPR, see
@@ -356,6 +361,9 @@ type Ledger interface {
 	Config(ctx context.Context, account, kind, id string) ([]byte, error)
 	// Configs returns every document of a kind, by id.
 	Configs(ctx context.Context, account, kind string) (map[string][]byte, error)
+	// DeleteConfig removes a document (and a global id's claim); removing
+	// one that does not exist is not an error.
+	DeleteConfig(ctx context.Context, account, kind, id string) error
 	// ConfigOwner returns the account owning a GlobalKinds id, or ErrNotFound.
 	ConfigOwner(ctx context.Context, kind, id string) (string, error)
 

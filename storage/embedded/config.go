@@ -122,3 +122,25 @@ func configBucket(tx *bolt.Tx, account, kind string) *bolt.Bucket {
 	}
 	return cfg.Bucket([]byte(kind))
 }
+
+// DeleteConfig removes a configuration document (see storage.Ledger).
+func (l *Ledger) DeleteConfig(ctx context.Context, account, kind, id string) error {
+	return l.update(ctx, func(tx *bolt.Tx) error {
+		acct := tx.Bucket(bucketAccounts).Bucket([]byte(account))
+		if acct == nil {
+			return notFound("account", account)
+		}
+		if b := configBucket(tx, account, kind); b != nil {
+			if err := b.Delete([]byte(id)); err != nil {
+				return err
+			}
+		}
+		if routes := tx.Bucket(bucketRoutes); routes != nil && storage.GlobalKinds[kind] {
+			k := append(lp([]byte(nil), kind), id...)
+			if string(routes.Get(k)) == account {
+				return routes.Delete(k)
+			}
+		}
+		return nil
+	})
+}

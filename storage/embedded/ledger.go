@@ -300,25 +300,53 @@ func (l *Ledger) AttendeeByID(ctx context.Context, account, id string) (storage.
 		if v == nil {
 			return notFound("attendee", id)
 		}
-		rec, err := decodeAttendee(v)
-		if err != nil {
-			return err
-		}
-		out = storage.Attendee{
-			ID:          id,
-			Email:       rec.Email,
-			Orders:      rec.Orders,
-			LTV:         rec.LTV.public(),
-			Webinars:    orEmpty(rec.Webinars),
-			Acquisition: orEmpty(rec.Acquisition),
-		}
-		out.OrderList, err = attendeeOrders(b, id)
+		var err error
+		out, err = readAttendee(b, id, v)
 		return err
 	})
 	if err != nil {
 		return storage.Attendee{}, fmt.Errorf("cannot read attendee of account %q: %w", account, err)
 	}
 	return out, nil
+}
+
+// Attendees walks the account's attendees that have an email, in one read
+// transaction (a consistent snapshot).
+func (l *Ledger) Attendees(ctx context.Context, account string, fn func(storage.Attendee) error) error {
+	return l.view(ctx, func(tx *bolt.Tx) error {
+		b, ok := openAccount(tx, account)
+		if !ok {
+			return notFound("account", account)
+		}
+		return b.attendees.ForEach(func(k, v []byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			a, err := readAttendee(b, string(k), v)
+			if err != nil || a.Email == "" {
+				return err
+			}
+			return fn(a)
+		})
+	})
+}
+
+// readAttendee decodes an attendee record and reads its orders.
+func readAttendee(b acctBuckets, id string, v []byte) (storage.Attendee, error) {
+	rec, err := decodeAttendee(v)
+	if err != nil {
+		return storage.Attendee{}, err
+	}
+	a := storage.Attendee{
+		ID:          id,
+		Email:       rec.Email,
+		Orders:      rec.Orders,
+		LTV:         rec.LTV.public(),
+		Webinars:    orEmpty(rec.Webinars),
+		Acquisition: orEmpty(rec.Acquisition),
+	}
+	a.OrderList, err = attendeeOrders(b, id)
+	return a, err
 }
 
 // attendeeOrders reads an attendee's orders by first seen, ties by key.

@@ -35,6 +35,36 @@ func documentCases() []testCase {
 			if err := f.l.PutConfig(f.ctx, randomID("nosuch-"), storage.ConfigSource, "x", []byte("{}")); !errors.Is(err, storage.ErrNotFound) {
 				f.Errorf("PutConfig on an unknown account: %v, want ErrNotFound", err)
 			}
+			for range 2 { // deleting twice is not an error
+				if err := f.l.DeleteConfig(f.ctx, f.acct, storage.ConfigSource, "pop"); err != nil {
+					f.Fatalf("DeleteConfig: %v", err)
+				}
+			}
+			if _, err := f.l.Config(f.ctx, f.acct, storage.ConfigSource, "pop"); !errors.Is(err, storage.ErrNotFound) {
+				f.Errorf("a deleted document: %v, want ErrNotFound", err)
+			}
+			if got, _ := f.l.Config(f.ctx, f.acct, storage.ConfigNetwork, "exo"); string(got) != `{"preset":"generic"}` {
+				f.Errorf("another kind's document after a delete: %s", got)
+			}
+		}},
+		{"a_deleted_global_id_can_be_taken", func(f *fixture) {
+			id := randomID("camp-")
+			if err := f.l.PutConfig(f.ctx, f.acct, storage.ConfigCampaign, id, []byte(`{}`)); err != nil {
+				f.Fatal(err)
+			}
+			other := f.newAccount()
+			if err := f.l.DeleteConfig(f.ctx, other, storage.ConfigCampaign, id); err != nil {
+				f.Fatal(err) // not its own: the claim stays
+			}
+			if err := f.l.PutConfig(f.ctx, other, storage.ConfigCampaign, id, []byte(`{}`)); !errors.Is(err, storage.ErrConflict) {
+				f.Errorf("another account's id after its own delete: %v, want ErrConflict", err)
+			}
+			if err := f.l.DeleteConfig(f.ctx, f.acct, storage.ConfigCampaign, id); err != nil {
+				f.Fatal(err)
+			}
+			if err := f.l.PutConfig(f.ctx, other, storage.ConfigCampaign, id, []byte(`{}`)); err != nil {
+				f.Errorf("an id deleted by its owner: %v", err)
+			}
 		}},
 		{"campaign_ids_are_global", func(f *fixture) {
 			id := randomID("camp-")

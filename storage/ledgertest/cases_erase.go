@@ -17,8 +17,43 @@ func (f *fixture) erase(email string, d time.Duration) storage.Erasure {
 	return er
 }
 
+// attendeeIDs lists the account's attendees through Attendees, with their
+// order counts.
+func (f *fixture) attendeeIDs() map[string]int64 {
+	f.Helper()
+	got := map[string]int64{}
+	err := f.l.Attendees(f.ctx, f.acct, func(a storage.Attendee) error {
+		if _, dup := got[a.ID]; dup {
+			f.Errorf("attendee %s listed twice", a.ID)
+		}
+		if a.Email == "" || a.ID != eid(a.Email) || int64(len(a.OrderList)) != a.Orders {
+			f.Errorf("attendee listed as %+v", a)
+		}
+		got[a.ID] = a.Orders
+		return nil
+	})
+	if err != nil {
+		f.Fatalf("Attendees: %v", err)
+	}
+	return got
+}
+
 func eraseCases() []testCase {
 	return []testCase{
+		{"attendees_lists_those_with_an_email", func(f *fixture) {
+			a, b := "ann@example.com", "bob@example.com"
+			f.apply(f.conv("O1").webinars("w1").email(a).amount("5"), f.conv("O2").webinars("w1").email(a).amount("6"),
+				f.reg("w1").email(b), f.reg("w1").cookie("only-a-cookie"))
+			if got, want := f.attendeeIDs(), map[string]int64{eid(a): 2, eid(b): 0}; !maps.Equal(got, want) {
+				f.Errorf("Attendees = %v, want %v", got, want)
+			}
+			f.erase(a, day)
+			if got, want := f.attendeeIDs(), map[string]int64{eid(b): 0}; !maps.Equal(got, want) {
+				f.Errorf("Attendees after an erasure = %v, want %v", got, want)
+			}
+			err := f.l.Attendees(f.ctx, randomID("lt-missing-"), func(storage.Attendee) error { return nil })
+			f.wantNotFound("Attendees of an unknown account", err)
+		}},
 		{"erasure_removes_the_attendee_and_what_it_counted", func(f *fixture) {
 			// Another customer, whose totals must come out as they were.
 			b := "bea@example.com"

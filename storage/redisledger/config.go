@@ -95,3 +95,25 @@ func (l *Ledger) ConfigOwner(ctx context.Context, kind, id string) (string, erro
 	}
 	return owner, nil
 }
+
+// DeleteConfig removes a configuration document (see storage.Ledger), then
+// the claim of a global id if this account holds it.
+func (l *Ledger) DeleteConfig(ctx context.Context, account, kind, id string) error {
+	if !keyable(account) {
+		return fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
+	}
+	if err := l.c.HDel(ctx, configKey(account, kind), id).Err(); err != nil {
+		return wrap("cannot delete "+kind+" "+id, err)
+	}
+	if !storage.GlobalKinds[kind] {
+		return nil
+	}
+	owner, err := l.c.HGet(ctx, routesKey(kind), id).Result()
+	if err == nil && owner == account {
+		err = l.c.HDel(ctx, routesKey(kind), id).Err()
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return wrap("cannot release "+kind+" "+id, err)
+	}
+	return nil
+}
