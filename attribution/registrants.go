@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Bulk registrant import (SPEC §1.2): the list a webinar platform or a
@@ -17,15 +19,59 @@ const MaxImportRows = 10_000
 // Per-row reasons of an import (besides ReasonMissingEmail,
 // ReasonInvalidEmail, ReasonBadTime and ReasonFutureTime).
 const (
-	ReasonInvalidRow  = "invalid_row"   // a JSON element neither a string nor an object
-	ReasonTooManyRows = "too_many_rows" // the body holds more than MaxImportRows
+	ReasonInvalidRow   = "invalid_row"   // a JSON element neither a string nor an object
+	ReasonInvalidField = "invalid_field" // a detail that is not text, too long, or with control characters
+	ReasonTooManyRows  = "too_many_rows" // the body holds more than MaxImportRows
 )
+
+// MaxFieldBytes bounds one detail of a registrant.
+const MaxFieldBytes = 256
 
 // Registrant is one valid row of an import.
 type Registrant struct {
 	Email        string    // normalised (NormalizeEmail)
 	RegisteredAt time.Time // UTC; zero when the row gives none
-	Index        int       // as in RowReject
+	// Profile holds the details the row gives, under the names of
+	// ProfileFields (trimmed, as written; audience exports normalise them).
+	Profile map[string]string
+	Index   int // as in RowReject
+}
+
+// Profile fields: the details of a person that an import may give and an
+// audience export reads. A lead's "name" (full name) stands in for first
+// and last name when those are absent.
+const (
+	FieldFirstName = "first_name"
+	FieldLastName  = "last_name"
+	FieldPhone     = "phone"
+	FieldCountry   = "country"
+	FieldZip       = "zip"
+	FieldCity      = "city"
+	FieldState     = "state"
+	FieldBirthDate = "dob"
+	FieldGender    = "gender"
+	FieldGroup     = "group"
+	FieldName      = "name"
+)
+
+// ProfileFields are the details an import reads, each with the CSV column
+// names that give it (compared as emailColumns are); in JSON the field's
+// own name.
+var ProfileFields = []struct {
+	Name    string
+	Columns []string
+}{
+	{FieldFirstName, []string{"first_name", "first name", "firstname", "given name", "prénom", "prenom"}},
+	{FieldLastName, []string{"last_name", "last name", "lastname", "surname", "family name", "nom de famille", "nom"}},
+	{FieldPhone, []string{"phone", "phone number", "telephone", "téléphone", "mobile", "portable"}},
+	{FieldCountry, []string{"country", "country code", "pays"}},
+	{FieldZip, []string{"zip", "zip code", "postal code", "postcode", "code postal"}},
+	{FieldCity, []string{"city", "town", "ville"}},
+	{FieldState, []string{"state", "region", "région", "province"}},
+	{FieldBirthDate, []string{"dob", "date of birth", "birth date", "birthday", "date de naissance"}},
+	{FieldGender, []string{"gender", "sex", "genre", "sexe"}},
+	{FieldGroup, []string{"group", "groupe", "segment"}},
+	{FieldName, []string{"name", "full name", "nom complet"}},
 }
 
 // RowReject is a refused row: Index is its position in the body (array
@@ -47,12 +93,14 @@ var (
 )
 
 // ParseRegistrants reads an import body: JSON (an array of email strings
-// or of objects {"email", "registered_at"}, or an object
-// {"registrants": [...]}) or CSV with a header row naming an email column
-// (emailColumns) and maybe a time column (timeColumns); contentType
-// decides as in ParseCRMEvents, and so does the CSV separator. Times are
-// read as CRM event times are; one more than CRMClockSkew after now is
-// ReasonFutureTime. Emails are normalised as the pixel's are.
+// or of objects {"email", "registered_at", and ProfileFields by name}, or
+// an object {"registrants": [...]}) or CSV with a header row naming an
+// email column (emailColumns), maybe a time column (timeColumns) and
+// columns of ProfileFields; contentType decides as in ParseCRMEvents, and
+// so does the CSV separator. Times are read as CRM event times are; one
+// more than CRMClockSkew after now is ReasonFutureTime. Emails are
+// normalised as the pixel's are; details are trimmed, and one longer than
+// MaxFieldBytes or holding control characters refuses its row.
 //
 // err is a *Rejection for the body as a whole: ReasonInvalidBody (not JSON
 // or CSV, or no email column, with Param "email"), ReasonTooManyRows.
@@ -87,35 +135,60 @@ func (p *registrantParser) parseJSON(body []byte) error {
 	for i, raw := range list {
 		var email string
 		if json.Unmarshal(raw, &email) == nil {
-			p.row(i, "", email, "")
+			p.row(i, "", email, "", nil)
 			continue
 		}
-		var obj struct {
-			Email        *string `json:"email"`
-			RegisteredAt *string `json:"registered_at"`
-		}
-		if json.Unmarshal(raw, &obj) != nil || !bytes.HasPrefix(trimSpace(raw), []byte("{")) {
+		var obj map[string]any
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber() // a zip or a phone as a number keeps its digits
+		if dec.Decode(&obj) != nil || obj == nil {
 			p.refuse(i, ReasonInvalidRow, "not an email string or an object")
 			continue
 		}
-		p.row(i, "", deref(obj.Email), deref(obj.RegisteredAt))
+		text := func(k string) (string, bool) {
+			switch v := obj[k].(type) {
+			case string:
+				return v, true
+			case json.Number:
+				return v.String(), true
+			case nil:
+				return "", true
+			}
+			return "", false
+		}
+		email, _ = text("email")
+		at, _ := text("registered_at")
+		details := map[string]string{}
+		bad := ""
+		for _, f := range ProfileFields {
+			v, ok := text(f.Name)
+			if !ok {
+				bad = f.Name
+			}
+			details[f.Name] = v
+		}
+		if bad != "" {
+			p.refuse(i, ReasonInvalidField, bad+" is not text")
+			continue
+		}
+		p.row(i, "", email, at, details)
 	}
 	return nil
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
 func (p *registrantParser) parseCSV(body []byte) error {
 	emailCol, timeCol := -1, -1
+	detailCols := map[string]int{}
 	header := func(header []string) error {
 		emailCol, timeCol = namedColumn(header, emailColumns), namedColumn(header, timeColumns)
 		if emailCol < 0 {
 			return reject(ReasonInvalidBody, "email")
+		}
+		taken := map[int]bool{emailCol: true, timeCol: true}
+		for _, f := range ProfileFields {
+			if c := namedColumn(header, f.Columns); c >= 0 && !taken[c] {
+				detailCols[f.Name], taken[c] = c, true
+			}
 		}
 		return nil
 	}
@@ -126,7 +199,11 @@ func (p *registrantParser) parseCSV(body []byte) error {
 		return rec[i]
 	}
 	return readCSV(body, MaxImportRows, ReasonTooManyRows, header, func(i, line int, rec []string) {
-		p.row(i, "line "+strconv.Itoa(line)+": ", cell(rec, emailCol), cell(rec, timeCol))
+		details := make(map[string]string, len(detailCols))
+		for name, c := range detailCols {
+			details[name] = cell(rec, c)
+		}
+		p.row(i, "line "+strconv.Itoa(line)+": ", cell(rec, emailCol), cell(rec, timeCol), details)
 	})
 }
 
@@ -144,7 +221,7 @@ func namedColumn(header []string, names []string) int {
 }
 
 // row validates one registrant; prefix starts its Detail (a CSV line).
-func (p *registrantParser) row(index int, prefix, email, at string) {
+func (p *registrantParser) row(index int, prefix, email, at string, details map[string]string) {
 	email = trimSpace(email)
 	if email == "" {
 		p.refuse(index, ReasonMissingEmail, prefix+"no email")
@@ -167,7 +244,34 @@ func (p *registrantParser) row(index int, prefix, email, at string) {
 			return
 		}
 	}
-	p.rows = append(p.rows, Registrant{Email: norm, RegisteredAt: t, Index: index})
+	var profile map[string]string
+	for name, v := range details {
+		if v = trimSpace(v); v == "" {
+			continue
+		}
+		if len(v) > MaxFieldBytes || !plainText(v) {
+			p.refuse(index, ReasonInvalidField, prefix+name+" "+crmQuote(v)+" is too long or holds control characters")
+			return
+		}
+		if profile == nil {
+			profile = map[string]string{}
+		}
+		profile[name] = v
+	}
+	p.rows = append(p.rows, Registrant{Email: norm, RegisteredAt: t, Profile: profile, Index: index})
+}
+
+// plainText reports valid UTF-8 without control characters.
+func plainText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *registrantParser) refuse(index int, reason, detail string) {

@@ -89,3 +89,33 @@ func FuzzParseRegistrants(f *testing.F) {
 		}
 	})
 }
+
+func TestParseRegistrantsDetails(t *testing.T) {
+	csv := "E-mail,First name,Last name,Phone,Pays,Code postal,Ville,Date of birth,Gender,Segment,Notes\n" +
+		"ann@example.com, Ann ,Lee,06 12 34 56 78,FR,75011,Paris,1990-04-01,F,VIP,ignored\n" +
+		"bob@example.com,Bob,,,,,,,,,\n" +
+		"cy@example.com,\"Cy\x01\",,,,,,,,,\n"
+	rows, rej, err := ParseRegistrants([]byte(csv), "text/csv", importNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{FieldFirstName: "Ann", FieldLastName: "Lee", FieldPhone: "06 12 34 56 78", FieldCountry: "FR",
+		FieldZip: "75011", FieldCity: "Paris", FieldBirthDate: "1990-04-01", FieldGender: "F", FieldGroup: "VIP"}
+	if len(rows) != 2 || fmt.Sprint(rows[0].Profile) != fmt.Sprint(want) {
+		t.Errorf("rows %+v, want ann's details %v", rows, want)
+	}
+	if len(rows) == 2 && (rows[1].Profile[FieldFirstName] != "Bob" || len(rows[1].Profile) != 1) {
+		t.Errorf("bob's details %v", rows[1].Profile)
+	}
+	if len(rej) != 1 || rej[0].Reason != ReasonInvalidField {
+		t.Errorf("refused %+v, want cy's control character", rej)
+	}
+
+	rows, rej, err = ParseRegistrants([]byte(`[{"email": "ann@example.com", "phone": 33612345678, "first_name": "Ann"}, {"email": "b@example.com", "zip": {"x": 1}}]`), "", importNow)
+	if err != nil || len(rows) != 1 || rows[0].Profile[FieldPhone] != "33612345678" || rows[0].Profile[FieldFirstName] != "Ann" {
+		t.Errorf("json details: %+v, %v", rows, err)
+	}
+	if len(rej) != 1 || rej[0].Reason != ReasonInvalidField || rej[0].Index != 1 {
+		t.Errorf("json refused %+v", rej)
+	}
+}

@@ -99,8 +99,10 @@ type importRowView struct {
 // importRegistrants records a list of registrants of a webinar (SPEC §1.2):
 // JSON or CSV (attribution.ParseRegistrants), each valid row a
 // registration hit with source "import", made durable together and
-// applied like the registration pixel's. Importing a list again changes
-// nothing (already_registered). Rows are answered one by one, by index.
+// applied like the registration pixel's; the row's details (name, phone,
+// country...) go to the attendee's profile, for audience exports.
+// Importing a list again changes nothing (already_registered), or only the
+// details (updated). Rows are answered one by one, by index.
 func (s *Server) importRegistrants(c *fiber.Ctx) error {
 	webinar, err := validIDParam(c, "webinar", "webinar")
 	if err != nil {
@@ -120,7 +122,8 @@ func (s *Server) importRegistrants(c *fiber.Ctx) error {
 			at = now
 		}
 		hits[i] = storage.Hit{ID: newHitID(now), Time: at, Account: acct, Kind: storage.KindRegistration,
-			Email: r.Email, EmailSHA256: emailSHA256(r.Email), Webinars: []string{webinar}, Source: "import"}
+			Email: r.Email, EmailSHA256: emailSHA256(r.Email), Webinars: []string{webinar}, Source: "import",
+			Profile: r.Profile}
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), importWait)
 	defer cancel()
@@ -143,7 +146,8 @@ func (s *Server) importRegistrants(c *fiber.Ctx) error {
 		counts[v.Status]++
 	}
 	return c.JSON(fiber.Map{"webinar_id": webinar, "total": len(views),
-		"accepted": counts[string(storage.StatusAccepted)], "duplicate": counts[string(storage.StatusDuplicate)],
+		"accepted": counts[string(storage.StatusAccepted)], "updated": counts[string(storage.StatusUpdated)],
+		"duplicate": counts[string(storage.StatusDuplicate)],
 		"rejected": counts[string(storage.StatusRejected)], "queued": counts[string(storage.StatusQueued)],
 		"rows": views})
 }

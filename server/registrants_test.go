@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pixelpost/pixelpost/attribution"
 	"github.com/pixelpost/pixelpost/storage"
 )
 
@@ -41,15 +42,19 @@ func TestImportRegistrants(t *testing.T) {
 			"Cy;not-an-email;2026-02-01\n" +
 			"Di;ann@example.com;2026-02-02\n"
 		out := h.importBody("w1", "text/csv", csv, 200)
-		if out["total"] != 4.0 || out["accepted"] != 2.0 || out["duplicate"] != 1.0 || out["rejected"] != 1.0 {
+		if out["total"] != 4.0 || out["accepted"] != 2.0 || out["updated"] != 1.0 || out["rejected"] != 1.0 {
 			t.Errorf("first import: %v", out)
 		}
 		rows := out["rows"].([]any)
 		if r := rows[2].(map[string]any); r["index"] != 2.0 || r["reason"] != "invalid_email" || !strings.Contains(fmt.Sprint(r["detail"]), "line 4") {
 			t.Errorf("row 2: %v", r)
 		}
-		if r := rows[3].(map[string]any); r["status"] != "duplicate" || r["reason"] != storage.ReasonAlreadyRegistered {
+		// Ann again, under another first name: registered already, details updated.
+		if r := rows[3].(map[string]any); r["status"] != "updated" {
 			t.Errorf("row 3 (ann again): %v", r)
+		}
+		if p, err := l.Profile(t.Context(), h.acct, attribution.EmailAttendeeID("ann@example.com")); err != nil || p["first_name"] != "Di" {
+			t.Errorf("ann's profile: %v, %v", p, err)
 		}
 
 		again := h.importBody("w1", "application/json", `["ann@example.com", {"email": "bob@example.com"}]`, 200)

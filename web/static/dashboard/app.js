@@ -242,7 +242,8 @@
     }).then(function (out) {
       var refused = out.rows.filter(function (r) { return r.status === "rejected"; }).slice(0, 5)
         .map(function (r) { return "row " + (r.index + 1) + ": " + (r.detail || r.reason); });
-      $("import-result").textContent = out.accepted + " imported, " + out.duplicate + " already registered, " +
+      $("import-result").textContent = out.accepted + " imported, " + (out.updated ? out.updated + " updated, " : "") +
+        out.duplicate + " already registered, " +
         out.rejected + " refused" + (out.queued ? ", " + out.queued + " queued" : "") +
         (refused.length ? " (" + refused.join("; ") + ")" : "") + ".";
       loadWebinars();
