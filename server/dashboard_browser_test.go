@@ -20,10 +20,16 @@ import (
 func browser(t *testing.T) context.Context {
 	t.Helper()
 	exec := testenv.Chromium(t)
+	// Not t.TempDir: Chromium may still write there while it exits, and
+	// the test would fail on a directory it cannot empty.
+	profile, err := os.MkdirTemp("", "pixelpost-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exec),
 		chromedp.NoSandbox,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		// This machine has no network: Chromium's own calls home would fail.
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
@@ -33,7 +39,13 @@ func browser(t *testing.T) context.Context {
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(alloc)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	t.Cleanup(func() {
+		_ = chromedp.Cancel(ctx) // closes the browser and waits for it
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+		os.RemoveAll(profile)
+	})
 	if err := chromedp.Run(ctx); err != nil { // starts the browser
 		t.Fatalf("cannot start chromium: %v", err)
 	}
@@ -157,7 +169,8 @@ func TestDashboardInABrowser(t *testing.T) {
 
 	// Registrants from a spreadsheet.
 	csv := filepath.Join(t.TempDir(), "registrants.csv")
-	if err := os.WriteFile(csv, []byte("Email;Name\ncy@example.com;Cy\ndi@example.com;Di\nnot-an-email;X\n"), 0o600); err != nil {
+	if err := os.WriteFile(csv, []byte("Email;Prénom;Nom;Téléphone;Pays;Code postal\ncy@example.com;Cy;Lee;06 12 34 56 78;FR;75011\n"+
+		"di@example.com;Di;;;;\nnot-an-email;X;;;;\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	run("import registrants",
@@ -190,5 +203,16 @@ func TestDashboardInABrowser(t *testing.T) {
 		chromedp.Click(`#tabs button[data-view="reports"]`),
 		chromedp.Click(`#report-form button[type="submit"]`),
 		hasText("#report-note", "--clickhouse-dsn"),
+	)
+
+	// A Google Ads customer list: Cy is complete; Bob and Di have no phone.
+	run("audience file",
+		chromedp.Click(`#tabs button[data-view="audiences"]`),
+		hasText("#exports", "No export yet."),
+		chromedp.Click(`#export-form button[type="submit"]`),
+		hasText("#export-result", "1 of 3 people written; left out: 2 missing phone."),
+		hasText("#exports tbody tr", "google"),
+		chromedp.Click(`#exports tbody tr button:nth-of-type(2)`), // Delete
+		hasText("#exports", "No export yet."),
 	)
 }

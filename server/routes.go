@@ -85,6 +85,10 @@ func (s *Server) newApp() *fiber.App {
 	acct.Get("/meta-datasets/:id", s.getMetaDataset)
 	acct.Get("/meta-datasets/:id/diagnostics", s.metaDiagnostics)
 	acct.Get("/meta-datasets/:id/events", s.metaEvents)
+	acct.Post("/audiences/exports", s.createExport)
+	acct.Get("/audiences/exports", s.listExports)
+	acct.Get("/audiences/exports/:file", s.exportFile) // {id}.csv
+	acct.Delete("/audiences/exports/:id", s.deleteExport)
 	acct.Get("/deliveries", s.listDeliveries)
 	acct.Get("/deliveries/:id", s.getDelivery)
 	acct.Post("/deliveries/:id/retry", s.retryDelivery)

@@ -133,6 +133,7 @@
     activity: loadActivity,
     deliveries: loadDeliveries,
     reports: function () {},
+    audiences: loadExports,
   };
 
   function show(view) {
@@ -251,15 +252,7 @@
   }
 
   function downloadRegistrants() {
-    api("GET", accountPath() + "/registrants.csv?webinarId=" + encodeURIComponent(state.webinar), undefined, { raw: true })
-      .then(function (res) { return res.blob(); })
-      .then(function (blob) {
-        var link = document.createElement("a");
-        link.href = URL.createObjectURL(blob);
-        link.download = "registrants-" + state.webinar + ".csv";
-        link.click();
-        setTimeout(function () { URL.revokeObjectURL(link.href); }, 1000);
-      }).catch(fail);
+    download(accountPath() + "/registrants.csv?webinarId=" + encodeURIComponent(state.webinar), "registrants-" + state.webinar + ".csv");
   }
 
   // Attendees: look-up, orders, erasure (a second click confirms).
@@ -375,6 +368,76 @@
     });
   }
 
+  // Audience files.
+
+  function describe(counts) {
+    var keys = Object.keys(counts || {}).sort();
+    return keys.length ? keys.map(function (k) { return counts[k] + " " + k.replace(/_/g, " "); }).join(", ") : "–";
+  }
+
+  function createExport(ev) {
+    ev.preventDefault();
+    var f = {};
+    ["group", "webinar", "tag"].forEach(function (k) {
+      var v = $("export-" + k).value.trim();
+      if (v) f[k] = v;
+    });
+    if ($("export-converted").value) f.converted = $("export-converted").value === "true";
+    if ($("export-min-ltv").value.trim()) f.min_ltv = $("export-min-ltv").value.trim();
+    if ($("export-from").value) f.from = $("export-from").value;
+    if ($("export-to").value) f.to = $("export-to").value;
+    var domains = $("export-domains").value.split(/[\s,]+/).filter(Boolean);
+    if (domains.length) f.exclude_domains = domains;
+    $("export-result").textContent = "Exporting…";
+    api("POST", accountPath() + "/audiences/exports", { platform: $("export-platform").value, hashed: $("export-hashed").checked, filters: f })
+      .then(function (d) {
+        $("export-result").textContent = d.rows + " of " + d.selected + " people written; left out: " + describe(d.excluded) + ".";
+        loadExports();
+      }).catch(function (err) { $("export-result").textContent = err.message; });
+  }
+
+  function loadExports() {
+    api("GET", accountPath() + "/audiences/exports").then(function (out) {
+      var rows = out.exports.map(function (d) {
+        var tr = document.createElement("tr");
+        tr.dataset.export = d.id;
+        var actions = document.createElement("span");
+        var get = document.createElement("button");
+        get.type = "button";
+        get.textContent = "Download";
+        get.addEventListener("click", function () {
+          download(accountPath() + "/audiences/exports/" + encodeURIComponent(d.id) + ".csv",
+            "audience-" + d.platform + "-" + d.created_at.slice(0, 10) + ".csv");
+        });
+        var del = document.createElement("button");
+        del.type = "button";
+        del.textContent = "Delete";
+        del.addEventListener("click", function () {
+          api("DELETE", accountPath() + "/audiences/exports/" + encodeURIComponent(d.id)).then(loadExports).catch(fail);
+        });
+        actions.append(get, " ", del);
+        var filters = Object.keys(d.filters).map(function (k) { return k + ": " + d.filters[k]; }).join("; ");
+        [cell(when(d.created_at)), cell(d.platform + (d.hashed ? " (hashed)" : "")), cell(filters || "none"),
+          cell(d.rows, "num"), cell(describe(d.excluded)), cell(actions)].forEach(function (td) { tr.appendChild(td); });
+        return tr;
+      });
+      fill($("exports").tBodies[0], rows.length ? rows : [emptyRow(6, "No export yet.")]);
+    }).catch(fail);
+  }
+
+  // download fetches an API file with the token and saves it.
+  function download(path, filename) {
+    api("GET", path, undefined, { raw: true })
+      .then(function (res) { return res.blob(); })
+      .then(function (blob) {
+        var link = document.createElement("a");
+        link.href = URL.createObjectURL(blob);
+        link.download = filename;
+        link.click();
+        setTimeout(function () { URL.revokeObjectURL(link.href); }, 1000);
+      }).catch(fail);
+  }
+
   // Wiring.
 
   $("login-form").addEventListener("submit", signIn);
@@ -392,6 +455,7 @@
   $("refresh-activity").addEventListener("click", loadActivity);
   $("delivery-status").addEventListener("change", loadDeliveries);
   $("report-form").addEventListener("submit", loadReport);
+  $("export-form").addEventListener("submit", createExport);
 
   if (state.token && state.account) {
     $("token").value = state.token;
