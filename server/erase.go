@@ -19,6 +19,7 @@ type erasureView struct {
 	Registrations int    `json:"registrations"`
 	Cookies       int    `json:"cookies"`
 	ExportRows    int    `json:"export_rows"` // rows removed from stored audience exports
+	Deliveries    int    `json:"deliveries"`  // outbound deliveries stripped of the person's data
 	// RawHits: "deleted" from ClickHouse, or "no_clickhouse" when none is
 	// configured (the local rows archive keeps hashed rows: see README).
 	RawHits string `json:"raw_hits"`
@@ -26,8 +27,9 @@ type erasureView struct {
 
 // eraseAttendee erases an attendee (GDPR, SPEC §6): the ledger first, whose
 // tombstone refuses the attendee's hits still waiting in the log (their
-// rows keep no trace of the person); its rows in stored audience exports;
-// then, once every row decided before
+// rows keep no trace of the person); its rows in stored audience exports
+// and its data in outbound deliveries (webhooks); then, once every row
+// decided before
 // is in ClickHouse, the attendee's raw hits there, by email hash and by
 // attendee id (cookie-only hits carry no email). Idempotent: when
 // ClickHouse cannot finish, the answer says so and the same DELETE is
@@ -45,6 +47,9 @@ func (s *Server) eraseAttendee(c *fiber.Ctx) error {
 	v := erasureView{AttendeeID: er.AttendeeID, Found: er.Found, Orders: er.Orders,
 		Registrations: er.Registrations, Cookies: er.Cookies, RawHits: "no_clickhouse"}
 	if v.ExportRows, err = s.eraseFromExports(c.UserContext(), acct, er.AttendeeID); err != nil {
+		return err
+	}
+	if v.Deliveries, err = s.outbox.Forget(c.UserContext(), acct, email); err != nil {
 		return err
 	}
 	if s.clickhouse == nil {

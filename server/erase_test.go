@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -88,13 +89,27 @@ func TestEraseAttendee(t *testing.T) {
 }
 
 // Without ClickHouse the answer says the raw hits are not stored there.
+// The CRM webhook that told of the person's purchase keeps no trace of it.
 func TestEraseAttendeeEmbedded(t *testing.T) {
-	h := newHarness(t, embeddedLedger(t))
+	h := newHarness(t, embeddedLedger(t), "--allow-private-targets")
+	crm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(crm.Close)
+	a := "/accounts/" + h.acct
+	h.api("PUT", a+"/webhooks/crm", map[string]any{"url": crm.URL, "secret": "0123456789abcdef"}, 200)
 	h.pixel("webinarId=w1&email=ann@example.com&amount=5")
+	var ds []any
+	waitFor(t, "the webhook delivery", func() bool {
+		ds = h.api("GET", a+"/deliveries", nil, 200)["deliveries"].([]any)
+		return len(ds) == 1
+	})
 	h.clock.add(time.Minute)
-	out := h.api("DELETE", "/accounts/"+h.acct+"/attendees/ann@example.com", nil, 200)
-	if out["found"] != true || out["orders"] != 1.0 || out["raw_hits"] != "no_clickhouse" {
+	out := h.api("DELETE", a+"/attendees/ann@example.com", nil, 200)
+	if out["found"] != true || out["orders"] != 1.0 || out["raw_hits"] != "no_clickhouse" || out["deliveries"] != 1.0 {
 		t.Errorf("erasure answer: %v", out)
+	}
+	d := h.api("GET", a+"/deliveries/"+ds[0].(map[string]any)["id"].(string), nil, 200)
+	if d["erased"] != true || d["body"] != nil {
+		t.Errorf("the delivery after the erasure: %v", d)
 	}
 	h.api("DELETE", "/accounts/"+h.acct+"/attendees/not-an-email", nil, 400)
 }

@@ -63,6 +63,9 @@ type Delivery struct {
 	AttemptCount int `json:"attempt_count"`
 	// Attempts are the last attempts, oldest first (at most 100).
 	Attempts []Attempt `json:"attempts,omitempty"`
+	// Erased: Forget stripped it of a person's data; it cannot be sent
+	// again.
+	Erased bool `json:"erased,omitempty"`
 }
 
 // Attempt is one try at delivering, as recorded.

@@ -82,8 +82,8 @@ func (o *Outbox) List(ctx context.Context, account string, f ListFilter) ([]Deli
 // Retry puts a failed delivery back to pending, due now, with a fresh
 // MaxAge window and backoff (RetriedAt is set). Errors: ErrNotFound;
 // ErrConflict when the delivery is not failed (a pending one is already
-// retried, a delivered one must not be sent twice) or when a newer delivery
-// with the same Key is pending or delivered.
+// retried, a delivered one must not be sent twice), was erased (Forget),
+// or when a newer delivery with the same Key is pending or delivered.
 func (o *Outbox) Retry(ctx context.Context, account, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -101,6 +101,9 @@ func (o *Outbox) Retry(ctx context.Context, account, id string) error {
 		}
 		if prev.Status != StatusFailed {
 			return fmt.Errorf("%w: it is %s", ErrConflict, prev.Status)
+		}
+		if prev.Erased {
+			return fmt.Errorf("%w: it was erased (a person's data was removed from it)", ErrConflict)
 		}
 		if prev.Key != "" {
 			keys := tx.Bucket(bucketKeys)
