@@ -350,6 +350,9 @@ type Ledger interface {
 	// of that attendee dated at or before at. Erasing again, or an email
 	// the ledger never saw, is not an error.
 	EraseAttendee(ctx context.Context, account, email string, at time.Time) (Erasure, error)
+	// Erased returns the account's tombstones: erased attendee ids and the
+	// time of their erasure.
+	Erased(ctx context.Context, account string) (map[string]time.Time, error)
 
 	// PutConfig stores an account's configuration object of a kind (a
 	// traffic source, an affiliate network, a campaign, ...) as a JSON

@@ -52,6 +52,9 @@ type ShipperDeps struct {
 	// Backoff returns the delay before retry attempt (0-based) of a failed
 	// insert or read. nil: ExpBackoff(500ms, 30s).
 	Backoff func(attempt int) time.Duration
+	// Leave, if set, says which rows not to ship (counted in Left): an
+	// import leaves out the rows of erased people.
+	Leave func(h *storage.Hit) bool
 }
 
 // ShipperStats are a Shipper's figures, for /metrics and /readyz.
@@ -60,6 +63,7 @@ type ShipperStats struct {
 	Batches    uint64 // successful inserts
 	Lag        uint64 // bytes of the rows log not yet shipped
 	BadRecords uint64 // records that did not decode, skipped
+	Left       uint64 // rows ShipperDeps.Leave left out
 	Corrupt    uint64 // damaged log regions skipped (their records are lost)
 	Failures   uint64 // failed insert or read attempts
 	Down       bool   // the last insert failed; rows wait in the log
@@ -84,6 +88,7 @@ type Shipper struct {
 	client  Inserter
 	logger  zerolog.Logger
 	backoff func(int) time.Duration
+	leave   func(*storage.Hit) bool
 	once    bool // ImportAll: stop at the end of the log, keep no cursor
 
 	// Owned by Run.
@@ -92,10 +97,10 @@ type Shipper struct {
 	batchEnd wal.Pos   // after the last record read into (or skipped from) the batch
 	deadline time.Time // when the batch must go; zero while empty
 
-	acked                                    atomic.Uint64 // everything before is shipped or skipped
-	shipped, batches, bad, corrupt, failures atomic.Uint64
-	down                                     atomic.Bool
-	lastErr                                  atomic.Pointer[string]
+	acked                                          atomic.Uint64 // everything before is shipped or skipped
+	shipped, batches, bad, corrupt, failures, left atomic.Uint64
+	down                                           atomic.Bool
+	lastErr                                        atomic.Pointer[string]
 }
 
 // NewShipper returns a Shipper starting at the saved cursor.
@@ -122,7 +127,7 @@ func newShipper(cfg ShipperConfig, deps ShipperDeps, once bool) *Shipper {
 		deps.Backoff = ExpBackoff(minBackoff, maxBackoff)
 	}
 	return &Shipper{cfg: cfg, log: deps.Log, client: deps.Client, logger: deps.Logger,
-		backoff: deps.Backoff, once: once}
+		backoff: deps.Backoff, leave: deps.Leave, once: once}
 }
 
 // start is the saved cursor, or the oldest record. An unreadable cursor
@@ -142,7 +147,7 @@ func (s *Shipper) start() wal.Pos {
 // Stats returns current figures.
 func (s *Shipper) Stats() ShipperStats {
 	st := ShipperStats{Shipped: s.shipped.Load(), Batches: s.batches.Load(),
-		BadRecords: s.bad.Load(), Corrupt: s.corrupt.Load(), Failures: s.failures.Load(),
+		BadRecords: s.bad.Load(), Left: s.left.Load(), Corrupt: s.corrupt.Load(), Failures: s.failures.Load(),
 		Down: s.down.Load()}
 	if end, acked := uint64(s.log.End()), s.acked.Load(); end > acked {
 		st.Lag = end - acked
@@ -308,6 +313,8 @@ func (s *Shipper) add(rec []byte, next wal.Pos) {
 		// The error names the field that failed, never record content.
 		s.logger.Error().Err(err).Uint64("pos", uint64(s.batchEnd)).
 			Msg("skipping a rows-log record that does not decode")
+	} else if s.leave != nil && s.leave(&h) {
+		s.left.Add(1)
 	} else {
 		s.batch = append(s.batch, h)
 	}

@@ -179,3 +179,25 @@ func (a *acctTxn) erased(id string, t time.Time) bool {
 	v := a.erasedB.Get([]byte(id))
 	return len(v) == 8 && nanos(t) <= timeFromKey(v)
 }
+
+// Erased returns the account's tombstones (storage.Ledger).
+func (l *Ledger) Erased(ctx context.Context, account string) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	err := l.view(ctx, func(tx *bolt.Tx) error {
+		b, ok := openAccount(tx, account)
+		if !ok {
+			return notFound("account", account)
+		}
+		eb := b.root.Bucket(bucketErased)
+		if eb == nil {
+			return nil
+		}
+		return eb.ForEach(func(k, v []byte) error {
+			if len(v) == 8 {
+				out[string(k)] = fromNanos(timeFromKey(v))
+			}
+			return nil
+		})
+	})
+	return out, err
+}

@@ -136,6 +136,10 @@ func eraseCases() []testCase {
 			f.wantStats("w1", storage.WebinarStats{})
 			_, err := f.l.EraseAttendee(f.ctx, randomID("lt-missing-"), a, base)
 			f.wantNotFound("EraseAttendee on an unknown account", err)
+			tombs, err := f.l.Erased(f.ctx, f.acct)
+			if err != nil || len(tombs) != 2 || !tombs[eid(a)].Equal(at(time.Hour)) || !tombs[eid(b)].Equal(at(time.Hour)) {
+				f.Errorf("Erased = %v, %v; want %s and %s at %v", tombs, err, eid(a), eid(b), at(time.Hour))
+			}
 		}},
 	}
 }

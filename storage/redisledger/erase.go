@@ -49,3 +49,23 @@ func (l *Ledger) EraseAttendee(ctx context.Context, account, email string, at ti
 	}
 	return storage.Erasure{AttendeeID: id, Found: v[0] == 1, Orders: int(v[1]), Registrations: int(v[2]), Cookies: int(v[3])}, nil
 }
+
+// Erased returns the account's tombstones (storage.Ledger).
+func (l *Ledger) Erased(ctx context.Context, account string) (map[string]time.Time, error) {
+	if !keyable(account) {
+		return nil, fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
+	}
+	all, err := l.c.HGetAll(ctx, keyPrefix(account)+"erased").Result()
+	if err != nil {
+		return nil, wrap("cannot read erasures of "+account, err)
+	}
+	out := make(map[string]time.Time, len(all))
+	for id, ns := range all {
+		n, err := strconv.ParseInt(ns, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("erasure of %s in %s: bad time %q", id, account, ns)
+		}
+		out[id] = time.Unix(0, n).UTC()
+	}
+	return out, nil
+}

@@ -224,6 +224,11 @@ func TestEmbeddedArchiveImportAndReconcile(t *testing.T) {
 	if code, body := p.api("GET", "/accounts/acme/reports/hits", ""); code != 501 || !strings.Contains(body, "clickhouse_required") {
 		t.Fatalf("report without clickhouse: %d %s", code, body)
 	}
+	// One customer asks to be forgotten: the archive keeps their two rows,
+	// which neither the import nor reconcile may bring back.
+	if code, body := p.api("DELETE", "/accounts/acme/attendees/b0@example.com", ""); code != 200 || !strings.Contains(body, `"orders":1`) {
+		t.Fatalf("erasure: %d %s", code, body)
+	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	if err := p.cmd.Wait(); err != nil {
 		t.Fatalf("SIGTERM: %v\n%s", err, p.out)
@@ -231,12 +236,13 @@ func TestEmbeddedArchiveImportAndReconcile(t *testing.T) {
 
 	for range 2 {
 		out, err := exec.Command(binary(t), "import-wal", "--data-dir", data, "--clickhouse-dsn", dsn).CombinedOutput()
-		if err != nil || !strings.Contains(string(out), fmt.Sprintf("imported %d rows", 2*n)) {
+		if err != nil || !strings.Contains(string(out), fmt.Sprintf("imported %d rows", 2*n-2)) ||
+			!strings.Contains(string(out), "2 of erased people left out") {
 			t.Fatalf("import-wal: %v\n%s", err, out)
 		}
 	}
-	if rows, sales := rowsIn(t, dsn, "acme"); rows != 2*n || sales != n {
-		t.Fatalf("after two imports: %d rows, %d sales; want %d rows, %d sales", rows, sales, 2*n, n)
+	if rows, sales := rowsIn(t, dsn, "acme"); rows != 2*n-2 || sales != n-1 {
+		t.Fatalf("after two imports: %d rows, %d sales; want %d rows, %d sales", rows, sales, 2*n-2, n-1)
 	}
 	out, err := exec.Command(binary(t), "reconcile", "--data-dir", data).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "0 differences") {

@@ -18,12 +18,18 @@ import (
 )
 
 // importWAL loads this node's rows log (the raw-hit archive of the
-// embedded default) into ClickHouse. Run it with the server stopped; run it
+// embedded default) into ClickHouse, leaving out the rows of people erased
+// since (the ledger's tombstones). Run it with the server stopped; run it
 // twice and the reports still count each hit once (rows carry hit_id).
 func importWAL(ctx context.Context, cfg server.Config) error {
 	if cfg.ClickHouseDSN == "" {
 		return fmt.Errorf("import-wal needs --clickhouse-dsn")
 	}
+	ledger, err := server.OpenLedger(ctx, cfg, zerolog.Nop())
+	if err != nil {
+		return err
+	}
+	defer ledger.Close()
 	rows, err := openRows(cfg)
 	if err != nil {
 		return err
@@ -34,10 +40,29 @@ func importWAL(ctx context.Context, cfg server.Config) error {
 		return err
 	}
 	defer ch.Close()
-	st, err := clickhouse.ImportAll(ctx, clickhouse.ShipperDeps{Log: rows, Client: ch, Logger: zerolog.Nop()}, 0)
-	fmt.Printf("imported %d rows into %s (%d undecodable, %d damaged regions skipped)\n",
-		st.Shipped, ch.Database(), st.BadRecords, st.Corrupt)
+	leave, leaveErr := erasedRows(ctx, ledger)
+	st, err := clickhouse.ImportAll(ctx, clickhouse.ShipperDeps{Log: rows, Client: ch, Logger: zerolog.Nop(), Leave: leave}, 0)
+	fmt.Printf("imported %d rows into %s (%d of erased people left out, %d undecodable, %d damaged regions skipped)\n",
+		st.Shipped, ch.Database(), st.Left, st.BadRecords, st.Corrupt)
+	if err == nil && *leaveErr != nil {
+		err = fmt.Errorf("cannot read erasures (the rows they concern were left out: run import-wal again): %w", *leaveErr)
+	}
 	return err
+}
+
+// erasedRows tells the rows of erased people, from the ledger's
+// tombstones. When the ledger cannot say, the row is left out (never
+// bring back an erased person) and the error kept for the caller.
+func erasedRows(ctx context.Context, ledger storage.Ledger) (func(*storage.Hit) bool, *error) {
+	tombs := storage.NewTombstones(ledger)
+	var first error
+	return func(h *storage.Hit) bool {
+		erased, err := tombs.Erased(ctx, h)
+		if err != nil && first == nil {
+			first = err
+		}
+		return erased || err != nil
+	}, &first
 }
 
 func openRows(cfg server.Config) (*wal.Log, error) {
@@ -118,7 +143,18 @@ func reconcileCmd(ctx context.Context, cfg server.Config, o reconcileOptions, lo
 			return err
 		}
 		defer rows.Close()
-		src = reconcile.FromWAL(rows, nil)
+		// The archive still holds erased people's rows: the fold leaves
+		// them out, as the ledger did.
+		leave, leaveErr := erasedRows(ctx, ledger)
+		all := reconcile.FromWAL(rows, nil)
+		src = func(ctx context.Context, fn func(h *storage.Hit) error) error {
+			return all(ctx, func(h *storage.Hit) error {
+				if leave(h) {
+					return *leaveErr // nil: an erased person's row, left out
+				}
+				return fn(h)
+			})
+		}
 	}
 	rep, err := reconcile.Run(ctx, src, ledger, reconcile.Options{Repair: o.repair})
 	if err != nil {
