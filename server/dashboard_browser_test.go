@@ -149,6 +149,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	run("tracking code",
 		chromedp.Click(`#webinars tbody tr[data-webinar="w1"]`),
 		chromedp.WaitVisible("#webinar-detail"),
+		hasText("#series-note", "--clickhouse-dsn"), // days need ClickHouse
 		chromedp.SetValue("#checkout", "thinkific"),
 		chromedp.Evaluate(`document.getElementById("checkout").dispatchEvent(new Event("change"))`, nil),
 		chromedp.Value("#img-tag", &img),
@@ -215,4 +216,34 @@ func TestDashboardInABrowser(t *testing.T) {
 		chromedp.Click(`#exports tbody tr button:nth-of-type(2)`), // Delete
 		hasText("#exports", "No export yet."),
 	)
+}
+
+// With ClickHouse, a webinar's last 30 days: a bar per day and the
+// figures.
+func TestDashboardWebinarDays(t *testing.T) {
+	ch := clickHouse(t)
+	h := newHarnessWith(t, Deps{Ledger: embeddedLedger(t), ClickHouse: ch})
+	h.clock.add(time.Since(h.clock.now())) // the page asks for the last 30 days of the real clock
+	base := h.serve()
+	httpGet(t, base+"/v1/attendee/pixel/"+h.acct+"?webinarId=w1&email=ann@example.com")
+	httpGet(t, base+"/v1/conversion/pixel/"+h.acct+"?webinarId=w1&email=ann@example.com&amount=49.99&orderId=A1")
+	waitFor(t, "the rows in ClickHouse", func() bool { return len(rowsOf(t, ch, h.acct)) == 2 })
+	ctx := browser(t)
+	var bars int
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(base+"/dashboard/"),
+		chromedp.WaitVisible("#login-form"),
+		chromedp.SendKeys("#token", testToken),
+		chromedp.SendKeys("#account", h.acct),
+		chromedp.Click(`#login-form button[type="submit"]`),
+		chromedp.Click(`#webinars tbody tr[data-webinar="w1"]`),
+		hasText("#series tbody", "49.99 USD"),
+		chromedp.Evaluate(`document.querySelectorAll("#series-chart rect.sales").length`, &bars),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bars != 1 {
+		t.Errorf("%d sales bars, want 1 (one day)", bars)
+	}
 }

@@ -33,28 +33,31 @@ func (s *Server) reportQuery(c *fiber.Ctx) (reportParams, error) {
 	if s.clickhouse == nil {
 		return p, errNeedsClickHouse
 	}
-	parse := func(name string, def time.Time) (time.Time, error) {
+	p.tz = c.Query("tz", "UTC")
+	loc, err := time.LoadLocation(p.tz)
+	if err != nil {
+		return p, errBadRequest("invalid_tz", "tz is not an IANA time zone name")
+	}
+	// A date is a whole day in tz: from its start, to its end (the day
+	// after's start, which the queries exclude).
+	parse := func(name string, def time.Time, days int) (time.Time, error) {
 		v := c.Query(name)
 		if v == "" {
 			return def, nil
 		}
-		for _, layout := range []string{time.RFC3339, time.DateOnly} {
-			if t, err := time.Parse(layout, v); err == nil {
-				return t, nil
-			}
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			return t, nil
+		}
+		if t, err := time.ParseInLocation(time.DateOnly, v, loc); err == nil {
+			return t.AddDate(0, 0, days), nil
 		}
 		return time.Time{}, errBadRequest("invalid_"+name, name+" is not RFC 3339 or YYYY-MM-DD")
 	}
-	var err error
-	if p.to, err = parse("to", s.now()); err != nil {
+	if p.to, err = parse("to", s.now(), 1); err != nil {
 		return p, err
 	}
-	if p.from, err = parse("from", p.to.AddDate(0, 0, -30)); err != nil {
+	if p.from, err = parse("from", p.to.AddDate(0, 0, -30), 0); err != nil {
 		return p, err
-	}
-	p.tz = c.Query("tz", "UTC")
-	if _, err := time.LoadLocation(p.tz); err != nil {
-		return p, errBadRequest("invalid_tz", "tz is not an IANA time zone name")
 	}
 	return p, nil
 }

@@ -70,6 +70,10 @@ func TestReportsFromClickHouse(t *testing.T) {
 	if len(days) != 1 || days[0].(map[string]any)["sales"] != 1.0 || days[0].(map[string]any)["revenue"].(map[string]any)["USD"] != "20.00" {
 		t.Errorf("webinar series %v", days)
 	}
+	// A date is the whole day: from and to the day of the hits finds them.
+	if days := h.api("GET", a+"/reports/webinars/w1/series?from=2026-03-01&to=2026-03-01", nil, 200)["days"].([]any); len(days) != 1 {
+		t.Errorf("series of the one day: %v", days)
+	}
 	hits := h.api("GET", a+"/reports/hits?from=2026-02-01&to=2026-04-01", nil, 200)["hits"].([]any)
 	found := false
 	for _, x := range hits {

@@ -194,7 +194,62 @@
     $("webinar-detail").hidden = false;
     $("import-result").textContent = "";
     renderSnippets();
+    loadSeries();
     loadWebinars();
+  }
+
+  // loadSeries shows the webinar's days (ClickHouse): a bar per day of
+  // sales, and the figures in a table.
+  function loadSeries() {
+    var to = new Date(), from = new Date(to.getTime() - 29 * 86400000);
+    var day = function (d) { return d.toISOString().slice(0, 10); };
+    var tz = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+    $("series-note").textContent = "";
+    api("GET", accountPath() + "/reports/webinars/" + encodeURIComponent(state.webinar) + "/series?from=" + day(from) +
+      "&to=" + day(to) + "&tz=" + encodeURIComponent(tz)).then(function (out) {
+      fill($("series").tBodies[0], out.days.length ? out.days.map(function (d) {
+        var tr = document.createElement("tr");
+        [cell(d.day), cell(d.registrants, "num"), cell(d.sales, "num"), cell(d.conversions, "num"), cell(money(d.revenue), "num")]
+          .forEach(function (td) { tr.appendChild(td); });
+        return tr;
+      }) : [emptyRow(5, "Nothing in the last 30 days.")]);
+      drawBars($("series-chart"), out.days);
+    }).catch(function (err) {
+      fill($("series").tBodies[0], []);
+      $("series-chart").replaceChildren();
+      $("series-note").textContent = err.code === "clickhouse_required"
+        ? "Day-by-day figures read the raw hits in ClickHouse: start pixelpost with --clickhouse-dsn."
+        : err.message;
+    });
+  }
+
+  // drawBars draws one bar per day: its height the day's sales, a thin one
+  // below for its registrants; hovering a bar tells the figures.
+  function drawBars(box, days) {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    var w = 600, h = 120, n = Math.max(days.length, 1), bw = w / n;
+    var top = Math.max.apply(null, days.map(function (d) { return Math.max(d.sales, d.registrants); }).concat([1]));
+    svg.setAttribute("viewBox", "0 0 " + w + " " + h);
+    svg.setAttribute("class", "bars");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", "sales and registrants per day");
+    days.forEach(function (d, i) {
+      [["registrants", d.registrants, 0.15, 0.3], ["sales", d.sales, 0.45, 0.4]].forEach(function (b) {
+        var r = document.createElementNS(ns, "rect");
+        var bh = Math.round((b[1] / top) * (h - 4));
+        r.setAttribute("x", (i * bw + bw * b[2]).toFixed(1));
+        r.setAttribute("width", (bw * b[3]).toFixed(1));
+        r.setAttribute("y", h - bh);
+        r.setAttribute("height", bh);
+        r.setAttribute("class", b[0]);
+        var t = document.createElementNS(ns, "title");
+        t.textContent = d.day + ": " + d.sales + " sales, " + d.registrants + " registrants, " + money(d.revenue);
+        r.appendChild(t);
+        svg.appendChild(r);
+      });
+    });
+    box.replaceChildren(svg);
   }
 
   // Tracking code. A preset fills the fields with a checkout's placeholder
