@@ -39,6 +39,12 @@ type Config struct {
 	// link-local, CGNAT, unspecified and multicast addresses. Off in
 	// production (SSRF guard); tests on loopback turn it on.
 	AllowPrivateTargets bool
+	// KeepFor is how long a finished (delivered or failed) delivery stays
+	// in the history after its last change; older ones are pruned, with
+	// their Key. 0: 40 days, longer than the ledgers remember hit ids
+	// (storage.HitRetention), so that no hit replayed within that memory
+	// finds its Key gone and is sent twice.
+	KeepFor time.Duration
 	// MaxBodyBytes caps Delivery.Body at Enqueue. 0: 4 MiB (a Meta batch of
 	// 1000 events is well under 1 MiB).
 	MaxBodyBytes int
@@ -72,6 +78,7 @@ const (
 	DefaultWorkers      = 8
 	DefaultTimeout      = 5 * time.Second
 	DefaultMaxAge       = 24 * time.Hour
+	DefaultKeepFor      = 40 * 24 * time.Hour
 	DefaultBackoffBase  = time.Second
 	DefaultBackoffMax   = time.Hour
 	DefaultMaxBodyBytes = 4 << 20
@@ -92,6 +99,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		{"Workers", int64(cfg.Workers)},
 		{"Timeout", int64(cfg.Timeout)},
 		{"MaxAge", int64(cfg.MaxAge)},
+		{"KeepFor", int64(cfg.KeepFor)},
 		{"BackoffBase", int64(cfg.BackoffBase)},
 		{"BackoffMax", int64(cfg.BackoffMax)},
 		{"MaxBodyBytes", int64(cfg.MaxBodyBytes)},
@@ -117,6 +125,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	def(&cfg.Timeout, DefaultTimeout)
 	def(&cfg.MaxAge, DefaultMaxAge)
+	def(&cfg.KeepFor, DefaultKeepFor)
 	def(&cfg.BackoffBase, DefaultBackoffBase)
 	def(&cfg.BackoffMax, DefaultBackoffMax)
 	def(&cfg.LockTimeout, defaultLockTimeout)

@@ -56,6 +56,8 @@ func (o *Outbox) Run(ctx context.Context) error {
 
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	prune := time.NewTicker(pruneEvery)
+	defer prune.Stop()
 	for {
 		wait, err := o.dispatch(jobs)
 		if err != nil {
@@ -70,6 +72,12 @@ func (o *Outbox) Run(ctx context.Context) error {
 			return nil
 		case <-o.wake:
 		case <-timer.C:
+		case <-prune.C:
+			if n, err := o.Prune(ctx, o.now().Add(-o.cfg.KeepFor), 100*pruneBatch); err != nil {
+				o.log.Error().Err(err).Msg("outbox: cannot prune the history")
+			} else if n > 0 {
+				o.log.Info().Int("deliveries", n).Msg("outbox: pruned finished deliveries past their keep time")
+			}
 		}
 	}
 }
