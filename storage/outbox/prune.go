@@ -79,7 +79,9 @@ func (o *Outbox) pruneOnce(before time.Time, n int) (deleted int, more bool, err
 						}
 					}
 				}
-				t.delta.move(d.Status, "")
+				if d.Status == StatusFailed {
+					t.delta.Failed-- // a gauge of the failed ones kept; Delivered counts ever
+				}
 			}
 			deleted += len(gone)
 			if deleted >= n {
