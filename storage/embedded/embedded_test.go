@@ -421,3 +421,30 @@ func TestClicksIndexedOnUpgrade(t *testing.T) {
 	apply(t, l, conv("h-much", "o2", much))
 	wantResult(t, "postback", apply(t, l, postbackOp("p1", "old", much))[0], storage.StatusRejected, storage.ReasonUnknownClick)
 }
+
+// Attendees reads page after page: every attendee once, whatever their
+// number, and fn may read the ledger meanwhile.
+func TestAttendeesPages(t *testing.T) {
+	l, _ := newLedger(t)
+	const n = 1203
+	ops := make([]storage.Op, 0, n+1)
+	for i := range n {
+		ops = append(ops, storage.Op{HitID: fmt.Sprint("r", i), Account: "acct", Kind: storage.OpRegistration, Time: base,
+			Webinars: []string{"w1"}, AttendeeEmail: fmt.Sprintf("p%d@example.com", i)})
+	}
+	ops = append(ops, storage.Op{HitID: "cookie", Account: "acct", Kind: storage.OpRegistration, Time: base,
+		Webinars: []string{"w1"}, CookieID: "no-email"})
+	apply(t, l, ops...)
+	seen := map[string]bool{}
+	err := l.Attendees(t.Context(), "acct", func(a storage.Attendee) error {
+		if seen[a.Email] {
+			t.Errorf("%s twice", a.Email)
+		}
+		seen[a.Email] = true
+		_, err := l.Profile(t.Context(), "acct", a.ID) // the ledger is usable from fn
+		return err
+	})
+	if err != nil || len(seen) != n {
+		t.Errorf("Attendees: %d seen, %v; want %d", len(seen), err, n)
+	}
+}

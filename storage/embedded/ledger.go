@@ -310,25 +310,56 @@ func (l *Ledger) AttendeeByID(ctx context.Context, account, id string) (storage.
 	return out, nil
 }
 
-// Attendees walks the account's attendees that have an email, in one read
-// transaction (a consistent snapshot).
+// attendeesPage is how many attendees Attendees reads per transaction.
+const attendeesPage = 500
+
+// Attendees walks the account's attendees that have an email, a page per
+// read transaction, fn called between them: fn may use the ledger (a read
+// transaction opened while another is open in the same goroutine can
+// deadlock bbolt when a writer waits to grow the file).
 func (l *Ledger) Attendees(ctx context.Context, account string, fn func(storage.Attendee) error) error {
-	return l.view(ctx, func(tx *bolt.Tx) error {
-		b, ok := openAccount(tx, account)
-		if !ok {
-			return notFound("account", account)
-		}
-		return b.attendees.ForEach(func(k, v []byte) error {
-			if err := ctx.Err(); err != nil {
-				return err
+	var after []byte
+	for {
+		var page []storage.Attendee
+		err := l.view(ctx, func(tx *bolt.Tx) error {
+			b, ok := openAccount(tx, account)
+			if !ok {
+				return notFound("account", account)
 			}
-			a, err := readAttendee(b, string(k), v)
-			if err != nil || a.Email == "" {
-				return err
+			c := b.attendees.Cursor()
+			k, v := c.First()
+			if after != nil {
+				if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
+					k, v = c.Next()
+				}
 			}
-			return fn(a)
+			for ; k != nil && len(page) < attendeesPage; k, v = c.Next() {
+				after = bytes.Clone(k)
+				a, err := readAttendee(b, string(k), v)
+				if err != nil {
+					return err
+				}
+				if a.Email != "" {
+					page = append(page, a)
+				}
+			}
+			if k == nil {
+				after = nil // the end
+			}
+			return nil
 		})
-	})
+		if err != nil {
+			return err
+		}
+		for _, a := range page {
+			if err := fn(a); err != nil {
+				return err
+			}
+		}
+		if after == nil {
+			return nil
+		}
+	}
 }
 
 // readAttendee decodes an attendee record and reads its orders.
