@@ -36,6 +36,11 @@ type Config struct {
 	// event still pending at that age fails locally, and Diagnostics warns a
 	// day before. 0: 7 days.
 	MaxAge time.Duration
+	// KeepFor is how long sent and failed events are kept (the (lead,
+	// stage) dedupe and the diagnostics read them) after their event time;
+	// older ones are pruned. 0: 90 days, far beyond MaxAge: an event of the
+	// same lead and stage that old could not be sent anyway.
+	KeepFor time.Duration
 	// FlushDelay is how long the first pending event of a dataset waits for
 	// others to fill the batch; a full batch (MaxBatch) goes at once. 0: 1 s.
 	FlushDelay time.Duration
@@ -68,6 +73,7 @@ const (
 	DefaultTimeout       = 10 * time.Second
 	DefaultRateLimitWait = time.Minute
 	DefaultMaxAge        = 7 * 24 * time.Hour
+	DefaultKeepFor       = 90 * 24 * time.Hour
 	DefaultFlushDelay    = time.Second
 	DefaultWorkers       = 4
 	DefaultBackoffBase   = time.Second
@@ -89,6 +95,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		{"Timeout", int64(cfg.Timeout)},
 		{"RateLimitWait", int64(cfg.RateLimitWait)},
 		{"MaxAge", int64(cfg.MaxAge)},
+		{"KeepFor", int64(cfg.KeepFor)},
 		{"FlushDelay", int64(cfg.FlushDelay)},
 		{"Workers", int64(cfg.Workers)},
 		{"LockTimeout", int64(cfg.LockTimeout)},
@@ -108,6 +115,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	def(&cfg.Timeout, DefaultTimeout)
 	def(&cfg.RateLimitWait, DefaultRateLimitWait)
 	def(&cfg.MaxAge, DefaultMaxAge)
+	def(&cfg.KeepFor, DefaultKeepFor)
 	def(&cfg.FlushDelay, DefaultFlushDelay)
 	def(&cfg.LockTimeout, defaultLockTimeout)
 	if cfg.Workers == 0 {

@@ -40,6 +40,8 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	}()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	prune := time.NewTicker(pruneEvery)
+	defer prune.Stop()
 	for {
 		due, wait := f.due(f.now())
 		for _, k := range due {
@@ -61,6 +63,12 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			return nil
 		case <-f.wake:
 		case <-timer.C:
+		case <-prune.C:
+			if n, err := f.Prune(ctx, f.now().Add(-f.cfg.KeepFor)); err != nil {
+				f.log.Error().Err(err).Msg("meta: cannot prune old events")
+			} else if n > 0 {
+				f.log.Info().Int("events", n).Msg("meta: pruned events past their keep time")
+			}
 		}
 	}
 }
