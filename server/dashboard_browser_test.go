@@ -206,6 +206,38 @@ func TestDashboardInABrowser(t *testing.T) {
 		hasText("#report-note", "--clickhouse-dsn"),
 	)
 
+	// An affiliate marketer sets up a campaign: source, network, campaign.
+	choose := func(kind string) chromedp.Action {
+		return chromedp.Tasks{
+			chromedp.SetValue("#config-kind", kind),
+			chromedp.Evaluate(`document.getElementById("config-kind").dispatchEvent(new Event("change"))`, nil),
+		}
+	}
+	save := func(id string) chromedp.Action {
+		return chromedp.Tasks{
+			chromedp.SetValue("#config-id", id),
+			chromedp.Click(`#config-form button[type="submit"]`),
+			hasText("#config-result", "Saved "+id+"."),
+		}
+	}
+	run("settings",
+		chromedp.Click(`#tabs button[data-view="settings"]`),
+		choose("sources"), save("exo"),
+		choose("networks"), save("net1"),
+		hasText(`#configs tr[data-id="net1"]`, `"secret":"****cret"`), // the example's secret, masked
+		choose("campaigns"), save("summer"),
+		hasText(`#configs tr[data-id="summer"]`, base+"/c/summer?external_id="),
+	)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noRedirect.Get(base + "/c/summer?zone_id=42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != 302 || !strings.HasPrefix(loc, "https://offer.example/?sub1=") || !strings.HasSuffix(loc, "&zone=42") {
+		t.Errorf("the campaign link set up in the dashboard: %d %q", resp.StatusCode, loc)
+	}
+
 	// A Google Ads customer list: Cy is complete; Bob and Di have no phone.
 	run("audience file",
 		chromedp.Click(`#tabs button[data-view="audiences"]`),

@@ -134,6 +134,7 @@
     deliveries: loadDeliveries,
     reports: function () {},
     audiences: loadExports,
+    settings: loadConfigs,
   };
 
   function show(view) {
@@ -493,6 +494,97 @@
       }).catch(fail);
   }
 
+  // Settings: the account's configuration documents, as the API takes
+  // them (README "API"), with where each one is used.
+  var kinds = {
+    "campaigns": {
+      help: "A campaign's link goes to the traffic source; clicks redirect to the offer with {clickid} and the source's macros.",
+      example: { source_id: "exo", network_id: "net1", offer_url: "https://offer.example/?sub1={clickid}&zone={zone_id}",
+        attribution_window_days: 30, goals: { lead: { type: "fixed", value: "2.00" } }, cpc: "0.002" },
+      use: function (id) { return location.origin + "/c/" + encodeURIComponent(id) + "?external_id={conversions_tracking}&zone_id={zoneid}&cost={cost}"; },
+    },
+    "sources": {
+      help: "A traffic source gets an outbound postback for each approved conversion of its campaigns.",
+      example: { postback_url: "https://source.example/postback?tag={external_id}&value={payout}", statuses: ["approved"] },
+    },
+    "networks": {
+      help: "An affiliate network sends postbacks with its own parameter names, a shared secret and, if you like, from known addresses.",
+      example: { preset: "generic", secret: "a-long-random-secret", allow_ips: [] },
+      use: function (id) {
+        return location.origin + "/v1/postback/" + encodeURIComponent(state.account) + "/" + encodeURIComponent(id) +
+          "?cid={sub1}&payout={payout}&txid={transaction_id}&status={status}&secret=...";
+      },
+    },
+    "webhooks": {
+      help: "A CRM webhook receives each lead and conversion, signed with HMAC-SHA256.",
+      example: { url: "https://crm.example/hooks/pixelpost", secret: "at-least-16-characters", events: ["lead", "conversion"] },
+    },
+    "lead-endpoints": {
+      help: "A lead-card endpoint takes submissions checked with the card's MD5 token salt.",
+      example: { salt: "the-card-salt", fields: { name: "name", email: "email", screen_name: "screen_name" }, token_includes_hidden: false },
+      use: function (id) { return location.origin + "/v1/leads/" + encodeURIComponent(id); },
+    },
+    "crm-sources": {
+      help: "A CRM source posts lead stages (JSON or CSV), forwarded to a Meta dataset.",
+      example: { preset: "generic", lead_event_source: "HubSpot", dataset_id: "123456789012345", secret: "a-shared-secret" },
+      use: function (id) { return location.origin + "/v1/crm/" + encodeURIComponent(id) + "/events"; },
+    },
+    "meta-datasets": {
+      help: "A Meta dataset (Conversions API for CRM): its id and access token. Type its id to load it.",
+      example: { access_token: "EAAB...", api_version: "v21.0", test_event_code: "" },
+      single: true,
+    },
+  };
+
+  function loadConfigs() {
+    var kind = $("config-kind").value, k = kinds[kind];
+    $("config-help").textContent = k.help;
+    if (!$("config-id").value) $("config-doc").value = JSON.stringify(k.example, null, 2);
+    if (k.single) {
+      fill($("configs").tBodies[0], [emptyRow(3, "Datasets are not listed: type an id below and Save, or load one by its id.")]);
+      return;
+    }
+    api("GET", accountPath() + "/" + kind).then(function (all) {
+      var ids = Object.keys(all).sort();
+      fill($("configs").tBodies[0], ids.length ? ids.map(function (id) {
+        var tr = document.createElement("tr");
+        tr.className = "clickable";
+        tr.dataset.id = id;
+        [cell(id), cell(k.use ? k.use(id) : "", "query"), cell(JSON.stringify(all[id]), "query")].forEach(function (td) { tr.appendChild(td); });
+        tr.addEventListener("click", function () {
+          $("config-id").value = id;
+          $("config-doc").value = JSON.stringify(all[id], null, 2);
+        });
+        return tr;
+      }) : [emptyRow(3, "None yet: fill in the form below.")]);
+    }).catch(fail);
+  }
+
+  function saveConfig(ev) {
+    ev.preventDefault();
+    var kind = $("config-kind").value, id = $("config-id").value.trim();
+    var doc;
+    try {
+      doc = JSON.parse($("config-doc").value);
+    } catch (e) {
+      $("config-result").textContent = "The document is not JSON: " + e.message;
+      return;
+    }
+    api("PUT", accountPath() + "/" + kind + "/" + encodeURIComponent(id), doc).then(function (saved) {
+      $("config-result").textContent = "Saved " + id + ".";
+      $("config-doc").value = JSON.stringify(saved, null, 2);
+      loadConfigs();
+    }).catch(function (err) { $("config-result").textContent = err.message; });
+  }
+
+  function loadConfigByID() {
+    var kind = $("config-kind").value, id = $("config-id").value.trim();
+    if (!kinds[kind].single || !id) return;
+    api("GET", accountPath() + "/" + kind + "/" + encodeURIComponent(id)).then(function (d) {
+      $("config-doc").value = JSON.stringify(d, null, 2);
+    }).catch(function () {});
+  }
+
   // Wiring.
 
   $("login-form").addEventListener("submit", signIn);
@@ -511,6 +603,13 @@
   $("delivery-status").addEventListener("change", loadDeliveries);
   $("report-form").addEventListener("submit", loadReport);
   $("export-form").addEventListener("submit", createExport);
+  $("config-kind").addEventListener("change", function () {
+    $("config-id").value = "";
+    $("config-result").textContent = "";
+    loadConfigs();
+  });
+  $("config-form").addEventListener("submit", saveConfig);
+  $("config-id").addEventListener("change", loadConfigByID);
 
   if (state.token && state.account) {
     $("token").value = state.token;
