@@ -46,6 +46,10 @@ type Config struct {
 	// WALSyncInterval is the longest the group commit lingers for more hits
 	// under load (one fsync acknowledges all of them).
 	WALSyncInterval time.Duration
+	// RateLimit is the requests a second one client address may send to
+	// the public endpoints (bursts of twice that); 0: no limit. Loopback,
+	// private and link-local addresses are not limited (see ipLimiter).
+	RateLimit float64
 	// KeepFullIP stores client addresses whole; by default they are cut to
 	// /24 (IPv4) or /48 (IPv6) before they are recorded.
 	KeepFullIP bool
@@ -76,6 +80,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.IntVar(&cfg.LedgerBatch, "ledger-batch", 512, "max hits per ledger batch")
 	fs.Int64Var(&cfg.WALMaxBytes, "wal-max-bytes", 4<<30, "cap of each write-ahead log on disk")
 	fs.DurationVar(&cfg.WALSyncInterval, "wal-sync-interval", 2*time.Millisecond, "longest group-commit linger (at most 10ms)")
+	fs.Float64Var(&cfg.RateLimit, "rate-limit", 100, "requests per second per client address on public endpoints (0: no limit)")
 	fs.BoolVar(&cfg.KeepFullIP, "keep-full-ip", false, "record whole client IPs instead of /24 and /48 networks")
 	fs.StringVar(&cfg.PprofListen, "pprof-listen", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
 
@@ -112,6 +117,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad("data-dir: must not be empty")
+	}
+	if c.RateLimit < 0 {
+		bad("rate-limit: must not be negative")
 	}
 	if c.RedisURL != "" && len(c.RedisCluster) > 0 {
 		bad("redis-url and redis-cluster: choose one")

@@ -145,9 +145,14 @@ func (s *Server) importRegistrants(c *fiber.Ctx) error {
 	for _, v := range views {
 		counts[v.Status]++
 	}
-	return c.JSON(fiber.Map{"webinar_id": webinar, "total": len(views),
-		"accepted": counts[string(storage.StatusAccepted)], "updated": counts[string(storage.StatusUpdated)],
-		"duplicate": counts[string(storage.StatusDuplicate)],
-		"rejected": counts[string(storage.StatusRejected)], "queued": counts[string(storage.StatusQueued)],
-		"rows": views})
+	return c.JSON(fiber.Map{
+		"webinar_id": webinar,
+		"total":      len(views),
+		"accepted":   counts[string(storage.StatusAccepted)],
+		"updated":    counts[string(storage.StatusUpdated)],
+		"duplicate":  counts[string(storage.StatusDuplicate)],
+		"rejected":   counts[string(storage.StatusRejected)],
+		"queued":     counts[string(storage.StatusQueued)],
+		"rows":       views,
+	})
 }

@@ -33,15 +33,16 @@ func (s *Server) newApp() *fiber.App {
 
 	// Tracking endpoints: public, always answer, never reveal data.
 	app.Get("/v1/conversion/pixel.js", s.pixelScript)
-	app.Get("/v1/conversion/pixel/:acct", s.conversionPixel) // GET also serves HEAD
-	app.Get("/v1/attendee/pixel/:acct", s.registrationPixel)
-	app.Get("/c/:campaign", s.click)
-	app.Get("/v1/leads/:endpoint", s.lead)
-	app.Post("/v1/leads/:endpoint", s.lead)
-	app.Post("/v1/crm/:source/events", s.crmEvents)
+	// Each behind the per-address rate limit (ratelimit.go).
+	app.Get("/v1/conversion/pixel/:acct", s.limited(storage.KindPixel), s.conversionPixel) // GET also serves HEAD
+	app.Get("/v1/attendee/pixel/:acct", s.limited(storage.KindRegistration), s.registrationPixel)
+	app.Get("/c/:campaign", s.limited(storage.KindClick), s.click)
+	app.Get("/v1/leads/:endpoint", s.limited(storage.KindLead), s.lead)
+	app.Post("/v1/leads/:endpoint", s.limited(storage.KindLead), s.lead)
+	app.Post("/v1/crm/:source/events", s.limited(storage.KindCRM), s.crmEvents)
 	for _, path := range []string{"/v1/postback/:acct", "/v1/postback/:acct/:network"} {
-		app.Get(path, s.postback)
-		app.Post(path, s.postback)
+		app.Get(path, s.limited(storage.KindPostback), s.postback)
+		app.Post(path, s.limited(storage.KindPostback), s.postback)
 	}
 
 	app.Get("/dashboard/*", s.serveDashboard)

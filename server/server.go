@@ -47,6 +47,7 @@ type Server struct {
 	configs    *configCache
 	rejected   *rejectionLog
 	dashboard  map[string]dashboardFile
+	limiter    *ipLimiter // nil: no rate limit
 	metrics    *metrics
 	log        zerolog.Logger
 	errLog     zerolog.Logger // sampled: hot-path errors must not flood the log
@@ -86,6 +87,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		rejected:   newRejectionLog(100),
 		dashboard:  loadDashboard(),
 		metrics:    newMetrics(),
+	}
+	if cfg.RateLimit > 0 {
+		s.limiter = newIPLimiter(cfg.RateLimit)
 	}
 	ob, err := outbox.Open(outbox.Config{Dir: cfg.OutboxDir(), AllowPrivateTargets: cfg.AllowPrivateTargets},
 		outbox.Deps{Log: deps.Log})
