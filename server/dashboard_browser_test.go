@@ -227,6 +227,10 @@ func TestDashboardInABrowser(t *testing.T) {
 		hasText(`#configs tr[data-id="net1"]`, `"secret":"****cret"`), // the example's secret, masked
 		choose("campaigns"), save("summer"),
 		hasText(`#configs tr[data-id="summer"]`, base+"/c/summer?external_id="),
+		chromedp.SendKeys("#key-name", "client"),
+		chromedp.Click(`#key-form button[type="submit"]`),
+		hasText("#key-result", "shown once, copy it now): ppk_"),
+		hasText("#api-keys", "client"),
 	)
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err = noRedirect.Get(base + "/c/summer?zone_id=42")

@@ -134,7 +134,7 @@
     deliveries: loadDeliveries,
     reports: function () {},
     audiences: loadExports,
-    settings: loadConfigs,
+    settings: function () { loadConfigs(); loadKeys(); },
   };
 
   function show(view) {
@@ -585,6 +585,33 @@
     }).catch(function () {});
   }
 
+  // API keys of the account (the admin token's business).
+  function loadKeys() {
+    api("GET", accountPath() + "/api-keys").then(function (out) {
+      fill($("api-keys").tBodies[0], out.api_keys.length ? out.api_keys.map(function (k) {
+        var tr = document.createElement("tr");
+        var del = document.createElement("button");
+        del.type = "button";
+        del.textContent = "Delete";
+        del.addEventListener("click", function () {
+          api("DELETE", accountPath() + "/api-keys/" + encodeURIComponent(k.id)).then(loadKeys).catch(fail);
+        });
+        [cell(k.name), cell(k.key, "query"), cell(when(k.created_at)), cell(del)].forEach(function (td) { tr.appendChild(td); });
+        return tr;
+      }) : [emptyRow(4, "No key yet.")]);
+    }).catch(function (err) {
+      fill($("api-keys").tBodies[0], [emptyRow(4, err.code === "admin_only" ? "Signed in with an account key: only the admin token manages keys." : err.message)]);
+    });
+  }
+
+  function makeKey(ev) {
+    ev.preventDefault();
+    api("POST", accountPath() + "/api-keys", { name: $("key-name").value.trim() }).then(function (k) {
+      $("key-result").textContent = "New key (shown once, copy it now): " + k.key;
+      loadKeys();
+    }).catch(function (err) { $("key-result").textContent = err.message; });
+  }
+
   // Wiring.
 
   $("login-form").addEventListener("submit", signIn);
@@ -609,6 +636,7 @@
     loadConfigs();
   });
   $("config-form").addEventListener("submit", saveConfig);
+  $("key-form").addEventListener("submit", makeKey);
   $("config-id").addEventListener("change", loadConfigByID);
 
   if (state.token && state.account) {

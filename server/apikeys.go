@@ -1,0 +1,163 @@
+package server
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/pixelpost/pixelpost/storage"
+)
+
+// Account API keys (SPEC §6): the bootstrap admin token manages every
+// account; an account key opens that one account's API and dashboard
+// only (an agency's client, a team's tool), and cannot create accounts
+// or keys. A key is shown once, when it is made; the ledger keeps its
+// SHA-256 only.
+const (
+	configAPIKey = "api_key"
+	localsAdmin  = "admin" // the request carries the bootstrap token
+	keyPrefix    = "ppk_"
+)
+
+// apiKeyDoc is a key as stored.
+type apiKeyDoc struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Hash      string    `json:"sha256"` // of the whole key
+	Last4     string    `json:"last4"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// authenticate admits requests with a bearer token: the bootstrap admin
+// token (marked admin) or, to be checked against the account the path
+// names, an account key.
+func (s *Server) authenticate(c *fiber.Ctx) error {
+	token, ok := bearer(c)
+	if !ok {
+		return errUnauthorized(c)
+	}
+	c.Locals(localsAdmin, subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AdminToken)) == 1)
+	return c.Next()
+}
+
+func bearer(c *fiber.Ctx) (string, bool) {
+	token, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
+	return token, ok && token != ""
+}
+
+func isAdmin(c *fiber.Ctx) bool { v, _ := c.Locals(localsAdmin).(bool); return v }
+
+func errUnauthorized(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="pixelpost"`)
+	return &apiError{fiber.StatusUnauthorized, "unauthorized", "a valid Authorization: Bearer <admin token or account key> header is required"}
+}
+
+// adminOnly lets only the bootstrap token through.
+func (s *Server) adminOnly(c *fiber.Ctx) error {
+	if !isAdmin(c) {
+		return &apiError{fiber.StatusForbidden, "admin_only", "this needs the admin token, not an account key"}
+	}
+	return c.Next()
+}
+
+// accountKeyOK reports whether token is one of the account's keys.
+func (s *Server) accountKeyOK(c *fiber.Ctx, acct, token string) (bool, error) {
+	if !strings.HasPrefix(token, keyPrefix) {
+		return false, nil
+	}
+	all, err := s.ledger.Configs(c.UserContext(), acct, configAPIKey)
+	if err != nil {
+		return false, err
+	}
+	sum := sha256.Sum256([]byte(token))
+	want := hex.EncodeToString(sum[:])
+	found := false
+	for _, raw := range all {
+		var k apiKeyDoc
+		if json.Unmarshal(raw, &k) == nil && subtle.ConstantTimeCompare([]byte(k.Hash), []byte(want)) == 1 {
+			found = true
+		}
+	}
+	return found, nil
+}
+
+type apiKeyBody struct {
+	Name string `json:"name"`
+}
+
+// createAPIKey makes a key for the account and shows it, once.
+func (s *Server) createAPIKey(c *fiber.Ctx) error {
+	var b apiKeyBody
+	if err := decodeJSON(c, &b); err != nil {
+		return err
+	}
+	if len(b.Name) > maxNameLen {
+		return errBadRequest("invalid_name", fmt.Sprintf("name is longer than %d bytes", maxNameLen))
+	}
+	var raw [24]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return err
+	}
+	key := keyPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
+	sum := sha256.Sum256([]byte(key))
+	now := s.now().UTC()
+	doc := apiKeyDoc{ID: "k" + newHitID(now), Name: b.Name, Hash: hex.EncodeToString(sum[:]), Last4: key[len(key)-4:], CreatedAt: now}
+	v, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	if err := s.ledger.PutConfig(c.UserContext(), account(c).ID, configAPIKey, doc.ID, v); err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"id": doc.ID, "name": doc.Name, "created_at": doc.CreatedAt,
+		"key": key, "note": "store this key now: it is not shown again"})
+}
+
+// apiKeyView is a key as listed: never the key itself.
+type apiKeyView struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Key       string    `json:"key"` // masked: ppk_****abcd
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func (s *Server) listAPIKeys(c *fiber.Ctx) error {
+	all, err := s.ledger.Configs(c.UserContext(), account(c).ID, configAPIKey)
+	if err != nil {
+		return err
+	}
+	out := make([]apiKeyView, 0, len(all))
+	for _, raw := range all {
+		var k apiKeyDoc
+		if err := json.Unmarshal(raw, &k); err != nil {
+			return fmt.Errorf("stored api key: %w", err)
+		}
+		out = append(out, apiKeyView{ID: k.ID, Name: k.Name, Key: keyPrefix + "****" + k.Last4, CreatedAt: k.CreatedAt})
+	}
+	slices.SortFunc(out, func(a, b apiKeyView) int { return strings.Compare(a.ID, b.ID) })
+	return c.JSON(fiber.Map{"api_keys": out})
+}
+
+func (s *Server) deleteAPIKey(c *fiber.Ctx) error {
+	ctx, acct, id := c.UserContext(), account(c).ID, c.Params("id")
+	if _, err := s.ledger.Config(ctx, acct, configAPIKey, id); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return errNotFound("no such api key")
+		}
+		return err
+	}
+	if err := s.ledger.DeleteConfig(ctx, acct, configAPIKey, id); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"deleted": id})
+}
