@@ -7,15 +7,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-
-	"github.com/pixelpost/pixelpost/storage"
 )
 
 // Account API keys (SPEC §6): the bootstrap admin token manages every
@@ -75,16 +72,15 @@ func (s *Server) accountKeyOK(c *fiber.Ctx, acct, token string) (bool, error) {
 	if !strings.HasPrefix(token, keyPrefix) {
 		return false, nil
 	}
-	all, err := s.ledger.Configs(c.UserContext(), acct, configAPIKey)
+	keys, err := configDocs[apiKeyDoc](c.UserContext(), s.ledger, acct, configAPIKey)
 	if err != nil {
 		return false, err
 	}
 	sum := sha256.Sum256([]byte(token))
 	want := hex.EncodeToString(sum[:])
 	found := false
-	for _, raw := range all {
-		var k apiKeyDoc
-		if json.Unmarshal(raw, &k) == nil && subtle.ConstantTimeCompare([]byte(k.Hash), []byte(want)) == 1 {
+	for _, k := range keys {
+		if subtle.ConstantTimeCompare([]byte(k.Hash), []byte(want)) == 1 {
 			found = true
 		}
 	}
@@ -132,16 +128,12 @@ type apiKeyView struct {
 }
 
 func (s *Server) listAPIKeys(c *fiber.Ctx) error {
-	all, err := s.ledger.Configs(c.UserContext(), account(c).ID, configAPIKey)
+	keys, err := configDocs[apiKeyDoc](c.UserContext(), s.ledger, account(c).ID, configAPIKey)
 	if err != nil {
 		return err
 	}
-	out := make([]apiKeyView, 0, len(all))
-	for _, raw := range all {
-		var k apiKeyDoc
-		if err := json.Unmarshal(raw, &k); err != nil {
-			return fmt.Errorf("stored api key: %w", err)
-		}
+	out := make([]apiKeyView, 0, len(keys))
+	for _, k := range keys {
 		out = append(out, apiKeyView{ID: k.ID, Name: k.Name, Key: keyPrefix + "****" + k.Last4, CreatedAt: k.CreatedAt})
 	}
 	slices.SortFunc(out, func(a, b apiKeyView) int { return strings.Compare(a.ID, b.ID) })
@@ -149,15 +141,5 @@ func (s *Server) listAPIKeys(c *fiber.Ctx) error {
 }
 
 func (s *Server) deleteAPIKey(c *fiber.Ctx) error {
-	ctx, acct, id := c.UserContext(), account(c).ID, c.Params("id")
-	if _, err := s.ledger.Config(ctx, acct, configAPIKey, id); err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return errNotFound("no such api key")
-		}
-		return err
-	}
-	if err := s.ledger.DeleteConfig(ctx, acct, configAPIKey, id); err != nil {
-		return err
-	}
-	return c.JSON(fiber.Map{"deleted": id})
+	return s.deleteDocs(c, "api key", c.Params("id"), configAPIKey)
 }

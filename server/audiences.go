@@ -149,17 +149,9 @@ func (s *Server) putExport(ctx context.Context, acct string, doc *exportDoc, row
 
 // listExports answers the export history, newest first.
 func (s *Server) listExports(c *fiber.Ctx) error {
-	all, err := s.ledger.Configs(c.UserContext(), account(c).ID, configAudienceExport)
+	out, err := configDocs[exportDoc](c.UserContext(), s.ledger, account(c).ID, configAudienceExport)
 	if err != nil {
 		return err
-	}
-	out := make([]exportDoc, 0, len(all))
-	for _, raw := range all {
-		var d exportDoc
-		if err := json.Unmarshal(raw, &d); err != nil {
-			return fmt.Errorf("stored audience export: %w", err)
-		}
-		out = append(out, d)
 	}
 	slices.SortFunc(out, func(a, b exportDoc) int { return strings.Compare(b.ID, a.ID) }) // ids sort by time
 	return c.JSON(fiber.Map{"exports": out})
@@ -208,31 +200,19 @@ func (s *Server) loadExport(ctx context.Context, acct, id string) (exportDoc, []
 }
 
 func (s *Server) deleteExport(c *fiber.Ctx) error {
-	ctx, acct, id := c.UserContext(), account(c).ID, c.Params("id")
-	if _, err := s.ledger.Config(ctx, acct, configAudienceExport, id); err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return errNotFound("no such audience export")
-		}
-		return err
-	}
-	for _, kind := range []string{configAudienceExport, configAudienceRows} {
-		if err := s.ledger.DeleteConfig(ctx, acct, kind, id); err != nil {
-			return err
-		}
-	}
-	return c.JSON(fiber.Map{"deleted": id})
+	return s.deleteDocs(c, "audience export", c.Params("id"), configAudienceExport, configAudienceRows)
 }
 
 // eraseFromExports removes an attendee's rows from every stored export of
 // the account (GDPR erasure) and returns how many it removed.
 func (s *Server) eraseFromExports(ctx context.Context, acct, attendeeID string) (int, error) {
-	all, err := s.ledger.Configs(ctx, acct, configAudienceExport)
+	docs, err := configDocs[exportDoc](ctx, s.ledger, acct, configAudienceExport)
 	if err != nil {
 		return 0, err
 	}
 	removed := 0
-	for id := range all {
-		doc, rows, err := s.loadExport(ctx, acct, id)
+	for _, d := range docs {
+		doc, rows, err := s.loadExport(ctx, acct, d.ID)
 		if err != nil {
 			return removed, err
 		}

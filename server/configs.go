@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
+
 	"github.com/pixelpost/pixelpost/storage"
 )
 
@@ -193,4 +195,40 @@ func decodeAs[T any](raw []byte) (any, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// configDocs reads every document of a kind of the account as T values,
+// in no particular order.
+func configDocs[T any](ctx context.Context, l storage.Ledger, acct, kind string) ([]T, error) {
+	all, err := l.Configs(ctx, acct, kind)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(all))
+	for id, raw := range all {
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, fmt.Errorf("stored %s %s: %w", kind, id, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// deleteDocs removes the documents of id (one per kind: an export's
+// description and rows), or answers 404 when the first does not exist.
+func (s *Server) deleteDocs(c *fiber.Ctx, what, id string, kinds ...string) error {
+	ctx, acct := c.UserContext(), account(c).ID
+	if _, err := s.ledger.Config(ctx, acct, kinds[0], id); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return errNotFound("no such " + what)
+		}
+		return err
+	}
+	for _, kind := range kinds {
+		if err := s.ledger.DeleteConfig(ctx, acct, kind, id); err != nil {
+			return err
+		}
+	}
+	return c.JSON(fiber.Map{"deleted": id})
 }
