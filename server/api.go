@@ -39,12 +39,15 @@ func (s *Server) requireAccount(c *fiber.Ctx) error {
 			return errUnauthorized(c) // an account key learns nothing of other accounts
 		}
 		token, _ := bearer(c)
-		ok, err := s.accountKeyOK(c, acct.ID, token)
+		key, ok, err := s.accountKey(c, acct.ID, token)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return errUnauthorized(c)
+		}
+		if key.Role == roleRead && c.Method() != fiber.MethodGet {
+			return &apiError{fiber.StatusForbidden, "read_only_key", "this account key may only read"}
 		}
 	}
 	if err != nil {

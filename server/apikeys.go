@@ -17,8 +17,8 @@ import (
 
 // Account API keys (SPEC §6): the bootstrap admin token manages every
 // account; an account key opens that one account's API and dashboard
-// only (an agency's client, a team's tool), and cannot create accounts
-// or keys. A key is shown once, when it is made; the ledger keeps its
+// only (an agency's client, a team's tool), read-only or not, and cannot
+// create accounts or keys. A key is shown once, when it is made; the ledger keeps its
 // SHA-256 only.
 const (
 	configAPIKey = "api_key"
@@ -32,8 +32,16 @@ type apiKeyDoc struct {
 	Name      string    `json:"name"`
 	Hash      string    `json:"sha256"` // of the whole key
 	Last4     string    `json:"last4"`
+	Role      string    `json:"role"` // roleRead or roleWrite
 	CreatedAt time.Time `json:"created_at"`
 }
+
+// Key roles: a read key may only GET (reports, lists, files); a write key
+// may also change the account's configuration and data.
+const (
+	roleRead  = "read"
+	roleWrite = "write"
+)
 
 // authenticate admits requests with a bearer token: the bootstrap admin
 // token (marked admin) or, to be checked against the account the path
@@ -67,28 +75,29 @@ func (s *Server) adminOnly(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// accountKeyOK reports whether token is one of the account's keys.
-func (s *Server) accountKeyOK(c *fiber.Ctx, acct, token string) (bool, error) {
+// accountKey finds token among the account's keys; ok is false when it is
+// none of them.
+func (s *Server) accountKey(c *fiber.Ctx, acct, token string) (key apiKeyDoc, ok bool, err error) {
 	if !strings.HasPrefix(token, keyPrefix) {
-		return false, nil
+		return key, false, nil
 	}
 	keys, err := configDocs[apiKeyDoc](c.UserContext(), s.ledger, acct, configAPIKey)
 	if err != nil {
-		return false, err
+		return key, false, err
 	}
 	sum := sha256.Sum256([]byte(token))
 	want := hex.EncodeToString(sum[:])
-	found := false
 	for _, k := range keys {
 		if subtle.ConstantTimeCompare([]byte(k.Hash), []byte(want)) == 1 {
-			found = true
+			key, ok = k, true
 		}
 	}
-	return found, nil
+	return key, ok, nil
 }
 
 type apiKeyBody struct {
 	Name string `json:"name"`
+	Role string `json:"role"` // "read" or "write" (default)
 }
 
 // createAPIKey makes a key for the account and shows it, once.
@@ -100,6 +109,12 @@ func (s *Server) createAPIKey(c *fiber.Ctx) error {
 	if len(b.Name) > maxNameLen {
 		return errBadRequest("invalid_name", fmt.Sprintf("name is longer than %d bytes", maxNameLen))
 	}
+	if b.Role == "" {
+		b.Role = roleWrite
+	}
+	if b.Role != roleRead && b.Role != roleWrite {
+		return errBadRequest("invalid_role", `role must be "read" or "write"`)
+	}
 	var raw [24]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return err
@@ -107,7 +122,8 @@ func (s *Server) createAPIKey(c *fiber.Ctx) error {
 	key := keyPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	sum := sha256.Sum256([]byte(key))
 	now := s.now().UTC()
-	doc := apiKeyDoc{ID: "k" + newHitID(now), Name: b.Name, Hash: hex.EncodeToString(sum[:]), Last4: key[len(key)-4:], CreatedAt: now}
+	doc := apiKeyDoc{ID: "k" + newHitID(now), Name: b.Name, Hash: hex.EncodeToString(sum[:]), Last4: key[len(key)-4:],
+		Role: b.Role, CreatedAt: now}
 	v, err := json.Marshal(doc)
 	if err != nil {
 		return err
@@ -115,8 +131,8 @@ func (s *Server) createAPIKey(c *fiber.Ctx) error {
 	if err := s.ledger.PutConfig(c.UserContext(), account(c).ID, configAPIKey, doc.ID, v); err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"id": doc.ID, "name": doc.Name, "created_at": doc.CreatedAt,
-		"key": key, "note": "store this key now: it is not shown again"})
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"id": doc.ID, "name": doc.Name, "role": doc.Role,
+		"created_at": doc.CreatedAt, "key": key, "note": "store this key now: it is not shown again"})
 }
 
 // apiKeyView is a key as listed: never the key itself.
@@ -124,6 +140,7 @@ type apiKeyView struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	Key       string    `json:"key"` // masked: ppk_****abcd
+	Role      string    `json:"role"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -134,7 +151,7 @@ func (s *Server) listAPIKeys(c *fiber.Ctx) error {
 	}
 	out := make([]apiKeyView, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, apiKeyView{ID: k.ID, Name: k.Name, Key: keyPrefix + "****" + k.Last4, CreatedAt: k.CreatedAt})
+		out = append(out, apiKeyView{ID: k.ID, Name: k.Name, Key: keyPrefix + "****" + k.Last4, Role: k.Role, CreatedAt: k.CreatedAt})
 	}
 	slices.SortFunc(out, func(a, b apiKeyView) int { return strings.Compare(a.ID, b.ID) })
 	return c.JSON(fiber.Map{"api_keys": out})

@@ -57,4 +57,18 @@ func TestAccountAPIKeys(t *testing.T) {
 	if got := with("GET", a, ""); got != 401 {
 		t.Errorf("a deleted key: %d, want 401", got)
 	}
+
+	// A read key reads, and changes nothing.
+	made = h.api("POST", a+"/api-keys", map[string]any{"name": "reports", "role": "read"}, 201)
+	key = made["key"].(string)
+	if got := with("GET", a+"/webinars/w1/stats", ""); got != 200 {
+		t.Errorf("a read key reading: %d", got)
+	}
+	if got := with("PUT", a+"/webinars/w2", `{"name":"x"}`); got != 403 {
+		t.Errorf("a read key writing: %d, want 403", got)
+	}
+	if got := with("DELETE", a+"/attendees/ann@example.com", ""); got != 403 {
+		t.Errorf("a read key erasing: %d, want 403", got)
+	}
+	h.api("POST", a+"/api-keys", map[string]any{"role": "owner"}, 400)
 }

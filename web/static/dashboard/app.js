@@ -596,17 +596,18 @@
         del.addEventListener("click", function () {
           api("DELETE", accountPath() + "/api-keys/" + encodeURIComponent(k.id)).then(loadKeys).catch(fail);
         });
-        [cell(k.name), cell(k.key, "query"), cell(when(k.created_at)), cell(del)].forEach(function (td) { tr.appendChild(td); });
+        [cell(k.name), cell(k.key, "query"), cell(k.role === "read" ? "read only" : "read and write"), cell(when(k.created_at)), cell(del)]
+          .forEach(function (td) { tr.appendChild(td); });
         return tr;
-      }) : [emptyRow(4, "No key yet.")]);
+      }) : [emptyRow(5, "No key yet.")]);
     }).catch(function (err) {
-      fill($("api-keys").tBodies[0], [emptyRow(4, err.code === "admin_only" ? "Signed in with an account key: only the admin token manages keys." : err.message)]);
+      fill($("api-keys").tBodies[0], [emptyRow(5, err.code === "admin_only" ? "Signed in with an account key: only the admin token manages keys." : err.message)]);
     });
   }
 
   function makeKey(ev) {
     ev.preventDefault();
-    api("POST", accountPath() + "/api-keys", { name: $("key-name").value.trim() }).then(function (k) {
+    api("POST", accountPath() + "/api-keys", { name: $("key-name").value.trim(), role: $("key-role").value }).then(function (k) {
       $("key-result").textContent = "New key (shown once, copy it now): " + k.key;
       loadKeys();
     }).catch(function (err) { $("key-result").textContent = err.message; });
