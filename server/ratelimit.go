@@ -3,7 +3,6 @@ package server
 import (
 	"hash/maphash"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -31,7 +30,7 @@ type ipLimiter struct {
 
 type limiterShard struct {
 	mu      sync.Mutex
-	buckets map[string]*bucket
+	buckets map[netip.Addr]*bucket
 	swept   time.Time // the last forgetIdle: at most one a second
 }
 
@@ -46,26 +45,27 @@ const maxPerShard = 4096
 func newIPLimiter(rate float64) *ipLimiter {
 	l := &ipLimiter{rate: rate, burst: max(2*rate, 20), seed: maphash.MakeSeed()}
 	for i := range l.shards {
-		l.shards[i].buckets = map[string]*bucket{}
+		l.shards[i].buckets = map[netip.Addr]*bucket{}
 	}
 	return l
 }
 
-// allow takes a token of ip's bucket at now; ip may be a borrowed string.
-func (l *ipLimiter) allow(ip string, now time.Time) bool {
-	if a, err := netip.ParseAddr(ip); err != nil || a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsUnspecified() {
-		return true // unparseable or unspecified: no client to key on
+// allow takes a token of a's bucket at now.
+func (l *ipLimiter) allow(a netip.Addr, now time.Time) bool {
+	if !a.IsValid() || a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsUnspecified() {
+		return true // no client on the internet to key on
 	}
-	sh := &l.shards[maphash.String(l.seed, ip)%uint64(len(l.shards))]
+	b16 := a.As16()
+	sh := &l.shards[maphash.Bytes(l.seed, b16[:])%uint64(len(l.shards))]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	b := sh.buckets[ip]
+	b := sh.buckets[a]
 	if b == nil {
 		if len(sh.buckets) >= maxPerShard && !sh.forgetIdle(now, l) {
 			return true
 		}
 		b = &bucket{tokens: l.burst, last: now}
-		sh.buckets[strings.Clone(ip)] = b
+		sh.buckets[a] = b
 	}
 	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
 	b.last = now
@@ -74,6 +74,18 @@ func (l *ipLimiter) allow(ip string, now time.Time) bool {
 	}
 	b.tokens--
 	return true
+}
+
+// clientAddr is the request's client address: the connection's peer, or
+// what a trusted proxy said it forwarded for. Without trusted proxies it
+// is read without allocating (the pixel's path).
+func (s *Server) clientAddr(c *fiber.Ctx) netip.Addr {
+	if len(s.cfg.TrustedProxies) == 0 {
+		a, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+		return a.Unmap()
+	}
+	a, _ := netip.ParseAddr(c.IP())
+	return a.Unmap()
 }
 
 // forgetIdle drops the buckets that have refilled (their address is idle);
@@ -99,7 +111,7 @@ func (sh *limiterShard) forgetIdle(now time.Time, l *ipLimiter) bool {
 // hit is recorded (writing one is the cost a flood would impose).
 func (s *Server) limited(kind string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if s.limiter == nil || s.limiter.allow(c.IP(), s.now()) {
+		if s.limiter == nil || s.limiter.allow(s.clientAddr(c), s.now()) {
 			return c.Next()
 		}
 		s.metrics.hit(kind, string(storage.StatusRejected), reasonRateLimited)

@@ -3,7 +3,7 @@ package server
 import (
 	"io"
 	"net/http/httptest"
-	"strconv"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +63,7 @@ func TestRateLimiterMemoryIsBounded(t *testing.T) {
 	for a := 1; a <= 5; a++ {
 		for b := range 256 {
 			for c := range 256 {
-				if !l.allow(netipString(a, b, c), now) {
+				if !l.allow(netip.AddrFrom4([4]byte{byte(a), byte(b), byte(c), 1}), now) {
 					t.Fatal("a new address was limited")
 				}
 				n++
@@ -81,15 +81,9 @@ func TestRateLimiterMemoryIsBounded(t *testing.T) {
 	later := now.Add(time.Minute)
 	limited := false
 	for range 100 {
-		limited = limited || !l.allow("9.9.9.9", later)
+		limited = limited || !l.allow(netip.MustParseAddr("9.9.9.9"), later)
 	}
 	if !limited {
 		t.Error("a flood was never limited once the shards were full")
 	}
 }
-
-func netipString(a, b, c int) string {
-	return strings.Join([]string{itoa(a), itoa(b), itoa(c), "1"}, ".")
-}
-
-func itoa(i int) string { return strconv.Itoa(i) }
