@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -38,18 +39,36 @@ func browser(t *testing.T) context.Context {
 	)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(func() {
 		_ = chromedp.Cancel(ctx) // closes the browser and waits for it
-		cancelTimeout()
 		cancelCtx()
 		cancelAlloc()
 		os.RemoveAll(profile)
 	})
-	if err := chromedp.Run(ctx); err != nil { // starts the browser
-		t.Fatalf("cannot start chromium: %v", err)
+	// The first Run starts the browser, and cancelling its context would
+	// close it: bound the start with a timer instead of a deadline.
+	watchdog := time.AfterFunc(browserStep, cancelCtx)
+	defer watchdog.Stop()
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("cannot start chromium within %v: %v", browserStep, err)
 	}
 	return ctx
+}
+
+// browserStep bounds one step of a browser test (start Chromium, sign in,
+// fill a form and see the result). Generous: on a loaded 2-core CI machine
+// a page load has taken over 20 s.
+const browserStep = 2 * time.Minute
+
+// runStep runs one named step of a browser test within browserStep and
+// fails the test saying which step did not finish.
+func runStep(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action) {
+	t.Helper()
+	step, cancel := context.WithTimeout(ctx, browserStep)
+	defer cancel()
+	if err := chromedp.Run(step, actions...); err != nil {
+		t.Fatalf("browser step %q did not finish within %v: %v", what, browserStep, err)
+	}
 }
 
 // serve makes the harness's server listen on loopback and returns its URL.
@@ -66,12 +85,19 @@ func (h *harness) serve() string {
 	return "http://" + ln.Addr().String()
 }
 
-// hasText waits until the element of sel holds text.
+// hasText waits (up to the step's deadline) until the element of sel
+// holds text; its error names what it waited for.
 func hasText(sel, text string) chromedp.Action {
 	s, _ := json.Marshal(sel)
 	x, _ := json.Marshal(text)
-	return chromedp.Poll(fmt.Sprintf(`(() => { const e = document.querySelector(%s); return !!e && e.textContent.includes(%s); })()`, s, x),
-		nil, chromedp.WithPollingTimeout(15*time.Second))
+	poll := chromedp.Poll(fmt.Sprintf(`(() => { const e = document.querySelector(%s); return !!e && e.textContent.includes(%s); })()`, s, x), nil,
+		chromedp.WithPollingTimeout(0)) // the step's deadline bounds it
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		if err := poll.Do(ctx); err != nil {
+			return fmt.Errorf("waiting for %s to contain %q: %w", sel, text, err)
+		}
+		return nil
+	})
 }
 
 func httpGet(t *testing.T, url string) {
@@ -93,9 +119,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	ctx := browser(t)
 	run := func(what string, actions ...chromedp.Action) {
 		t.Helper()
-		if err := chromedp.Run(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
+		runStep(t, ctx, what, actions...)
 	}
 
 	resp, err := http.Get(base + "/dashboard/")
@@ -198,6 +222,19 @@ func TestDashboardInABrowser(t *testing.T) {
 
 	// Why did that conversion not count?
 	httpGet(t, base+"/v1/conversion/pixel/"+h.acct+"?webinarId=w1&amount=12abc")
+	// The refused hit is listed once it is decided, a moment after the
+	// GIF: the tab reads the list once, so wait for it first.
+	waitFor(t, "the refused hit in /hits/rejected", func() bool {
+		req, _ := http.NewRequest("GET", base+"/api/v1/accounts/"+h.acct+"/hits/rejected", nil)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), "invalid_amount")
+	})
 	run("refused hits",
 		chromedp.Click(`#tabs button[data-view="activity"]`),
 		hasText("#rejections", "invalid_amount"),
@@ -266,7 +303,7 @@ func TestDashboardWebinarDays(t *testing.T) {
 	waitFor(t, "the rows in ClickHouse", func() bool { return len(rowsOf(t, ch, h.acct)) == 2 })
 	ctx := browser(t)
 	var bars int
-	err := chromedp.Run(ctx,
+	runStep(t, ctx, "sign in and open the webinar's days",
 		chromedp.Navigate(base+"/dashboard/"),
 		chromedp.WaitVisible("#login-form"),
 		chromedp.SendKeys("#token", testToken),
@@ -276,9 +313,6 @@ func TestDashboardWebinarDays(t *testing.T) {
 		hasText("#series tbody", "49.99 USD"),
 		chromedp.Evaluate(`document.querySelectorAll("#series-chart rect.sales").length`, &bars),
 	)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if bars != 1 {
 		t.Errorf("%d sales bars, want 1 (one day)", bars)
 	}

@@ -317,7 +317,7 @@ func TestTooOldPendingFails(t *testing.T) {
 func TestSSRFGuard(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.AllowPrivateTargets = false
-	e := &env{g: newGraph(t, ok), clock: &clock{}, logs: &logBuf{}}
+	e := &env{g: newGraph(t, ok), clock: newClock(), logs: &logBuf{}}
 	e.f = open(t, cfg, e.deps())
 	d := meta.Dataset{ID: testDataset, Account: testAccount, AccessToken: testToken, GraphBase: e.g.srv.URL}
 	if err := e.f.PutDataset(context.Background(), d); err == nil || !strings.Contains(err.Error(), "loopback") {

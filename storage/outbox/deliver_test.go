@@ -167,7 +167,7 @@ func TestTimeoutIsRetried(t *testing.T) {
 
 // Past MaxAge after creation, a retryable failure is final.
 func TestGivesUpAfterMaxAge(t *testing.T) {
-	var clk clock
+	clk := newClock()
 	rc := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {
 		if n == 3 {
 			clk.Advance(25 * time.Hour)
@@ -197,7 +197,7 @@ func TestGivesUpAfterMaxAge(t *testing.T) {
 // The next retry is never scheduled past the MaxAge deadline: the default
 // backoff of an hour is clamped so the last try happens at the deadline.
 func TestRetryNotScheduledPastMaxAge(t *testing.T) {
-	var clk clock
+	clk := newClock()
 	rc := newReceiver(t, status(http.StatusServiceUnavailable))
 	cfg := testConfig(t)
 	cfg.MaxAge = time.Minute
@@ -292,7 +292,7 @@ func TestManualRetry(t *testing.T) {
 		defer mu.Unlock()
 		w.WriteHeader(code)
 	})
-	var clk clock
+	clk := newClock()
 	o := open(t, testConfig(t), outbox.Deps{Now: clk.Now})
 	start(t, o)
 	id := enqueue(t, o, outbox.Delivery{Account: "acct", Kind: outbox.KindPostback, Key: "k", URL: rc.url("/pb")})

@@ -68,10 +68,23 @@ func status(code int) func(int, http.ResponseWriter, *http.Request) {
 	return func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) }
 }
 
-// clock is real time plus an offset the test moves forward.
-type clock struct{ off atomic.Int64 }
+// clock starts at a pinned date (so that "now - 3 h" is the same day at
+// any hour the suite runs), then moves with real time, which the senders'
+// timers need, plus an offset the test moves forward.
+type clock struct {
+	start time.Time // monotonic reading at creation
+	off   atomic.Int64
+}
 
-func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
+// pinnedNow is where every test clock starts: mid-afternoon UTC, far from
+// a day boundary in either direction.
+var pinnedNow = time.Date(2026, 6, 18, 14, 42, 0, 0, time.UTC)
+
+func newClock() *clock { return &clock{start: time.Now()} }
+
+func (c *clock) Now() time.Time {
+	return pinnedNow.Add(time.Since(c.start) + time.Duration(c.off.Load()))
+}
 func (c *clock) Advance(d time.Duration) { c.off.Add(int64(d)) }
 
 // fastBackoff retries after a few milliseconds.

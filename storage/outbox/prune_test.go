@@ -12,7 +12,7 @@ import (
 // it is sent); pending ones and younger ones stay; Delivered still counts
 // them (it counts ever).
 func TestPrune(t *testing.T) {
-	var clk clock
+	clk := newClock()
 	rc := newReceiver(t, status(200))
 	o := open(t, testConfig(t), outbox.Deps{Now: clk.Now})
 	stop := start(t, o)
