@@ -50,6 +50,8 @@ func (s *Server) click(c *fiber.Ctx) error {
 	_, _ = rand.Read(random[:]) // never fails (Go ≥ 1.24)
 	h.ClickID = attribution.NewClickID(h.Time, random)
 	h.SourceID, h.NetworkID = camp.SourceID, camp.NetworkID
+	px := camp.pixelConversions()
+	h.PixelConversions = &px // with NetworkID: who may convert the click (storage.ClickAccess)
 	h.ClickTTL = time.Duration(camp.WindowDays) * 24 * time.Hour
 	h.Currency = camp.Currency
 	h.Valuation = &camp.Valuation

@@ -61,10 +61,12 @@ func (s *Server) conversionPixel(c *fiber.Ctx) error {
 }
 
 // clickConversion is the postback hit of a conversion pixel naming a
-// click: approved, worth the pixel's amount, its order id as txid.
+// click: approved, worth the pixel's amount, its order id as txid. The
+// ledger refuses it (pixel_conversions_disabled) unless the click's
+// campaign allows the pixel.
 func clickConversion(h *storage.Hit, clickID, goal string, now time.Time) storage.Hit {
 	pb := *h
-	pb.ID, pb.Kind, pb.Source = newHitID(now), storage.KindPostback, "pixel"
+	pb.ID, pb.Kind, pb.Source = newHitID(now), storage.KindPostback, storage.SourcePixel
 	pb.Webinars, pb.Tags, pb.OrderKey = nil, nil, ""
 	pb.ClickID, pb.TxID, pb.Goal = clickID, h.OrderID, goal
 	if pb.Goal == "" {

@@ -123,6 +123,8 @@ func answerPostback(c *fiber.Ctx, r storage.Result) error {
 		status = fiber.StatusNotFound
 	case storage.ReasonBadTransition, storage.ReasonCurrencyMismatch:
 		status = fiber.StatusConflict
+	case storage.ReasonWrongNetwork:
+		status = fiber.StatusForbidden // the click is its campaign's network's to convert
 	}
 	return c.Status(status).SendString("error=" + r.Reason)
 }

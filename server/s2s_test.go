@@ -229,6 +229,7 @@ func TestConversionPixelWithClickID(t *testing.T) {
 	h := newHarness(t, embeddedLedger(t), "--allow-private-targets")
 	src := newTrafficSource(t)
 	camp := h.s2s(src.URL)
+	h.allowPixelConversions(camp)
 	cid := h.clickThrough(camp, "external_id=PX")
 	h.pixel("cid=" + cid + "&amount=30&orderId=O-1")
 	waitFor(t, "the outbound postback", func() bool { return len(src.received()) == 1 })
@@ -253,5 +254,117 @@ func TestCampaignRoundTrip(t *testing.T) {
 	after := h.api("PUT", path, before, 200)
 	if fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("campaign changed by a round trip:\n%v\n%v", before, after)
+	}
+}
+
+// allowPixelConversions turns pixel_conversions on for a campaign.
+func (h *harness) allowPixelConversions(campaign string) {
+	h.t.Helper()
+	path := "/accounts/" + h.acct + "/campaigns/" + campaign
+	doc := h.api("GET", path, nil, 200)
+	doc["pixel_conversions"] = true
+	if got := h.api("PUT", path, doc, 200); got["pixel_conversions"] != true {
+		h.t.Fatalf("campaign answered pixel_conversions %v, want true", got["pixel_conversions"])
+	}
+}
+
+// A click id is in the offer URL and the pp_cid cookie: whoever sees it
+// must not be able to credit, re-price or charge back its conversion
+// through any path but its campaign's network's (issue 12, item 1).
+func TestPostbackOnlyThroughTheClicksNetwork(t *testing.T) {
+	ledgers(t, func(t *testing.T, l storage.Ledger) {
+		h := newHarness(t, l, "--allow-private-targets")
+		src := newTrafficSource(t)
+		camp := h.s2s(src.URL) // network "net", secret s3cret
+		h.api("PUT", "/accounts/"+h.acct+"/networks/other", map[string]any{"preset": "generic", "secret": "0ther"}, 200)
+		cid := h.clickThrough(camp, "external_id=EXT")
+
+		forged := []struct{ name, path string }{
+			{"account-level path", fmt.Sprintf("/v1/postback/%s?cid=%s&payout=5000&txid=T1&status=approved", h.acct, cid)},
+			{"another network with its secret", fmt.Sprintf("/v1/postback/%s/other?cid=%s&payout=5000&txid=T1&secret=0ther", h.acct, cid)},
+		}
+		for _, f := range forged {
+			if code, body := h.postback(f.path); code != 403 || body != "error=wrong_network" {
+				t.Errorf("%s: %d %q, want 403 error=wrong_network", f.name, code, body)
+			}
+		}
+		if n := h.srv.metrics.count(storage.KindPostback, string(storage.StatusAccepted), ""); n != 0 {
+			t.Fatalf("%d conversions recorded by forged postbacks, want none", n)
+		}
+
+		// The network's own postback is then the conversion's first
+		// sighting, at its payout: nothing of the forged ones stuck.
+		pb := fmt.Sprintf("/v1/postback/%s/net?cid=%s&payout=5.50&txid=T1&secret=s3cret", h.acct, cid)
+		if code, body := h.postback(pb); code != 200 || body != "ok" {
+			t.Fatalf("the network's postback: %d %q", code, body)
+		}
+		if n := h.srv.metrics.count(storage.KindPostback, string(storage.StatusAccepted), ""); n != 1 {
+			t.Fatalf("%d conversions accepted, want the network's one", n)
+		}
+		// Nor can another path charge it back.
+		chargeback := fmt.Sprintf("/v1/postback/%s?cid=%s&payout=5.50&txid=T1&status=chargeback", h.acct, cid)
+		if code, body := h.postback(chargeback); code != 403 || body != "error=wrong_network" {
+			t.Errorf("account-level chargeback: %d %q, want 403 error=wrong_network", code, body)
+		}
+		if code, body := h.postback(pb); code != 200 || body != "duplicate" {
+			t.Errorf("the network's postback again: %d %q, want duplicate (still approved at 5.50)", code, body)
+		}
+		waitFor(t, "the network conversion's outbound postback", func() bool { return len(src.received()) >= 1 })
+		for _, got := range src.received() {
+			if got.Get("value") != "5.50" || got.Get("st") != "approved" {
+				t.Errorf("source received %v, want only the network's approved 5.50", got)
+			}
+		}
+		if n := h.srv.metrics.count(storage.KindPostback, string(storage.StatusRejected), storage.ReasonWrongNetwork); n != 3 {
+			t.Errorf("%d postbacks rejected wrong_network, want 3", n)
+		}
+	})
+}
+
+// A campaign without a network is converted through the account-level
+// path (and no network's path).
+func TestAccountPathServesClicksOfCampaignsWithoutNetwork(t *testing.T) {
+	ledgers(t, func(t *testing.T, l storage.Ledger) {
+		h := newHarness(t, l, "--allow-private-targets")
+		h.s2s("http://127.0.0.1:9") // creates network "net"
+		camp := "plain-" + h.acct
+		doc := h.api("PUT", "/accounts/"+h.acct+"/campaigns/"+camp, map[string]any{"offer_url": "https://offer.example/?s1={clickid}"}, 200)
+		if doc["pixel_conversions"] != true {
+			t.Errorf("campaign without network: pixel_conversions %v, want true", doc["pixel_conversions"])
+		}
+		cid := h.clickThrough(camp, "external_id=E")
+		if code, body := h.postback(fmt.Sprintf("/v1/postback/%s/net?cid=%s&payout=2&secret=s3cret", h.acct, cid)); code != 403 || body != "error=wrong_network" {
+			t.Errorf("through a network's path: %d %q, want 403 error=wrong_network", code, body)
+		}
+		if code, body := h.postback(fmt.Sprintf("/v1/postback/%s?cid=%s&payout=2", h.acct, cid)); code != 200 || body != "ok" {
+			t.Errorf("through the account-level path: %d %q, want ok", code, body)
+		}
+	})
+}
+
+// A browser cannot hold a secret: the conversion pixel converts a click of
+// a campaign with a network only when the campaign says so. Refused, it
+// still answers the GIF and records why.
+func TestConversionPixelRefusedUnlessCampaignAllows(t *testing.T) {
+	h := newHarness(t, embeddedLedger(t), "--allow-private-targets")
+	camp := h.s2s("http://127.0.0.1:9")
+	if doc := h.api("GET", "/accounts/"+h.acct+"/campaigns/"+camp, nil, 200); doc["pixel_conversions"] != false {
+		t.Errorf("campaign with a network: pixel_conversions %v, want false", doc["pixel_conversions"])
+	}
+	cid := h.clickThrough(camp, "external_id=PX")
+	h.pixel("cid=" + cid + "&amount=30&orderId=O-1") // checks the GIF
+	req := httptest.NewRequest("GET", "/v1/conversion/pixel/"+h.acct+"?amount=30&orderId=O-2", nil)
+	req.AddCookie(&http.Cookie{Name: clickCookie, Value: cid})
+	h.pixelReq(req)
+	if n := h.srv.metrics.count(storage.KindPostback, string(storage.StatusRejected), storage.ReasonPixelConversionsDisabled); n != 2 {
+		t.Errorf("%d pixel conversions rejected pixel_conversions_disabled, want 2 (cid and cookie)", n)
+	}
+	if n := h.srv.metrics.count(storage.KindPostback, string(storage.StatusAccepted), ""); n != 0 {
+		t.Errorf("%d conversions accepted from the pixel, want none", n)
+	}
+	// The network's postback still converts the click.
+	pb := fmt.Sprintf("/v1/postback/%s/net?cid=%s&payout=1&txid=O-1&secret=s3cret", h.acct, cid)
+	if code, body := h.postback(pb); code != 200 || body != "ok" {
+		t.Errorf("the network's postback: %d %q", code, body)
 	}
 }

@@ -48,6 +48,10 @@ type campaignBody struct {
 	Goals      map[string]goalBody `json:"goals,omitempty"`
 	CPC        string              `json:"cpc,omitempty"`
 	Payout     string              `json:"payout,omitempty"` // the offer's fixed payout, overriding postbacks
+	// PixelConversions: the conversion pixel (cid, pp_cid) may convert the
+	// campaign's clicks; stored with its effective value
+	// (storage.DefaultPixelConversions when not given).
+	PixelConversions *bool `json:"pixel_conversions,omitempty"`
 }
 
 type goalBody struct {
@@ -62,6 +66,15 @@ type campaignDoc struct {
 	Currency  string            `json:"currency"`
 	CPCMicros int64             `json:"cpc_micros"`
 	Valuation storage.Valuation `json:"valuation"`
+}
+
+// pixelConversions is whether the conversion pixel may convert the
+// campaign's clicks (a document of an earlier build does not say).
+func (d *campaignDoc) pixelConversions() bool {
+	if d.PixelConversions == nil {
+		return storage.DefaultPixelConversions(d.NetworkID)
+	}
+	return *d.PixelConversions
 }
 
 const (
@@ -168,6 +181,10 @@ func (s *Server) putCampaign(c *fiber.Ctx) error {
 	b := in.campaignBody
 	acct := account(c)
 	d := campaignDoc{campaignBody: b, Currency: acct.DefaultCurrency}
+	if d.PixelConversions == nil {
+		px := storage.DefaultPixelConversions(d.NetworkID)
+		d.PixelConversions = &px
+	}
 	if b.OfferURL == "" {
 		return errBadRequest("invalid_offer_url", "offer_url is required")
 	}

@@ -70,7 +70,11 @@ type Hit struct {
 	ConvStatus string // canonical conversion status
 	RawStatus  string
 	SourceID   string
-	NetworkID  string
+	NetworkID  string // click: its campaign's network; postback: the path's
+	// PixelConversions is a click's campaign's pixel_conversions (nil on a
+	// click logged by an earlier build: its access is then unknown, see
+	// ClickRec.Access).
+	PixelConversions *bool
 	// PrevConvStatus and PrevValue are the conversion's status and value
 	// before a postback (from Result.Conversion), for outbound postbacks
 	// and corrections. Not logged: known only in the process that applied
@@ -108,12 +112,16 @@ func (h *Hit) Op() Op {
 		op.Kind = OpClick
 		op.ClickID, op.CampaignID, op.Macros, op.ClickTTL, op.Cost = h.ClickID, h.CampaignID, h.Macros, h.ClickTTL, h.Cost
 		op.Valuation = h.Valuation
+		if h.PixelConversions != nil {
+			op.Access = &ClickAccess{NetworkID: h.NetworkID, PixelConversions: *h.PixelConversions}
+		}
 	case KindLead:
 		op.Kind = OpLead
 		op.Profile = h.Profile
 	case KindPostback:
 		op.Kind = OpPostback
 		op.ClickID, op.TxID, op.Goal, op.ConvStatus, op.RawStatus = h.ClickID, h.TxID, h.Goal, h.ConvStatus, h.RawStatus
+		op.NetworkID = h.NetworkID
 	}
 	if strings.HasPrefix(h.OrderKey, "f:") {
 		op.OrderWindow = attribution.FingerprintWindow

@@ -15,10 +15,10 @@ import (
 // byte, then every field in declaration order; strings and lists are
 // length-prefixed (uvarint), numbers are varints. A new field is appended
 // at the end under a new version, so old logs stay readable.
-const hitCodecVersion = 2
+const hitCodecVersion = 3
 
 // minCodecVersion is the oldest encoding DecodeHit still reads (version 1
-// lacks the S2S fields).
+// lacks the S2S fields, version 2 a click's PixelConversions).
 const minCodecVersion = 1
 
 // ErrBadHit: a log record does not decode as a Hit.
@@ -71,7 +71,10 @@ func AppendHit(dst []byte, h *Hit) []byte {
 		val, _ = json.Marshal(h.Valuation) // strings only: cannot fail
 	}
 	dst = binenc.AppendString(dst, string(val))
-	return binenc.AppendMap(dst, h.Profile)
+	dst = binenc.AppendMap(dst, h.Profile)
+	// Version 3.
+	dst = binenc.AppendBool(dst, h.PixelConversions != nil)
+	return binenc.AppendBool(dst, h.PixelConversions != nil && *h.PixelConversions)
 }
 
 // DecodeHit decodes a record written by AppendHit. The Hit owns its
@@ -133,6 +136,12 @@ func DecodeHit(b []byte) (Hit, error) {
 		}
 		h.Profile = d.Map()
 	}
+	if version >= 3 {
+		known, allowed := d.Bool(), d.Bool()
+		if known {
+			h.PixelConversions = &allowed
+		}
+	}
 	if err := d.Err(); err != nil {
 		return Hit{}, err
 	}
@@ -142,10 +151,13 @@ func DecodeHit(b []byte) (Hit, error) {
 	return h, nil
 }
 
+// resultCodecVersion is the version byte of AppendResult's encoding.
+const resultCodecVersion = 2
+
 // AppendResult appends the encoding of a ledger result (ledgers remember
 // the result of each hit id, so that a replay can return it).
 func AppendResult(dst []byte, r *Result) []byte {
-	dst = append(dst, hitCodecVersion)
+	dst = append(dst, resultCodecVersion)
 	dst = binenc.AppendString(dst, string(r.Status))
 	dst = binenc.AppendString(dst, r.Reason)
 	dst = binary.AppendVarint(dst, int64(r.Delta))
@@ -161,7 +173,7 @@ func AppendResult(dst []byte, r *Result) []byte {
 // DecodeResult decodes what AppendResult wrote.
 func DecodeResult(b []byte) (Result, error) {
 	var r Result
-	if len(b) == 0 || b[0] != hitCodecVersion {
+	if len(b) == 0 || b[0] != resultCodecVersion {
 		return r, fmt.Errorf("%w: unknown result version", ErrBadHit)
 	}
 	d := binenc.NewDecoder(b[1:], ErrBadHit)

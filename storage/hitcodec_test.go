@@ -18,8 +18,9 @@ func sampleHit() Hit {
 		IP: "203.0.113.0", UserAgent: "UA", Referer: "https://x/", Query: "amount=49.99",
 		Macros: map[string]string{"zone_id": "42", "country": "FR"}, ClickTTL: time.Hour, Cost: 1500,
 		TxID: "tx1", Goal: "sale", ConvStatus: "approved", RawStatus: "1", SourceID: "exo", NetworkID: "net",
-		Valuation: &Valuation{Goals: map[string]GoalDoc{"sale": {Type: "fixed", Value: "2000000"}}},
-		Profile:   map[string]string{"name": "Ann"},
+		Valuation:        &Valuation{Goals: map[string]GoalDoc{"sale": {Type: "fixed", Value: "2000000"}}},
+		Profile:          map[string]string{"name": "Ann"},
+		PixelConversions: func() *bool { v := true; return &v }(),
 	}
 }
 
@@ -39,6 +40,29 @@ func TestHitCodecRoundTrip(t *testing.T) {
 				t.Fatalf("round trip:\n got  %+v\n want %+v", got, h)
 			}
 		})
+	}
+}
+
+// TestDecodeHitVersion2HasUnknownClickAccess: a click logged by an earlier
+// build (version 2) decodes without PixelConversions, so its op carries no
+// Access and the ledger resolves it from the campaign (ClickRec.Access).
+func TestDecodeHitVersion2HasUnknownClickAccess(t *testing.T) {
+	h := sampleHit()
+	h.Kind = KindClick
+	b := AppendHit(nil, &h)
+	v2 := append([]byte{2}, b[1:len(b)-2]...) // version 3 appended two bools
+	got, err := DecodeHit(v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.PixelConversions != nil {
+		t.Fatalf("version 2 hit has PixelConversions %v, want unknown", *got.PixelConversions)
+	}
+	if op := got.Op(); op.Access != nil {
+		t.Fatalf("op of a version 2 click has Access %+v, want nil", op.Access)
+	}
+	if op := h.Op(); op.Access == nil || op.Access.NetworkID != "net" || !op.Access.PixelConversions {
+		t.Fatalf("op of a version 3 click has Access %+v, want network net, pixel conversions on", op.Access)
 	}
 }
 

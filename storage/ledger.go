@@ -127,6 +127,14 @@ type Op struct {
 	ClickTTL   time.Duration
 	Cost       attribution.Micros
 	Valuation  *Valuation // the campaign's, when the click happened
+	// Access is who may convert the click (its campaign's network and
+	// pixel_conversions when it happened); nil for a click hit logged by
+	// an earlier build (see ClickRec.Access).
+	Access *ClickAccess
+	// OpPostback: NetworkID is the network whose path the postback came
+	// through (/v1/postback/{acct}/{network}), empty for the account-level
+	// path and the conversion pixel (Source SourcePixel).
+	NetworkID string
 	// OpPostback: the conversion is (ClickID, TxID), or (ClickID, Goal)
 	// without a txid. ConvStatus is canonical (attribution.ConvStatus),
 	// RawStatus as the network sent it. HasAmount/Amount carry the payout
@@ -176,7 +184,7 @@ func (op *Op) Valid(maxID int) bool {
 	if op.HitID == "" {
 		return false
 	}
-	for _, id := range [...]string{op.HitID, op.Account, op.OrderKey, op.ClickID, op.TxID, op.Goal, op.AttendeeEmail, op.CookieID} {
+	for _, id := range [...]string{op.HitID, op.Account, op.OrderKey, op.ClickID, op.TxID, op.Goal, op.AttendeeEmail, op.CookieID, op.NetworkID} {
 		if len(id) > maxID {
 			return false
 		}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -18,7 +19,79 @@ type ClickRec struct {
 	Time       int64             `json:"t,string"`   // unix ns
 	Expires    int64             `json:"exp,string"` // unix ns: the end of the window
 	Valuation  *Valuation        `json:"v,omitempty"`
+	// Access is who may convert the click, from its campaign when it was
+	// clicked. Nil on a click recorded by an earlier build: the ledger
+	// fills it in from the campaign's current document (CampaignAccess)
+	// before DecidePostback, and a click whose campaign is gone stays nil,
+	// which DecidePostback refuses.
+	Access *ClickAccess `json:"a,omitempty"`
 }
+
+// Reasons a postback or a conversion pixel may not convert a click (SPEC
+// §1.4): the click is converted only through its own campaign's network.
+const (
+	ReasonWrongNetwork             = "wrong_network"              // rejected postback: not the click's network's path
+	ReasonPixelConversionsDisabled = "pixel_conversions_disabled" // rejected pixel conversion: the campaign does not allow it
+)
+
+// ClickAccess is who may convert a click. A browser cannot hold a secret,
+// so a click whose campaign names a network is converted only by that
+// network's authenticated postbacks, unless the campaign allows the
+// conversion pixel too.
+type ClickAccess struct {
+	// NetworkID is the campaign's network: only postbacks through
+	// /v1/postback/{acct}/{NetworkID} convert the click. Empty: only the
+	// account-level path /v1/postback/{acct} does.
+	NetworkID string `json:"n"`
+	// PixelConversions: the conversion pixel (cid, pp_cid) converts it.
+	PixelConversions bool `json:"px"`
+}
+
+// DefaultPixelConversions is a campaign's pixel_conversions when it does
+// not say: off when it names a network (its postbacks are authenticated,
+// a pixel is not), on otherwise.
+func DefaultPixelConversions(networkID string) bool { return networkID == "" }
+
+// CampaignAccess reads the access a campaign document (server/s2sconfig.go:
+// network_id, pixel_conversions) gives its clicks; nil when doc is nil or
+// unreadable.
+func CampaignAccess(doc []byte) *ClickAccess {
+	if doc == nil {
+		return nil
+	}
+	var d struct {
+		NetworkID        string `json:"network_id"`
+		PixelConversions *bool  `json:"pixel_conversions"`
+	}
+	if json.Unmarshal(doc, &d) != nil {
+		return nil
+	}
+	a := &ClickAccess{NetworkID: d.NetworkID, PixelConversions: DefaultPixelConversions(d.NetworkID)}
+	if d.PixelConversions != nil {
+		a.PixelConversions = *d.PixelConversions
+	}
+	return a
+}
+
+// refusal is why op may not convert a click of access a ("" when it may):
+// a conversion pixel (Source "pixel") needs PixelConversions, a postback
+// the click's network's path. Unknown access (nil) refuses both.
+func (a *ClickAccess) refusal(op *Op) string {
+	if op.Source == SourcePixel {
+		if a == nil || !a.PixelConversions {
+			return ReasonPixelConversionsDisabled
+		}
+		return ""
+	}
+	if a == nil || op.NetworkID != a.NetworkID {
+		return ReasonWrongNetwork
+	}
+	return ""
+}
+
+// SourcePixel is the Source of an op from a conversion pixel (a
+// conversion pixel naming a click makes an OpPostback with it).
+const SourcePixel = "pixel"
 
 // Valuation is how a campaign values its conversions, taken with each
 // click: a conversion is worth what the offer paid when it was clicked.
@@ -70,7 +143,8 @@ func micros(s string) attribution.Micros {
 // NewClickRec is the record of an OpClick.
 func NewClickRec(op *Op) ClickRec {
 	return ClickRec{CampaignID: op.CampaignID, Macros: op.Macros, Cost: int64(op.Cost), Currency: op.Currency,
-		Time: op.Time.UnixNano(), Expires: op.Time.Add(op.ClickTTL).UnixNano(), Valuation: op.Valuation}
+		Time: op.Time.UnixNano(), Expires: op.Time.Add(op.ClickTTL).UnixNano(), Valuation: op.Valuation,
+		Access: op.Access}
 }
 
 // ClickGrace is how long a click is kept after its window ends, so that a
@@ -107,8 +181,13 @@ func ConvRevenue(status string, value attribution.Micros) attribution.Micros {
 
 // DecidePostback is the rule of an OpPostback once the click and the
 // conversion's previous state are known; both ledgers apply it (the Redis
-// one in Lua, kept in step by the conformance suite).
+// one in Lua, kept in step by the conformance suite). A click without
+// Access must have been given its campaign's (CampaignAccess) first.
 func DecidePostback(op *Op, click *ClickRec, prev *ConvRec) (Result, *ConvRec) {
+	// First: a postback on the wrong path learns nothing more of the click.
+	if reason := click.Access.refusal(op); reason != "" {
+		return Result{Status: StatusRejected, Reason: reason}, nil
+	}
 	if op.Time.UnixNano() > click.Expires {
 		return Result{Status: StatusRejected, Reason: ReasonExpiredClick}, nil
 	}

@@ -354,7 +354,7 @@ func TestOversizedIDRejectedAlone(t *testing.T) {
 
 func clickOp(hit, id string, at time.Time, window time.Duration) storage.Op {
 	return storage.Op{HitID: hit, Account: "acct", Kind: storage.OpClick, Time: at, ClickID: id,
-		CampaignID: "camp", ClickTTL: window, Currency: "USD"}
+		CampaignID: "camp", ClickTTL: window, Currency: "USD", Access: &storage.ClickAccess{PixelConversions: true}}
 }
 
 func postbackOp(hit, clickID string, at time.Time) storage.Op {

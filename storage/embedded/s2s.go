@@ -51,6 +51,11 @@ func (a *acctTxn) postback(op *storage.Op) (storage.Result, error) {
 	if err := json.Unmarshal(v, &click); err != nil {
 		return storage.Result{}, err
 	}
+	if click.Access == nil {
+		// Recorded by an earlier build: its campaign's current document
+		// says who may convert it (none when the campaign is gone).
+		click.Access = storage.CampaignAccess(a.config(storage.ConfigCampaign, click.CampaignID))
+	}
 	convs, err := a.root.CreateBucketIfNotExists(bucketConvs)
 	if err != nil {
 		return storage.Result{}, err
@@ -74,6 +79,18 @@ func (a *acctTxn) postback(op *storage.Op) (storage.Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// config returns a configuration document of the account, nil when none.
+func (a *acctTxn) config(kind, id string) []byte {
+	cfg := a.root.Bucket(bucketConfig)
+	if cfg == nil {
+		return nil
+	}
+	if b := cfg.Bucket([]byte(kind)); b != nil {
+		return b.Get([]byte(id))
+	}
+	return nil
 }
 
 // lead merges the op's profile fields into the attendee's profile.

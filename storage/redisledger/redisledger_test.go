@@ -680,7 +680,7 @@ func TestConversionExpiresWithItsClick(t *testing.T) {
 	servers(t, func(t *testing.T, l *Ledger) {
 		acct := newAccount(t, l)
 		click := storage.Op{HitID: randomID("hit-"), Account: acct, Kind: storage.OpClick, Time: base,
-			ClickID: "c1", CampaignID: "camp", ClickTTL: 24 * time.Hour, Currency: "USD"}
+			ClickID: "c1", CampaignID: "camp", ClickTTL: 24 * time.Hour, Currency: "USD", Access: &storage.ClickAccess{PixelConversions: true}}
 		pb := storage.Op{HitID: randomID("hit-"), Account: acct, Kind: storage.OpPostback, Time: base.Add(time.Minute),
 			ClickID: "c1", ConvStatus: "approved", RawStatus: "1", HasAmount: true, Amount: 1_000_000, Currency: "USD"}
 		if r := applyOK(t, l, click, pb); r[1].Status != storage.StatusAccepted {

@@ -32,8 +32,12 @@ func s2sArgs(args []any, op *storage.Op, ttl string) []any {
 	if op.HasAmount {
 		has = "1"
 	}
+	pixel := "0"
+	if op.Source == storage.SourcePixel {
+		pixel = "1"
+	}
 	return append(args, hx(storage.ConvKey(op.ClickID, op.TxID, op.Goal)), op.ConvStatus, op.RawStatus,
-		has, strconv.FormatInt(int64(op.Amount), 10), op.Currency, op.Goal, op.TxID)
+		has, strconv.FormatInt(int64(op.Amount), 10), op.Currency, op.Goal, op.TxID, op.NetworkID, pixel)
 }
 
 // decodeConversion reads the conversion part of a postback's reply.

@@ -173,10 +173,33 @@ if kind == 'k' then
 end
 if kind == 'p' then
   -- 5 click id h, 6 conversion key h, 7 status, 8 raw status,
-  -- 9 has payout (1, 0), 10 payout, 11 currency, 12 goal, 13 txid
+  -- 9 has payout (1, 0), 10 payout, 11 currency, 12 goal, 13 txid,
+  -- 14 network of the postback's path ('' account-level), 15 from the
+  -- conversion pixel (1, 0)
   local cj = redis.call('GET', P .. 'k:' .. ARGV[5])
   if not cj then return keep({'rejected', 'unknown_click', '0', ''}) end
   local click = cjson.decode(cj)
+  -- Who may convert it (storage.ClickAccess): recorded with the click, or
+  -- for a click of an earlier build its campaign's current document
+  -- (storage.CampaignAccess); nobody when that is gone.
+  local access = click.a
+  if type(access) ~= 'table' then
+    access = nil
+    local doc = redis.call('HGET', P .. 'cfg:campaign', click.c or '')
+    local ok, d = false, nil
+    if doc then ok, d = pcall(cjson.decode, doc) end
+    if ok and type(d) == 'table' then
+      local n, px = d.network_id, d.pixel_conversions
+      if n == nil or n == cjson.null then n = '' end
+      if px == nil or px == cjson.null then px = (n == '') end
+      if type(n) == 'string' and type(px) == 'boolean' then access = {n = n, px = px} end
+    end
+  end
+  if ARGV[15] == '1' then
+    if not access or access.px ~= true then return keep({'rejected', 'pixel_conversions_disabled', '0', ''}) end
+  elseif not access or (access.n or '') ~= ARGV[14] then
+    return keep({'rejected', 'wrong_network', '0', ''})
+  end
   if gt(now, click.exp) then return keep({'rejected', 'expired_click', '0', ''}) end
   local v = click.v or {}
   local goal = ARGV[12]
