@@ -84,7 +84,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		now:        now,
 		accounts:   newAccountCache(deps.Ledger, now),
 		configs:    newConfigCache(deps.Ledger, now),
-		rejected:   newRejectionLog(100),
+		rejected:   newRejectionLog(),
 		dashboard:  loadDashboard(),
 		metrics:    newMetrics(),
 	}
