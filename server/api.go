@@ -352,7 +352,6 @@ func (s *Server) manualConversion(c *fiber.Ctx) error {
 	})
 }
 
-
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
