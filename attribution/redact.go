@@ -2,6 +2,7 @@ package attribution
 
 import (
 	"bytes"
+	"net/url"
 	"strings"
 )
 
@@ -15,8 +16,11 @@ const redacted = "REDACTED"
 //
 // Sensitive: a key (percent-decoded leniently, ASCII case ignored) equal to
 // key, sig, pwd or pass, or containing mail, token, secret, passw, apikey,
-// api_key or signature (email, access_token, password...); and any value
-// holding an '@' (an email under an unexpected name).
+// api_key or signature (email, access_token, password...); a personal
+// field, redacted like an email: a key equal to name, fn, ln, dob, tel or
+// mobile, or containing phone, birth, first_name, firstname, last_name,
+// lastname, full_name, fullname or screen_name; and any value holding an
+// '@' (an email under an unexpected name).
 //
 // Segments are kept in the form they arrived in, even malformed ones, so
 // the record shows what the client sent; bytes outside printable ASCII are
@@ -91,15 +95,27 @@ func sensitiveKey(raw []byte) bool {
 	var stack [64]byte
 	k := lowerASCII(lenientUnescape(stack[:0], raw))
 	switch string(k) {
-	case "key", "sig", "pwd", "pass":
+	case "key", "sig", "pwd", "pass", "name", "fn", "ln", "dob", "tel", "mobile":
 		return true
 	}
-	for _, part := range [...]string{"mail", "token", "secret", "passw", "apikey", "api_key", "signature"} {
+	for _, part := range [...]string{"mail", "token", "secret", "passw", "apikey", "api_key", "signature",
+		"phone", "birth", "first_name", "firstname", "last_name", "lastname", "full_name", "fullname", "screen_name"} {
 		if bytes.Contains(k, []byte(part)) {
 			return true
 		}
 	}
 	return false
+}
+
+// SensitiveParam reports whether RedactQuery would hide the value v of the
+// decoded parameter k (a click's macro, say), so that stored macros follow
+// the same rule as stored queries.
+func SensitiveParam(k, v string) bool {
+	if v == "" || v == redacted {
+		return false
+	}
+	seg := url.QueryEscape(k) + "=" + url.QueryEscape(v)
+	return strings.HasSuffix(RedactQuery([]byte(seg), 0), "="+redacted)
 }
 
 // hides reports whether r makes a raw segment sensitive.

@@ -89,3 +89,18 @@ func TestRedactQueryAllValues(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// Personal fields are redacted like emails; labels that merely contain
+// "name" are kept.
+func TestRedactQueryPersonalFields(t *testing.T) {
+	f := func(raw, want string) {
+		t.Helper()
+		if got := RedactQuery([]byte(raw), 0); got != want {
+			t.Errorf("RedactQuery(%q) = %q, want %q", raw, got, want)
+		}
+	}
+	f("name=Ann+Lovelace&productName=Course", "name=REDACTED&productName=Course")
+	f("first_name=Ann&lastName=L&fullname=x", "first_name=REDACTED&lastName=REDACTED&fullname=REDACTED")
+	f("phone=1555&tel=1&mobile=2&customer_phone=3", "phone=REDACTED&tel=REDACTED&mobile=REDACTED&customer_phone=REDACTED")
+	f("dob=19151210&birthdate=1915&fn=a&ln=b&screen_name=h", "dob=REDACTED&birthdate=REDACTED&fn=REDACTED&ln=REDACTED&screen_name=REDACTED")
+}

@@ -54,6 +54,7 @@ func (s *Server) eraseAttendee(c *fiber.Ctx) error {
 	if v.Deliveries, err = s.outbox.Forget(c.UserContext(), acct, email); err != nil {
 		return err
 	}
+	s.rejected.forget(acct, emailSHA256(email), er.AttendeeID)
 	if s.clickhouse == nil {
 		return c.JSON(v)
 	}

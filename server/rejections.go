@@ -35,6 +35,9 @@ type rejection struct {
 	Reason  string    `json:"reason"`
 	HitID   string    `json:"hit_id"`
 	Query   string    `json:"query"` // email, token and secret values redacted
+
+	// Who the hit named, never shown: an erasure forgets their rejections.
+	emailSHA256, attendeeID string
 }
 
 // rejectionRing is a fixed-size ring of the latest rejections, allocated
@@ -91,7 +94,8 @@ func newRejectionLog() *rejectionLog {
 // whether h.Account names an existing account: the caller decides, so
 // that unknown ids never take an account's place.
 func (l *rejectionLog) add(h *storage.Hit, known bool) {
-	r := rejection{Time: h.Time, Kind: h.Kind, Account: h.Account, Reason: h.Reason, HitID: h.ID, Query: h.Query}
+	r := rejection{Time: h.Time, Kind: h.Kind, Account: h.Account, Reason: h.Reason, HitID: h.ID, Query: h.Query,
+		emailSHA256: h.EmailSHA256, attendeeID: h.AttendeeID}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !known || h.Reason == storage.ReasonUnknownAccount {
@@ -111,6 +115,31 @@ func (l *rejectionLog) add(h *storage.Hit, known bool) {
 	a := &accountRejections{account: h.Account, ring: rejectionRing{size: rejectionsPerAccount}}
 	a.ring.add(r)
 	l.byAccount[h.Account] = l.lru.PushFront(a)
+}
+
+// forget removes an erased person's rejections from the account's list
+// (emailSHA256 or attendeeID: who the hit named) and says how many.
+func (l *rejectionLog) forget(account, emailSHA256, attendeeID string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.byAccount[account]
+	if !ok {
+		return 0
+	}
+	r := &e.Value.(*accountRejections).ring
+	kept := make([]rejection, 0, len(r.ring))
+	for _, x := range r.newest(len(r.ring)) {
+		if (emailSHA256 != "" && x.emailSHA256 == emailSHA256) || (attendeeID != "" && x.attendeeID == attendeeID) {
+			continue
+		}
+		kept = append(kept, x)
+	}
+	n := len(r.ring) - len(kept)
+	r.ring, r.next = r.ring[:0], 0
+	for i := len(kept) - 1; i >= 0; i-- {
+		r.add(kept[i])
+	}
+	return n
 }
 
 // recent lists up to limit of an account's recorded rejections, newest
