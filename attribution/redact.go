@@ -2,6 +2,7 @@ package attribution
 
 import (
 	"bytes"
+	"net/url"
 	"strings"
 )
 
@@ -15,14 +16,32 @@ const redacted = "REDACTED"
 //
 // Sensitive: a key (percent-decoded leniently, ASCII case ignored) equal to
 // key, sig, pwd or pass, or containing mail, token, secret, passw, apikey,
-// api_key or signature (email, access_token, password...); and any value
-// holding an '@' (an email under an unexpected name).
+// api_key or signature (email, access_token, password...); a personal
+// field, redacted like an email: a key equal to name, fn, ln, dob, tel or
+// mobile, or containing phone, birth, first_name, firstname, last_name,
+// lastname, full_name, fullname or screen_name; and any value holding an
+// '@' (an email under an unexpected name).
 //
 // Segments are kept in the form they arrived in, even malformed ones, so
 // the record shows what the client sent; bytes outside printable ASCII are
 // percent-encoded, so the result is always printable ASCII. Empty segments
 // are dropped. It never panics, whatever raw holds.
-func RedactQuery(raw []byte, max int) string {
+func RedactQuery(raw []byte, max int) string { return RedactQueryWith(raw, max, Redaction{}) }
+
+// Redaction names what is sensitive beyond RedactQuery's own rules: the
+// parameters a sender configured to carry a secret (a network's secret
+// parameter, whatever its name), and the stored secrets themselves, so
+// that a secret sent under any name is hidden.
+type Redaction struct {
+	Keys   []string // parameter names, compared decoded, ASCII case ignored
+	Values []string // secret values, compared decoded and exactly; empty ones ignored
+	// AllValues hides every value (the stored secrets could not be read).
+	AllValues bool
+}
+
+// RedactQueryWith is RedactQuery that also hides the values of the keys in
+// r.Keys and any value equal to one of r.Values.
+func RedactQueryWith(raw []byte, max int, r Redaction) string {
 	var b strings.Builder
 	if max > 0 {
 		b.Grow(min(max, 3*len(raw)))
@@ -39,7 +58,7 @@ func RedactQuery(raw []byte, max int) string {
 			continue
 		}
 		key, value, hasValue := bytes.Cut(seg, []byte{'='})
-		hide := hasValue && (sensitiveKey(key) || holdsEmail(value))
+		hide := hasValue && (sensitiveKey(key) || holdsEmail(value) || r.hides(key, value))
 		n := escapedLen(key)
 		if hasValue {
 			n++
@@ -76,11 +95,48 @@ func sensitiveKey(raw []byte) bool {
 	var stack [64]byte
 	k := lowerASCII(lenientUnescape(stack[:0], raw))
 	switch string(k) {
-	case "key", "sig", "pwd", "pass":
+	case "key", "sig", "pwd", "pass", "name", "fn", "ln", "dob", "tel", "mobile":
 		return true
 	}
-	for _, part := range [...]string{"mail", "token", "secret", "passw", "apikey", "api_key", "signature"} {
+	for _, part := range [...]string{"mail", "token", "secret", "passw", "apikey", "api_key", "signature",
+		"phone", "birth", "first_name", "firstname", "last_name", "lastname", "full_name", "fullname", "screen_name"} {
 		if bytes.Contains(k, []byte(part)) {
+			return true
+		}
+	}
+	return false
+}
+
+// SensitiveParam reports whether RedactQuery would hide the value v of the
+// decoded parameter k (a click's macro, say), so that stored macros follow
+// the same rule as stored queries.
+func SensitiveParam(k, v string) bool {
+	if v == "" || v == redacted {
+		return false
+	}
+	seg := url.QueryEscape(k) + "=" + url.QueryEscape(v)
+	return strings.HasSuffix(RedactQuery([]byte(seg), 0), "="+redacted)
+}
+
+// hides reports whether r makes a raw segment sensitive.
+func (r Redaction) hides(rawKey, rawValue []byte) bool {
+	if r.AllValues {
+		return true
+	}
+	if len(r.Keys) == 0 && len(r.Values) == 0 {
+		return false
+	}
+	var stack [64]byte
+	k := lowerASCII(lenientUnescape(stack[:0], rawKey))
+	for _, name := range r.Keys {
+		if name != "" && len(name) == len(k) && string(lowerASCII([]byte(name))) == string(k) {
+			return true
+		}
+	}
+	var vstack [64]byte
+	v := lenientUnescape(vstack[:0], rawValue)
+	for _, secret := range r.Values {
+		if secret != "" && string(v) == secret {
 			return true
 		}
 	}

@@ -60,3 +60,47 @@ func TestRedactQueryOversized(t *testing.T) {
 		t.Fatalf("len %d, leaks an email: %v", len(got), strings.Contains(got, "%40"))
 	}
 }
+
+// A network's secret is hidden whatever parameter carries it: the one the
+// network configured, or any other whose value is a stored secret.
+func TestRedactQueryWithSecrets(t *testing.T) {
+	r := Redaction{Keys: []string{"auth"}, Values: []string{"S3CRET", "p@ss w"}}
+	f := func(raw, want string) {
+		t.Helper()
+		if got := RedactQueryWith([]byte(raw), 0, r); got != want {
+			t.Errorf("RedactQueryWith(%q) = %q, want %q", raw, got, want)
+		}
+	}
+	f("cid=1&auth=S3CRET", "cid=1&auth=REDACTED")
+	f("cid=1&AUTH=anything", "cid=1&AUTH=REDACTED")
+	f("cid=1&a%75th=x", "cid=1&a%75th=REDACTED")
+	f("cid=1&x=S3CRET", "cid=1&x=REDACTED")
+	f("cid=1&x=S3%43RET", "cid=1&x=REDACTED")
+	f("cid=1&x=p%40ss+w", "cid=1&x=REDACTED")
+	f("cid=S3CRETX&authx=1", "cid=S3CRETX&authx=1")
+	f("cid=", "cid=")
+	if got := RedactQueryWith([]byte("a=&b=1"), 0, Redaction{Values: []string{""}}); got != "a=&b=1" {
+		t.Errorf("an empty stored secret hid values: %q", got)
+	}
+}
+
+func TestRedactQueryAllValues(t *testing.T) {
+	if got := RedactQueryWith([]byte("cid=1&x=2&flag"), 0, Redaction{AllValues: true}); got != "cid=REDACTED&x=REDACTED&flag" {
+		t.Errorf("got %q", got)
+	}
+}
+
+// Personal fields are redacted like emails; labels that merely contain
+// "name" are kept.
+func TestRedactQueryPersonalFields(t *testing.T) {
+	f := func(raw, want string) {
+		t.Helper()
+		if got := RedactQuery([]byte(raw), 0); got != want {
+			t.Errorf("RedactQuery(%q) = %q, want %q", raw, got, want)
+		}
+	}
+	f("name=Ann+Lovelace&productName=Course", "name=REDACTED&productName=Course")
+	f("first_name=Ann&lastName=L&fullname=x", "first_name=REDACTED&lastName=REDACTED&fullname=REDACTED")
+	f("phone=1555&tel=1&mobile=2&customer_phone=3", "phone=REDACTED&tel=REDACTED&mobile=REDACTED&customer_phone=REDACTED")
+	f("dob=19151210&birthdate=1915&fn=a&ln=b&screen_name=h", "dob=REDACTED&birthdate=REDACTED&fn=REDACTED&ln=REDACTED&screen_name=REDACTED")
+}

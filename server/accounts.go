@@ -81,3 +81,19 @@ func (a *accountCache) forget(id string) {
 	delete(a.m, id)
 	a.mu.Unlock()
 }
+
+// cachedKnown reports whether id was found in the ledger when last looked
+// up, without looking it up now: for paths that must stay cheap under a
+// flood (rate-limited hits).
+func (a *accountCache) cachedKnown(id string) bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.m[id].found
+}
+
+// known reports whether id names an existing account (a ledger error
+// counts as unknown).
+func (a *accountCache) known(id string) bool {
+	_, err := a.get(id)
+	return err == nil
+}

@@ -352,10 +352,6 @@ func (s *Server) manualConversion(c *fiber.Ctx) error {
 	})
 }
 
-func (s *Server) recentRejections(c *fiber.Ctx) error {
-	return c.JSON(fiber.Map{"rejections": s.rejected.recent(account(c).ID)})
-}
-
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/pixelpost/pixelpost/storage"
 )
 
 // eraseWait bounds how long an erasure waits for the rows decided before
@@ -52,6 +54,7 @@ func (s *Server) eraseAttendee(c *fiber.Ctx) error {
 	if v.Deliveries, err = s.outbox.Forget(c.UserContext(), acct, email); err != nil {
 		return err
 	}
+	s.rejected.forget(acct, emailSHA256(email), er.AttendeeID)
 	if s.clickhouse == nil {
 		return c.JSON(v)
 	}
@@ -78,4 +81,45 @@ func (s *Server) deleteRawHits(ctx context.Context, acct, emailHash, attendeeID 
 		return err
 	}
 	return s.clickhouse.DeleteAttendee(ctx, acct, emailHash, attendeeID)
+}
+
+// tombstonesTTL is how long the shipper trusts the tombstones it read. A
+// stale read is harmless: an erasure waits for the rows decided before it
+// to be shipped, then deletes them in ClickHouse.
+const tombstonesTTL = time.Minute
+
+// erasedRows tells the shipper which rows to leave out: those of a person
+// erased after the row was decided, such as rows recorded on the embedded
+// default before --clickhouse-dsn was added (SPEC §6: a later replay
+// cannot bring them back). While the ledger cannot say, it waits and
+// retries: a row is neither shipped blindly nor dropped for an outage.
+// Only when ctx ends first is the row left out, and that is logged. It
+// runs on the shipper's goroutine only.
+func (s *Server) erasedRows(ctx context.Context) func(*storage.Hit) bool {
+	var tombs *storage.Tombstones
+	var read time.Time
+	return func(h *storage.Hit) bool {
+		wait := 100 * time.Millisecond
+		for {
+			if tombs == nil || time.Since(read) > tombstonesTTL {
+				tombs, read = storage.NewTombstones(s.ledger), time.Now()
+			}
+			// Not ctx itself: the shipper's final flush runs after ctx ended.
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			erased, err := tombs.Erased(lctx, h)
+			cancel()
+			if err == nil {
+				return erased
+			}
+			tombs = nil
+			s.errLog.Warn().Err(err).Msg("cannot read erasures: rows wait for the ledger before shipping")
+			select {
+			case <-ctx.Done():
+				s.log.Error().Str("hit_id", h.ID).Msg("shutdown while erasures could not be read: row left out of ClickHouse")
+				return true
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, 5*time.Second)
+		}
+	}
 }

@@ -75,7 +75,7 @@ func (s *Server) decided(hits []storage.Hit) {
 		h := &hits[i]
 		s.metrics.hit(h.Kind, string(h.Status), h.Reason)
 		if h.Status == storage.StatusRejected {
-			s.rejected.add(h)
+			s.rejected.add(h, h.Reason != storage.ReasonUnknownAccount && s.accounts.known(h.Account))
 		}
 	}
 	s.announce(hits)

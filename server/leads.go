@@ -69,11 +69,15 @@ func (s *Server) takeLead(c *fiber.Ctx, h *storage.Hit, endpoint string) (int, s
 		}
 		return fiber.StatusServiceUnavailable, "unavailable"
 	}
+	fields := ep.Fields.WithDefaults()
+	// The card's fields are personal whatever the endpoint names them.
+	h.Query = attribution.RedactQueryWith(c.Request().URI().QueryString(), maxRecordedQuery,
+		attribution.Redaction{Keys: []string{fields.Name, fields.Email, fields.ScreenName}})
 	values, keys, err := requestValues(c)
 	if err != nil {
 		return fiber.StatusBadRequest, "invalid_body"
 	}
-	ld, perr := attribution.ParseLead(values, ep.Fields.WithDefaults(), keys)
+	ld, perr := attribution.ParseLead(values, fields, keys)
 	if ep.Salt != "" && !ld.ValidToken(ep.Salt, ep.TokenIncludesHidden) {
 		return fiber.StatusForbidden, "bad_token"
 	}

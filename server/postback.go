@@ -64,6 +64,9 @@ func (s *Server) takePostback(c *fiber.Ctx, h *storage.Hit) (int, string) {
 		return fiber.StatusServiceUnavailable, "unavailable"
 	}
 	preset, _ := attribution.LookupPreset("generic")
+	// Whatever the outcome, the recorded query hides the network's secret
+	// under its configured name and any stored secret under any name.
+	defer func() { h.Query = s.redactSecrets(c, acct.ID, preset.Params.Secret) }()
 	var net_ *network
 	if h.NetworkID != "" {
 		if net_, err = s.configs.network(acct.ID, h.NetworkID); err != nil {
@@ -107,6 +110,24 @@ func (s *Server) takePostback(c *fiber.Ctx, h *storage.Hit) (int, string) {
 	}
 	h.Source = "postback"
 	return 0, ""
+}
+
+// redactSecrets is the postback's recorded query with, besides
+// RedactQuery's rules, the secret parameter secretParam and every value
+// equal to one of the account's network secrets hidden. When the secrets
+// cannot be read, every value is hidden: a record without values beats a
+// leaked secret.
+func (s *Server) redactSecrets(c *fiber.Ctx, acct, secretParam string) string {
+	raw := c.Request().URI().QueryString()
+	docs, err := s.configs.all(acct, storage.ConfigNetwork, decodeAs[networkDoc])
+	if err != nil {
+		return attribution.RedactQueryWith(raw, maxRecordedQuery, attribution.Redaction{Keys: []string{secretParam}, AllValues: true})
+	}
+	r := attribution.Redaction{Keys: []string{secretParam}}
+	for _, d := range docs {
+		r.Values = append(r.Values, d.(*networkDoc).Secret)
+	}
+	return attribution.RedactQueryWith(raw, maxRecordedQuery, r)
 }
 
 // answerPostback maps the ledger's decision to the network's answer.

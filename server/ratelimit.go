@@ -115,8 +115,9 @@ func (s *Server) limited(kind string) fiber.Handler {
 			return c.Next()
 		}
 		s.metrics.hit(kind, string(storage.StatusRejected), reasonRateLimited)
-		s.rejected.add(&storage.Hit{Time: s.now(), Kind: kind, Account: capped(c.Params("acct"), maxRecordedAcct),
-			Status: storage.StatusRejected, Reason: reasonRateLimited})
+		acct := capped(c.Params("acct"), maxRecordedAcct)
+		s.rejected.add(&storage.Hit{Time: s.now(), Kind: kind, Account: acct,
+			Status: storage.StatusRejected, Reason: reasonRateLimited}, s.accounts.cachedKnown(acct))
 		c.Set(fiber.HeaderRetryAfter, "1")
 		switch kind {
 		case storage.KindPixel, storage.KindRegistration:

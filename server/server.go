@@ -84,7 +84,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		now:        now,
 		accounts:   newAccountCache(deps.Ledger, now),
 		configs:    newConfigCache(deps.Ledger, now),
-		rejected:   newRejectionLog(100),
+		rejected:   newRejectionLog(),
 		dashboard:  loadDashboard(),
 		metrics:    newMetrics(),
 	}
@@ -145,7 +145,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		// (~0.1 s of peak load), and the batch held while ClickHouse is down
 		// stays ~20 MB.
 		s.shipper = clickhouse.NewShipper(clickhouse.ShipperConfig{Release: true, MaxBatch: 20000},
-			clickhouse.ShipperDeps{Log: p.Rows(), Client: deps.ClickHouse, Logger: deps.Log})
+			clickhouse.ShipperDeps{Log: p.Rows(), Client: deps.ClickHouse, Logger: deps.Log, Leave: s.erasedRows(ctx)})
 		s.metrics.watchShipper(s.shipper)
 		s.bg.Add(1)
 		go func() {

@@ -91,6 +91,40 @@ type Hit struct {
 	Query     string // redacted and size-capped
 }
 
+// Archived is h as the rows log keeps it: the durable raw-hit archive
+// holds what ClickHouse holds (SPEC §4, §6), the email's hash and the
+// attendee id, never the email, the cookie id or a lead's profile (name,
+// phone, date of birth...), and macros with the values RedactQuery would
+// hide redacted. Only the hits log holds those, until the ledger applied
+// the hit. h is not changed: the decided hit still serves webhooks.
+func (h *Hit) Archived() Hit {
+	a := *h
+	a.Email, a.CookieID, a.Profile = "", "", nil
+	a.Macros = redactedMacros(h.Macros)
+	return a
+}
+
+// redactedMacros returns m, or a copy with its sensitive values redacted.
+func redactedMacros(m map[string]string) map[string]string {
+	var out map[string]string
+	for k, v := range m {
+		if !attribution.SensitiveParam(k, v) {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]string, len(m))
+			for k2, v2 := range m {
+				out[k2] = v2
+			}
+		}
+		out[k] = "REDACTED"
+	}
+	if out == nil {
+		return m
+	}
+	return out
+}
+
 // Pending reports whether the hit still has to go through the ledger.
 func (h *Hit) Pending() bool { return h.Status == "" }
 

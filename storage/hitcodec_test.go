@@ -105,3 +105,25 @@ func TestResultCodecKeepsTheConversion(t *testing.T) {
 		t.Fatalf("round trip: %+v, %v; want %+v", got, err, r)
 	}
 }
+
+// The rows log keeps what ClickHouse keeps: no email, cookie id or
+// profile, macros redacted by RedactQuery's rule; the hit itself, which
+// webhooks still read, is unchanged.
+func TestArchivedHitHoldsNoPlaintext(t *testing.T) {
+	h := Hit{ID: "h1", Email: "ann@example.com", EmailSHA256: "abc", CookieID: "ck", AttendeeID: "e_1",
+		Profile: map[string]string{"name": "Ann"}, Macros: map[string]string{"zone_id": "7", "email": "ann@example.com", "u": "x@y.z"}}
+	a := h.Archived()
+	if a.Email != "" || a.CookieID != "" || a.Profile != nil || a.EmailSHA256 != "abc" || a.AttendeeID != "e_1" {
+		t.Errorf("archived hit %+v", a)
+	}
+	if a.Macros["zone_id"] != "7" || a.Macros["email"] != "REDACTED" || a.Macros["u"] != "REDACTED" {
+		t.Errorf("archived macros %v", a.Macros)
+	}
+	if h.Email == "" || h.Profile == nil || h.Macros["email"] != "ann@example.com" {
+		t.Errorf("Archived changed the hit: %+v", h)
+	}
+	got, err := DecodeHit(AppendHit(nil, &a))
+	if err != nil || got.Email != "" || got.Profile != nil {
+		t.Errorf("decoded archive %+v %v", got, err)
+	}
+}

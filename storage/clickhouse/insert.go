@@ -3,7 +3,6 @@ package clickhouse
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -196,10 +195,4 @@ func macroArrays(m map[string]string) (keys, values []string) {
 const redacted = "REDACTED"
 
 // sensitiveMacro applies RedactQuery's rule to one macro.
-func sensitiveMacro(k, v string) bool {
-	if v == "" || v == redacted {
-		return false
-	}
-	seg := url.QueryEscape(k) + "=" + url.QueryEscape(v)
-	return strings.HasSuffix(attribution.RedactQuery([]byte(seg), 0), "="+redacted)
-}
+func sensitiveMacro(k, v string) bool { return attribution.SensitiveParam(k, v) }

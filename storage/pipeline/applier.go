@@ -267,7 +267,8 @@ func (a *applier) writeRows(ctx context.Context) error {
 	}
 	for i := range a.hits {
 		start := len(a.buf)
-		a.buf = storage.AppendHit(a.buf, &a.hits[i])
+		row := a.hits[i].Archived() // the rows log never holds plaintext personal data
+		a.buf = storage.AppendHit(a.buf, &row)
 		if len(a.buf) > maxRowsAppend && len(a.recs) > 0 {
 			// Records alias a.buf: write those before it grows further.
 			tail := append([]byte(nil), a.buf[start:]...)
