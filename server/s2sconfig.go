@@ -171,6 +171,9 @@ func (s *Server) putCampaign(c *fiber.Ctx) error {
 	if b.OfferURL == "" {
 		return errBadRequest("invalid_offer_url", "offer_url is required")
 	}
+	if _, err := attribution.TemplateHost(b.OfferURL); errors.Is(err, attribution.ErrTokenInHost) {
+		return errBadRequest("token_in_host", "offer_url: "+err.Error())
+	}
 	if _, _, err := attribution.RenderTemplate(b.OfferURL, func(string) (string, bool) { return "x", true }); err != nil || len(b.OfferURL) > maxTemplateBytes {
 		return errBadRequest("invalid_offer_url", fmt.Sprintf("offer_url must be an http(s) URL template: %v", err))
 	}
