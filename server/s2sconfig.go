@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -116,10 +117,14 @@ func (s *Server) checkTemplate(field, tmpl string, required bool) error {
 }
 
 func (s *Server) putNetwork(c *fiber.Ctx) error {
-	var d networkDoc
-	if err := s.decodeConfig(c, storage.ConfigNetwork, &d); err != nil {
+	var in struct {
+		networkDoc
+		PostbackURL string `json:"postback_url"` // what GET answers besides: derived, ignored
+	}
+	if err := s.decodeConfig(c, storage.ConfigNetwork, &in); err != nil {
 		return err
 	}
+	d := in.networkDoc
 	if d.Preset == "" {
 		d.Preset = "generic"
 	}
@@ -265,14 +270,59 @@ func (s *Server) putConfig(c *fiber.Ctx, kind, what string, doc any) error {
 	return sendConfig(c, kind, raw)
 }
 
-// sendConfig answers a stored document, its secrets masked.
+// sendConfig answers a stored document (configAnswer).
 func sendConfig(c *fiber.Ctx, kind string, raw []byte) error {
-	out, err := maskSecrets(kind, raw)
+	out, err := configAnswer(c, kind, c.Params("id"), raw)
 	if err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Send(out)
+}
+
+// internalFields are, per kind, the stored fields computed for the hot
+// paths (in micro-units, or precomputed): answers leave them out.
+var internalFields = map[string][]string{
+	storage.ConfigCampaign: {"cpc_micros", "valuation"},
+}
+
+// configAnswer is a stored document as every answer shows it: secrets
+// masked, internal fields left out, and for a network the postback URL
+// to give it (networkPostbackURL).
+func configAnswer(c *fiber.Ctx, kind, id string, raw []byte) ([]byte, error) {
+	out, err := maskSecrets(kind, raw)
+	if err != nil || (len(internalFields[kind]) == 0 && kind != storage.ConfigNetwork) {
+		return out, err
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(out, &doc); err != nil {
+		return nil, fmt.Errorf("cannot decode stored %s %q: %w", kind, id, err)
+	}
+	for _, f := range internalFields[kind] {
+		delete(doc, f)
+	}
+	if kind == storage.ConfigNetwork {
+		var d networkDoc
+		if err := json.Unmarshal(raw, &d); err != nil {
+			return nil, fmt.Errorf("cannot decode stored network %q: %w", id, err)
+		}
+		doc["postback_url"] = mustJSON(networkPostbackURL(c, id, d))
+	}
+	return json.Marshal(doc)
+}
+
+// networkPostbackURL is the URL to paste into a network: this server's
+// postback path for the network, with the preset's parameter names (and
+// the network's overrides) and the sending system's macros. The secret is
+// never shown: its placeholder stands in for it.
+func networkPostbackURL(c *fiber.Ctx, id string, d networkDoc) string {
+	p, ok := attribution.LookupPreset(d.Preset)
+	if !ok {
+		return ""
+	}
+	p = p.WithOverrides(d.Params)
+	return c.BaseURL() + "/v1/postback/" + url.PathEscape(account(c).ID) + "/" + url.PathEscape(id) +
+		"?" + p.PostbackQuery(d.Secret != "")
 }
 
 // getConfig answers one document.
@@ -295,7 +345,7 @@ func (s *Server) listConfigs(kind string) fiber.Handler {
 		}
 		out := make(map[string]json.RawMessage, len(all)) // encoding/json sorts the ids
 		for id, raw := range all {
-			if out[id], err = maskSecrets(kind, raw); err != nil {
+			if out[id], err = configAnswer(c, kind, id, raw); err != nil {
 				return err
 			}
 		}

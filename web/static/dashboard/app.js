@@ -510,10 +510,8 @@
     "networks": {
       help: "An affiliate network sends postbacks with its own parameter names, a shared secret and, if you like, from known addresses.",
       example: { preset: "generic", secret: "a-long-random-secret", allow_ips: [] },
-      use: function (id) {
-        return location.origin + "/v1/postback/" + encodeURIComponent(state.account) + "/" + encodeURIComponent(id) +
-          "?cid={sub1}&payout={payout}&txid={transaction_id}&status={status}&secret=...";
-      },
+      // The server writes it: the preset's parameter names, the network's macros.
+      use: function (id, doc) { return doc.postback_url || ""; },
     },
     "webhooks": {
       help: "A CRM webhook receives each lead and conversion, signed with HMAC-SHA256.",
@@ -550,7 +548,7 @@
         var tr = document.createElement("tr");
         tr.className = "clickable";
         tr.dataset.id = id;
-        [cell(id), cell(k.use ? k.use(id) : "", "query"), cell(JSON.stringify(all[id]), "query")].forEach(function (td) { tr.appendChild(td); });
+        [cell(id), cell(k.use ? k.use(id, all[id]) : "", "query"), cell(JSON.stringify(all[id]), "query")].forEach(function (td) { tr.appendChild(td); });
         tr.addEventListener("click", function () {
           $("config-id").value = id;
           $("config-doc").value = JSON.stringify(all[id], null, 2);
