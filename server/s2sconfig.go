@@ -30,6 +30,8 @@ type sourceDoc struct {
 	CorrectionURL string `json:"correction_url,omitempty"`
 	// Statuses are the canonical statuses announced (default: approved).
 	Statuses []string `json:"statuses,omitempty"`
+	// Enabled false: the source is told nothing (no delivery is made).
+	Enabled *bool `json:"enabled,omitempty"`
 }
 
 // networkDoc is an affiliate network.
@@ -83,9 +85,13 @@ func (s *Server) putSource(c *fiber.Ctx) error {
 	if err := s.checkTemplate("correction_url", d.CorrectionURL, false); err != nil {
 		return err
 	}
-	if len(d.Statuses) == 0 {
+	if d.Statuses == nil {
 		d.Statuses = []string{string(attribution.StatusApproved)}
 	}
+	if len(d.Statuses) == 0 {
+		return errBadRequest("invalid_statuses", `statuses is empty: leave it out for ["approved"], or set "enabled": false to send nothing`)
+	}
+	d.Enabled = switchedOn(d.Enabled)
 	for _, st := range d.Statuses {
 		if !attribution.ConvStatus(st).Valid() {
 			return errBadRequest("invalid_status", fmt.Sprintf("status %q is not pending, approved, declined or chargeback", st))
