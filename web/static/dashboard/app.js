@@ -528,9 +528,8 @@
       use: function (id) { return location.origin + "/v1/crm/" + encodeURIComponent(id) + "/events"; },
     },
     "meta-datasets": {
-      help: "A Meta dataset (Conversions API for CRM): its id and access token. Type its id to load it.",
+      help: "A Meta dataset (Conversions API for CRM): its id and access token.",
       example: { access_token: "EAAB...", api_version: "v21.0", test_event_code: "" },
-      single: true,
     },
   };
 
@@ -538,10 +537,6 @@
     var kind = $("config-kind").value, k = kinds[kind];
     $("config-help").textContent = k.help;
     if (!$("config-id").value) $("config-doc").value = JSON.stringify(k.example, null, 2);
-    if (k.single) {
-      fill($("configs").tBodies[0], [emptyRow(3, "Datasets are not listed: type an id below and Save, or load one by its id.")]);
-      return;
-    }
     api("GET", accountPath() + "/" + kind).then(function (all) {
       var ids = Object.keys(all).sort();
       fill($("configs").tBodies[0], ids.length ? ids.map(function (id) {
@@ -577,7 +572,7 @@
 
   function loadConfigByID() {
     var kind = $("config-kind").value, id = $("config-id").value.trim();
-    if (!kinds[kind].single || !id) return;
+    if (!id) return;
     api("GET", accountPath() + "/" + kind + "/" + encodeURIComponent(id)).then(function (d) {
       $("config-doc").value = JSON.stringify(d, null, 2);
     }).catch(function () {});
