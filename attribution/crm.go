@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -408,20 +409,54 @@ func (p *crmParser) parseCSV(body []byte) error {
 			return crmValue{} // a short row
 		}
 		p.event(i, "line "+strconv.Itoa(line)+": ", get)
+	}, func(i, line int) {
+		p.refuse(i, ReasonInvalidEvent, "line "+strconv.Itoa(line)+": cannot be read as CSV")
 	})
 }
 
 // readCSV reads a CSV body with a header row, separated as crmCSVComma
 // says, rows shorter or longer than the header allowed: header gets the
 // header row (and may refuse the body), row each data row with its index
-// (0 is the first after the header) and its line. A malformed body is
-// ReasonInvalidBody; a row past max is tooMany.
-func readCSV(body []byte, max int, tooMany string, header func([]string) error, row func(i, line int, rec []string)) error {
-	r := csv.NewReader(bytes.NewReader(body))
-	r.Comma = crmCSVComma(body)
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true
-	h, err := r.Read()
+// (0 is the first after the header) and its line. A body without a
+// readable header is ReasonInvalidBody; a row past max is tooMany.
+//
+// Spreadsheets write stray quotes (Ann "Bo" Smith, or an opening quote
+// never closed): such a record is read again as its first line alone with
+// lenient quoting, and reading goes on from the next line, so one bad cell
+// never rejects the file. A line that cannot be read even so goes to
+// unreadable with its index and line; the others are read.
+func readCSV(body []byte, max int, tooMany string, header func([]string) error, row func(i, line int, rec []string), unreadable func(i, line int)) error {
+	comma := crmCSVComma(body)
+	newReader := func(b []byte, lazy bool) *csv.Reader {
+		r := csv.NewReader(bytes.NewReader(b))
+		r.Comma, r.FieldsPerRecord, r.ReuseRecord, r.LazyQuotes = comma, -1, true, lazy
+		return r
+	}
+	rest, base := body, 0 // base: lines of body before rest
+	r := newReader(rest, false)
+	// next reads the next record and its first line; at a malformed record
+	// it reads that line alone, leniently, and restarts after it.
+	next := func() (rec []string, line int, err error) {
+		rec, err = r.Read()
+		if err == nil {
+			line, _ = r.FieldPos(0)
+			return rec, base + line, nil
+		}
+		var pe *csv.ParseError
+		if !errors.As(err, &pe) {
+			return nil, 0, err // io.EOF
+		}
+		first, after := lineAt(rest, pe.StartLine)
+		line = base + pe.StartLine
+		rest, base = after, line
+		r = newReader(rest, false)
+		rec, err = newReader(first, true).Read()
+		if err != nil {
+			err = errUnreadableLine // never io.EOF: lines follow
+		}
+		return rec, line, err
+	}
+	h, _, err := next()
 	if err != nil {
 		return reject(ReasonInvalidBody, "")
 	}
@@ -429,19 +464,35 @@ func readCSV(body []byte, max int, tooMany string, header func([]string) error, 
 		return err
 	}
 	for i := 0; ; i++ {
-		rec, err := r.Read()
+		rec, line, err := next()
 		if err == io.EOF {
 			return nil
-		}
-		if err != nil {
-			return reject(ReasonInvalidBody, "")
 		}
 		if i == max {
 			return reject(tooMany, "")
 		}
-		line, _ := r.FieldPos(0)
+		if err != nil {
+			unreadable(i, line)
+			continue
+		}
 		row(i, line, rec)
 	}
+}
+
+var errUnreadableLine = errors.New("cannot read the line as CSV")
+
+// lineAt splits b around its n-th line (1-based): that line, without its
+// line break, and what follows it.
+func lineAt(b []byte, n int) (line, after []byte) {
+	for ; n > 1; n-- {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return nil, nil
+		}
+		b = b[i+1:]
+	}
+	line, after, _ = bytes.Cut(b, []byte("\n"))
+	return bytes.TrimSuffix(line, []byte("\r")), after
 }
 
 // crmCSVComma is ',' unless the header line holds none but a ';' or a tab.

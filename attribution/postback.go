@@ -96,8 +96,13 @@ type ParamNames struct {
 // The maps of a Preset returned by LookupPreset are its own: the caller
 // may keep and modify them.
 type Preset struct {
-	Name         string
-	Params       ParamNames
+	Name   string
+	Params ParamNames
+	// Macros are what the sending system writes, in the postback URL it
+	// is given, for each value (its own macro syntax); an empty one is a
+	// value it is not asked for. Secret is never a macro: PostbackQuery
+	// writes its placeholder.
+	Macros       ParamNames
 	Statuses     map[string]ConvStatus
 	Events       map[string]string
 	CustomEvents bool
@@ -134,38 +139,101 @@ type Preset struct {
 //     5 "approved and put on hold", which is pending here: its payout is
 //     not confirmed yet. Affise documents no 4 in postbacks; it is a
 //     bad_status.
+//
+// Macros (the postback URL each network is shown, PostbackQuery) assume
+// the offer URL hands our click id to the network in its sub1 (or the
+// tracker's external id), as README's examples do:
+//
+//   - generic, exoclick: the usual affiliate-network macros {sub1},
+//     {payout}, {transaction_id}, {status}; networks spell them
+//     differently, so check the network's own list.
+//   - voluum: Voluum's traffic-source postback tokens {externalid} and
+//     {payout} (Voluum relays a conversion of a click that came from us).
+//   - keitaro: Keitaro's S2S postback placeholders {external_id},
+//     {revenue}, {tid}, {status}.
+//   - binom: Binom's traffic-source postback tokens {externalid},
+//     {payout}, {cnv_status}.
+//   - affise: Affise's affiliate postback macros {sub1} (Affise has no
+//     click id macro: the click id travels in sub1), {sum},
+//     {transactionid}, {status}, {currency}, {goal}.
 func LookupPreset(name string) (Preset, bool) {
 	switch strings.ToLower(name) {
 	case "generic":
-		return newPreset("generic", genericParams, nil, false), true
+		return newPreset("generic", genericParams, networkMacros, nil, false), true
 	case "exoclick":
 		names := genericParams
 		names.ClickID, names.Payout = "tag", "value"
-		return newPreset("exoclick", names, nil, false), true
+		return newPreset("exoclick", names, networkMacros, nil, false), true
 	case "voluum":
 		names := genericParams
 		names.Status = "et"
-		return newPreset("voluum", names, []statusWord{
+		return newPreset("voluum", names, ParamNames{ClickID: "{externalid}", Payout: "{payout}"}, []statusWord{
 			{EventLead, StatusApproved, EventLead},
 		}, true), true
 	case "keitaro":
 		names := genericParams
 		names.ClickID, names.TxID = "subid", "tid"
-		return newPreset("keitaro", names, nil, false), true
+		return newPreset("keitaro", names, ParamNames{
+			ClickID: "{external_id}", Payout: "{revenue}", TxID: "{tid}", Status: "{status}",
+		}, nil, false), true
 	case "binom":
 		names := genericParams
 		names.ClickID, names.Status, names.Currency = "cnv_id", "cnv_status", "cnv_currency"
-		return newPreset("binom", names, nil, true), true
+		return newPreset("binom", names, ParamNames{
+			ClickID: "{externalid}", Payout: "{payout}", Status: "{cnv_status}",
+		}, nil, true), true
 	case "affise":
 		names := genericParams
 		names.ClickID, names.Payout, names.TxID = "clickid", "sum", "transactionid"
-		return newPreset("affise", names, []statusWord{
+		return newPreset("affise", names, ParamNames{
+			ClickID: "{sub1}", Payout: "{sum}", TxID: "{transactionid}", Status: "{status}",
+			Currency: "{currency}", Goal: "{goal}",
+		}, []statusWord{
 			{"2", StatusPending, ""},
 			{"3", StatusDeclined, ""},
 			{"5", StatusPending, ""},
 		}, false), true
 	}
 	return Preset{}, false
+}
+
+// networkMacros are the usual affiliate-network macros (generic presets).
+var networkMacros = ParamNames{
+	ClickID: "{sub1}", Payout: "{payout}", TxID: "{transaction_id}", Status: "{status}",
+}
+
+// SecretPlaceholder stands for the network's secret in PostbackQuery: the
+// secret itself is never shown back, the user writes it in.
+const SecretPlaceholder = "YOUR_SECRET"
+
+// PostbackQuery is the query string of the postback URL to give the
+// network (without the '?'): each value p.Macros asks for, under p's
+// parameter name (overrides applied) and in a fixed order, then, when
+// withSecret, the secret parameter with SecretPlaceholder. Macros are
+// written as they are, unescaped: the network replaces them.
+func (p Preset) PostbackQuery(withSecret bool) string {
+	var b strings.Builder
+	add := func(name, value string) {
+		if name == "" || value == "" {
+			return
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(name)
+		b.WriteByte('=')
+		b.WriteString(value)
+	}
+	add(p.Params.ClickID, p.Macros.ClickID)
+	add(p.Params.Payout, p.Macros.Payout)
+	add(p.Params.TxID, p.Macros.TxID)
+	add(p.Params.Status, p.Macros.Status)
+	add(p.Params.Currency, p.Macros.Currency)
+	add(p.Params.Goal, p.Macros.Goal)
+	if withSecret {
+		add(p.Params.Secret, SecretPlaceholder)
+	}
+	return b.String()
 }
 
 // PresetNames lists the names LookupPreset knows, sorted.
@@ -228,10 +296,11 @@ var commonStatuses = []statusWord{
 
 // newPreset builds fresh maps from the common table, then extra, whose
 // entries replace common ones with the same raw value.
-func newPreset(name string, params ParamNames, extra []statusWord, custom bool) Preset {
+func newPreset(name string, params, macros ParamNames, extra []statusWord, custom bool) Preset {
 	p := Preset{
 		Name:         name,
 		Params:       params,
+		Macros:       macros,
 		Statuses:     make(map[string]ConvStatus, len(commonStatuses)+len(extra)),
 		Events:       make(map[string]string, 4),
 		CustomEvents: custom,

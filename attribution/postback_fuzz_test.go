@@ -184,5 +184,13 @@ func FuzzRenderTemplate(f *testing.F) {
 		if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			t.Fatalf("rendered %q is not an http URL: %v", out, perr)
 		}
+		// A redirect never leaves the template's host, whatever the values.
+		if host, herr := TemplateHost(tmpl); herr == nil {
+			if r, rerr := RenderRedirect(tmpl, lookup(known)); rerr == nil && r != out {
+				t.Fatalf("RenderRedirect(%q) = %q, RenderTemplate %q", tmpl, r, out)
+			} else if rerr == nil && !strings.EqualFold(u.Host, host) {
+				t.Fatalf("redirect %q left host %q", r, host)
+			}
+		}
 	})
 }

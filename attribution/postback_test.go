@@ -532,3 +532,22 @@ func TestParseRateKeepsSubCentRates(t *testing.T) {
 		}
 	}
 }
+
+func TestPostbackQuery(t *testing.T) {
+	f := func(preset string, o ParamNames, withSecret bool, want string) {
+		t.Helper()
+		p, ok := LookupPreset(preset)
+		if !ok {
+			t.Fatalf("no preset %q", preset)
+		}
+		if got := p.WithOverrides(o).PostbackQuery(withSecret); got != want {
+			t.Errorf("%s: got  %s\nwant %s", preset, got, want)
+		}
+	}
+	f("generic", ParamNames{}, true, "cid={sub1}&payout={payout}&txid={transaction_id}&status={status}&secret=YOUR_SECRET")
+	f("exoclick", ParamNames{}, false, "tag={sub1}&value={payout}&txid={transaction_id}&status={status}")
+	f("voluum", ParamNames{}, false, "cid={externalid}&payout={payout}")
+	f("keitaro", ParamNames{}, false, "subid={external_id}&payout={revenue}&tid={tid}&status={status}")
+	f("binom", ParamNames{}, false, "cnv_id={externalid}&payout={payout}&cnv_status={cnv_status}")
+	f("affise", ParamNames{Secret: "auth"}, true, "clickid={sub1}&sum={sum}&transactionid={transactionid}&status={status}&currency={currency}&goal={goal}&auth=YOUR_SECRET")
+}

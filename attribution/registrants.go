@@ -19,7 +19,7 @@ const MaxImportRows = 10_000
 // Per-row reasons of an import (besides ReasonMissingEmail,
 // ReasonInvalidEmail, ReasonBadTime and ReasonFutureTime).
 const (
-	ReasonInvalidRow   = "invalid_row"   // a JSON element neither a string nor an object
+	ReasonInvalidRow   = "invalid_row"   // a JSON element neither a string nor an object, a CSV line that cannot be read
 	ReasonInvalidField = "invalid_field" // a detail that is not text, too long, or with control characters
 	ReasonTooManyRows  = "too_many_rows" // the body holds more than MaxImportRows
 )
@@ -80,6 +80,7 @@ var ProfileFields = []struct {
 // bytes of the offending value.
 type RowReject struct {
 	Index  int
+	Line   int // a CSV row's line in the body (1 is the header); 0 in JSON
 	Reason string
 	Detail string
 }
@@ -116,6 +117,7 @@ type registrantParser struct {
 	now      time.Time
 	rows     []Registrant
 	rejected []RowReject
+	line     int // of the CSV row being read
 }
 
 func (p *registrantParser) parseJSON(body []byte) error {
@@ -203,7 +205,11 @@ func (p *registrantParser) parseCSV(body []byte) error {
 		for name, c := range detailCols {
 			details[name] = cell(rec, c)
 		}
+		p.line = line
 		p.row(i, "line "+strconv.Itoa(line)+": ", cell(rec, emailCol), cell(rec, timeCol), details)
+	}, func(i, line int) {
+		p.line = line
+		p.refuse(i, ReasonInvalidRow, "line "+strconv.Itoa(line)+": cannot be read as CSV")
 	})
 }
 
@@ -275,5 +281,5 @@ func plainText(s string) bool {
 }
 
 func (p *registrantParser) refuse(index int, reason, detail string) {
-	p.rejected = append(p.rejected, RowReject{Index: index, Reason: reason, Detail: detail})
+	p.rejected = append(p.rejected, RowReject{Index: index, Line: p.line, Reason: reason, Detail: detail})
 }

@@ -119,3 +119,35 @@ func TestParseRegistrantsDetails(t *testing.T) {
 		t.Errorf("json refused %+v", rej)
 	}
 }
+
+// A stray quote in one cell rejects at most its own row, with its line
+// (issue 12, item 12).
+func TestParseRegistrantsForgivesStrayQuotes(t *testing.T) {
+	body := "email,first name\n" +
+		"ann@example.com,Ann \"Bo\" Smith\n" + // a bare quote in a cell
+		"bob@example.com,\"Bob\n" + // a quote opened and never closed
+		"cy@example.com,Cy\n" +
+		"\"di@example.com Di,x\n" + // the email cell swallows the row: not an email
+		"ed@example.com,\"Ed \"\"E\"\" Jr\"\r\n" // quoted as it should be
+	rows, rej, err := ParseRegistrants([]byte(body), "text/csv", importNow)
+	if err != nil {
+		t.Fatalf("the whole file was refused: %v", err)
+	}
+	var got []string
+	for _, r := range rows {
+		got = append(got, fmt.Sprintf("%d %s %q", r.Index, r.Email, r.Profile[FieldFirstName]))
+	}
+	for _, r := range rej {
+		got = append(got, fmt.Sprintf("%d line %d %s: %s", r.Index, r.Line, r.Reason, r.Detail))
+	}
+	want := []string{
+		`0 ann@example.com "Ann \"Bo\" Smith"`,
+		`1 bob@example.com "Bob"`,
+		`2 cy@example.com "Cy"`,
+		`4 ed@example.com "Ed \"E\" Jr"`,
+		`3 line 5 invalid_email: line 5: "di@example.com Di,x" is not an email address`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

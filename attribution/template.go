@@ -18,6 +18,9 @@ const MaxRenderedURLBytes = 8192
 var (
 	ErrTemplateNotURL  = errors.New("template does not render to an absolute http or https URL")
 	ErrTemplateTooLong = errors.New("rendered template is too long")
+	// ErrTokenInHost: a value could pick where the URL leads (an open
+	// redirect), so tokens may fill the path and query only.
+	ErrTokenInHost = errors.New("a token in the scheme, host or port could send visitors anywhere: tokens may fill the path and query only")
 )
 
 // RenderTemplate replaces the {name} tokens of tmpl, name being one or
@@ -77,6 +80,49 @@ func RenderTemplate(tmpl string, tokens func(name string) (string, bool)) (out s
 		return "", unknown, err
 	}
 	return out, unknown, nil
+}
+
+// TemplateHost returns the host (and port) every rendering of tmpl leads
+// to: ErrTokenInHost, wrapped with the tokens' names, when a token sits in
+// the scheme, user info, host or port; an ErrTemplateNotURL when the part
+// before the path is not an absolute http(s) URL.
+func TemplateHost(tmpl string) (string, error) {
+	scheme, rest, ok := strings.Cut(tmpl, "://")
+	if !ok {
+		return "", fmt.Errorf("%w: no scheme", ErrTemplateNotURL)
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	origin := scheme + "://" + authority
+	if names := TemplateTokens(origin); names != nil {
+		return "", fmt.Errorf("%w ({%s})", ErrTokenInHost, strings.Join(names, "}, {"))
+	}
+	if err := checkHTTPURL(origin); err != nil {
+		return "", err
+	}
+	u, _ := url.Parse(origin) // checked above
+	return strings.ToLower(u.Host), nil
+}
+
+// RenderRedirect renders a redirect target (a campaign's offer URL) as
+// RenderTemplate does, and refuses (ErrTokenInHost) a result whose host is
+// not the template's own: a redirect never goes where a request's values
+// say, even from a template saved before TemplateHost was checked.
+func RenderRedirect(tmpl string, tokens func(name string) (string, bool)) (string, error) {
+	host, err := TemplateHost(tmpl)
+	if err != nil {
+		return "", err
+	}
+	out, _, err := RenderTemplate(tmpl, tokens)
+	if err != nil {
+		return "", err
+	}
+	if u, err := url.Parse(out); err != nil || strings.ToLower(u.Host) != host {
+		return "", ErrTokenInHost
+	}
+	return out, nil
 }
 
 // TemplateTokens lists the token names of tmpl, each once, in order of

@@ -163,3 +163,38 @@ func TestTemplateTokens(t *testing.T) {
 		})
 	}
 }
+
+func TestTemplateHost(t *testing.T) {
+	f := func(tmpl, wantHost string, wantErr error) {
+		t.Helper()
+		host, err := TemplateHost(tmpl)
+		if !errors.Is(err, wantErr) || host != wantHost {
+			t.Errorf("TemplateHost(%q) = %q, %v; want %q, %v", tmpl, host, err, wantHost, wantErr)
+		}
+	}
+	f("https://offer.example/x?s1={clickid}", "offer.example", nil)
+	f("https://Offer.Example:8443?z={zone_id}#{a}", "offer.example:8443", nil)
+	f("https://offer.example", "offer.example", nil)
+	f("https://{domain}/x", "", ErrTokenInHost)
+	f("https://offer.example{zone_id}/x", "", ErrTokenInHost)
+	f("https://offer.example:{port}/x", "", ErrTokenInHost)
+	f("{scheme}://offer.example/x", "", ErrTokenInHost)
+	f("https://{user}@offer.example/x", "", ErrTokenInHost)
+	f("offer.example/{x}", "", ErrTemplateNotURL)
+}
+
+func TestRenderRedirectKeepsTheHost(t *testing.T) {
+	values := map[string]string{"domain": "evil.com", "zone_id": ".evil.com", "clickid": "c1", "path": "/@evil.com"}
+	tokens := func(name string) (string, bool) { v, ok := values[name]; return v, ok }
+	f := func(tmpl, want string, wantErr error) {
+		t.Helper()
+		got, err := RenderRedirect(tmpl, tokens)
+		if !errors.Is(err, wantErr) || got != want {
+			t.Errorf("RenderRedirect(%q) = %q, %v; want %q, %v", tmpl, got, err, want, wantErr)
+		}
+	}
+	f("https://offer.example/x?s1={clickid}", "https://offer.example/x?s1=c1", nil)
+	f("https://offer.example/{path}", "https://offer.example/%2F%40evil.com", nil)
+	f("https://{domain}/x", "", ErrTokenInHost)
+	f("https://offer.example{zone_id}/x", "", ErrTokenInHost)
+}

@@ -162,11 +162,15 @@ func (s *Server) putWebinar(c *fiber.Ctx) error {
 	if err := s.ledger.PutWebinar(c.UserContext(), account(c).ID, w); err != nil {
 		return err
 	}
+	// Put again after a DELETE: listed again.
+	if err := s.ledger.DeleteConfig(c.UserContext(), account(c).ID, configDeletedWebinar, id); err != nil {
+		return err
+	}
 	return c.JSON(w)
 }
 
 func (s *Server) listWebinars(c *fiber.Ctx) error {
-	ws, err := s.ledger.Webinars(c.UserContext(), account(c).ID)
+	ws, err := s.listedWebinars(c)
 	if err != nil {
 		return err
 	}

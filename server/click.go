@@ -67,7 +67,7 @@ func (s *Server) click(c *fiber.Ctx) error {
 	s.record(&h)
 
 	s.setCookie(c, clickCookie, h.ClickID, int(h.ClickTTL/time.Second))
-	target, _, err := attribution.RenderTemplate(camp.OfferURL, func(name string) (string, bool) {
+	target, err := attribution.RenderRedirect(camp.OfferURL, func(name string) (string, bool) {
 		if name == "clickid" {
 			return h.ClickID, true
 		}
@@ -76,7 +76,8 @@ func (s *Server) click(c *fiber.Ctx) error {
 	})
 	if err != nil {
 		// The template was checked when the campaign was saved; a value
-		// that makes it too long lands here.
+		// that makes it too long lands here, and so does a template saved
+		// with a token in its host before that was refused.
 		return &apiError{fiber.StatusBadGateway, "bad_offer_url", "the campaign's offer URL cannot be built: " + err.Error()}
 	}
 	c.Set(fiber.HeaderCacheControl, noStore)

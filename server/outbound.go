@@ -63,6 +63,10 @@ func (s *Server) announcement(h *storage.Hit) (outbox.Delivery, bool) {
 		s.errLog.Warn().Err(err).Str("account", h.Account).Msg("no source for an outbound postback")
 		return outbox.Delivery{}, false
 	}
+	if !enabled(src.Enabled) {
+		s.metrics.hit(storage.KindPostback, "outbound", "source_disabled")
+		return outbox.Delivery{}, false
+	}
 	wanted := func(st string) bool { return slices.Contains(src.Statuses, st) }
 	tmpl := src.PostbackURL
 	if h.PrevConvStatus != "" && wanted(h.PrevConvStatus) {

@@ -91,6 +91,7 @@ const importWait = 10 * time.Second
 // importRowView is the answer's line for one row of an import.
 type importRowView struct {
 	Index  int    `json:"index"`
+	Line   int    `json:"line,omitempty"` // of a refused CSV row
 	Status string `json:"status"`
 	Reason string `json:"reason,omitempty"`
 	Detail string `json:"detail,omitempty"`
@@ -136,7 +137,7 @@ func (s *Server) importRegistrants(c *fiber.Ctx) error {
 	views := make([]importRowView, 0, len(rows)+len(rejects))
 	counts := map[string]int{}
 	for _, r := range rejects {
-		views = append(views, importRowView{Index: r.Index, Status: string(storage.StatusRejected), Reason: r.Reason, Detail: r.Detail})
+		views = append(views, importRowView{Index: r.Index, Line: r.Line, Status: string(storage.StatusRejected), Reason: r.Reason, Detail: r.Detail})
 	}
 	for i, res := range results {
 		views = append(views, importRowView{Index: rows[i].Index, Status: string(res.Status), Reason: res.Reason})

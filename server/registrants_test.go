@@ -84,3 +84,24 @@ func TestImportRegistrantsRefusesBadBodies(t *testing.T) {
 		t.Errorf("bad webinar: %v", out)
 	}
 }
+
+// A stray quote in one cell of a spreadsheet export does not refuse the
+// file: every readable row is imported, a bad one is answered with its
+// line (issue 12, item 12).
+func TestImportRegistrantsForgivesStrayQuotes(t *testing.T) {
+	h := newHarness(t, embeddedLedger(t))
+	csv := "email,first name\n" +
+		"ann@example.com,Ann \"Bo\" Smith\n" +
+		"\"bob@example.com Bob,x\n" +
+		"cy@example.com,Cy\n"
+	out := h.importBody("w1", "text/csv", csv, 200)
+	if out["accepted"] != 2.0 || out["rejected"] != 1.0 {
+		t.Fatalf("import: %v", out)
+	}
+	if r := out["rows"].([]any)[1].(map[string]any); r["line"] != 3.0 || r["reason"] != "invalid_email" {
+		t.Errorf("row 1: %v, want rejected at line 3", r)
+	}
+	if st := h.stats("w1"); st["registrants"] != 2.0 {
+		t.Errorf("stats: %v", st)
+	}
+}

@@ -60,6 +60,7 @@ func (s *Server) newApp() *fiber.App {
 	acct.Get("/api-keys", s.adminOnly, s.listAPIKeys)
 	acct.Delete("/api-keys/:id", s.adminOnly, s.deleteAPIKey)
 	acct.Put("/webinars/:webinar", s.putWebinar)
+	acct.Delete("/webinars/:webinar", s.deleteWebinar)
 	acct.Get("/webinars", s.listWebinars)
 	acct.Get("/webinars/:webinar/stats", s.webinarStats)
 	acct.Post("/webinars/:webinar/registrants", s.importRegistrants)
@@ -72,22 +73,25 @@ func (s *Server) newApp() *fiber.App {
 	acct.Get("/reports/hits", s.hitsByStatus)
 	acct.Get("/reports/campaigns", s.campaignReport)
 	for _, cfg := range []struct {
-		path, kind string
-		put        fiber.Handler
+		path, kind, what string
+		put              fiber.Handler
 	}{
-		{"/sources", storage.ConfigSource, s.putSource},
-		{"/networks", storage.ConfigNetwork, s.putNetwork},
-		{"/campaigns", storage.ConfigCampaign, s.putCampaign},
-		{"/webhooks", configWebhook, s.putWebhook},
-		{"/lead-endpoints", storage.ConfigLeadEndpoint, s.putLeadEndpoint},
-		{"/crm-sources", storage.ConfigCRMSource, s.putCRMSource},
+		{"/sources", storage.ConfigSource, "source", s.putSource},
+		{"/networks", storage.ConfigNetwork, "network", s.putNetwork},
+		{"/campaigns", storage.ConfigCampaign, "campaign", s.putCampaign},
+		{"/webhooks", configWebhook, "webhook", s.putWebhook},
+		{"/lead-endpoints", storage.ConfigLeadEndpoint, "lead endpoint", s.putLeadEndpoint},
+		{"/crm-sources", storage.ConfigCRMSource, "CRM source", s.putCRMSource},
 	} {
 		acct.Put(cfg.path+"/:id", cfg.put)
 		acct.Get(cfg.path+"/:id", s.getConfig(cfg.kind))
 		acct.Get(cfg.path, s.listConfigs(cfg.kind))
+		acct.Delete(cfg.path+"/:id", s.deleteConfig(cfg.kind, cfg.what))
 	}
 	acct.Put("/meta-datasets/:id", s.putMetaDataset)
 	acct.Get("/meta-datasets/:id", s.getMetaDataset)
+	acct.Get("/meta-datasets", s.listMetaDatasets)
+	acct.Delete("/meta-datasets/:id", s.deleteMetaDataset)
 	acct.Get("/meta-datasets/:id/diagnostics", s.metaDiagnostics)
 	acct.Get("/meta-datasets/:id/events", s.metaEvents)
 	acct.Post("/audiences/exports", s.createExport)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -29,6 +30,8 @@ type sourceDoc struct {
 	CorrectionURL string `json:"correction_url,omitempty"`
 	// Statuses are the canonical statuses announced (default: approved).
 	Statuses []string `json:"statuses,omitempty"`
+	// Enabled false: the source is told nothing (no delivery is made).
+	Enabled *bool `json:"enabled,omitempty"`
 }
 
 // networkDoc is an affiliate network.
@@ -95,9 +98,13 @@ func (s *Server) putSource(c *fiber.Ctx) error {
 	if err := s.checkTemplate("correction_url", d.CorrectionURL, false); err != nil {
 		return err
 	}
-	if len(d.Statuses) == 0 {
+	if d.Statuses == nil {
 		d.Statuses = []string{string(attribution.StatusApproved)}
 	}
+	if len(d.Statuses) == 0 {
+		return errBadRequest("invalid_statuses", `statuses is empty: leave it out for ["approved"], or set "enabled": false to send nothing`)
+	}
+	d.Enabled = switchedOn(d.Enabled)
 	for _, st := range d.Statuses {
 		if !attribution.ConvStatus(st).Valid() {
 			return errBadRequest("invalid_status", fmt.Sprintf("status %q is not pending, approved, declined or chargeback", st))
@@ -129,10 +136,14 @@ func (s *Server) checkTemplate(field, tmpl string, required bool) error {
 }
 
 func (s *Server) putNetwork(c *fiber.Ctx) error {
-	var d networkDoc
-	if err := s.decodeConfig(c, storage.ConfigNetwork, &d); err != nil {
+	var in struct {
+		networkDoc
+		PostbackURL string `json:"postback_url"` // what GET answers besides: derived, ignored
+	}
+	if err := s.decodeConfig(c, storage.ConfigNetwork, &in); err != nil {
 		return err
 	}
+	d := in.networkDoc
 	if d.Preset == "" {
 		d.Preset = "generic"
 	}
@@ -187,6 +198,9 @@ func (s *Server) putCampaign(c *fiber.Ctx) error {
 	}
 	if b.OfferURL == "" {
 		return errBadRequest("invalid_offer_url", "offer_url is required")
+	}
+	if _, err := attribution.TemplateHost(b.OfferURL); errors.Is(err, attribution.ErrTokenInHost) {
+		return errBadRequest("token_in_host", "offer_url: "+err.Error())
 	}
 	if _, _, err := attribution.RenderTemplate(b.OfferURL, func(string) (string, bool) { return "x", true }); err != nil || len(b.OfferURL) > maxTemplateBytes {
 		return errBadRequest("invalid_offer_url", fmt.Sprintf("offer_url must be an http(s) URL template: %v", err))
@@ -279,14 +293,59 @@ func (s *Server) putConfig(c *fiber.Ctx, kind, what string, doc any) error {
 	return sendConfig(c, kind, raw)
 }
 
-// sendConfig answers a stored document, its secrets masked.
+// sendConfig answers a stored document (configAnswer).
 func sendConfig(c *fiber.Ctx, kind string, raw []byte) error {
-	out, err := maskSecrets(kind, raw)
+	out, err := configAnswer(c, kind, c.Params("id"), raw)
 	if err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Send(out)
+}
+
+// internalFields are, per kind, the stored fields computed for the hot
+// paths (in micro-units, or precomputed): answers leave them out.
+var internalFields = map[string][]string{
+	storage.ConfigCampaign: {"cpc_micros", "valuation"},
+}
+
+// configAnswer is a stored document as every answer shows it: secrets
+// masked, internal fields left out, and for a network the postback URL
+// to give it (networkPostbackURL).
+func configAnswer(c *fiber.Ctx, kind, id string, raw []byte) ([]byte, error) {
+	out, err := maskSecrets(kind, raw)
+	if err != nil || (len(internalFields[kind]) == 0 && kind != storage.ConfigNetwork) {
+		return out, err
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(out, &doc); err != nil {
+		return nil, fmt.Errorf("cannot decode stored %s %q: %w", kind, id, err)
+	}
+	for _, f := range internalFields[kind] {
+		delete(doc, f)
+	}
+	if kind == storage.ConfigNetwork {
+		var d networkDoc
+		if err := json.Unmarshal(raw, &d); err != nil {
+			return nil, fmt.Errorf("cannot decode stored network %q: %w", id, err)
+		}
+		doc["postback_url"] = mustJSON(networkPostbackURL(c, id, d))
+	}
+	return json.Marshal(doc)
+}
+
+// networkPostbackURL is the URL to paste into a network: this server's
+// postback path for the network, with the preset's parameter names (and
+// the network's overrides) and the sending system's macros. The secret is
+// never shown: its placeholder stands in for it.
+func networkPostbackURL(c *fiber.Ctx, id string, d networkDoc) string {
+	p, ok := attribution.LookupPreset(d.Preset)
+	if !ok {
+		return ""
+	}
+	p = p.WithOverrides(d.Params)
+	return c.BaseURL() + "/v1/postback/" + url.PathEscape(account(c).ID) + "/" + url.PathEscape(id) +
+		"?" + p.PostbackQuery(d.Secret != "")
 }
 
 // getConfig answers one document.
@@ -309,7 +368,7 @@ func (s *Server) listConfigs(kind string) fiber.Handler {
 		}
 		out := make(map[string]json.RawMessage, len(all)) // encoding/json sorts the ids
 		for id, raw := range all {
-			if out[id], err = maskSecrets(kind, raw); err != nil {
+			if out[id], err = configAnswer(c, kind, id, raw); err != nil {
 				return err
 			}
 		}

@@ -36,6 +36,8 @@ type webhookDoc struct {
 	URL    string   `json:"url"`
 	Secret string   `json:"secret"`
 	Events []string `json:"events"`
+	// Enabled false: the webhook receives nothing (no delivery is made).
+	Enabled *bool `json:"enabled,omitempty"`
 }
 
 func (s *Server) putWebhook(c *fiber.Ctx) error {
@@ -49,9 +51,13 @@ func (s *Server) putWebhook(c *fiber.Ctx) error {
 	if len(d.Secret) < 16 || len(d.Secret) > 256 {
 		return errBadRequest("invalid_secret", "secret must be 16 to 256 bytes: it signs every delivery")
 	}
-	if len(d.Events) == 0 {
+	if d.Events == nil {
 		d.Events = []string{eventLead, eventConversion}
 	}
+	if len(d.Events) == 0 {
+		return errBadRequest("invalid_events", `events is empty: leave it out for every event, or set "enabled": false to send nothing`)
+	}
+	d.Enabled = switchedOn(d.Enabled)
 	for _, e := range d.Events {
 		if e != eventLead && e != eventConversion {
 			return errBadRequest("invalid_events", fmt.Sprintf("event %q is not lead or conversion", e))
@@ -118,7 +124,7 @@ func (s *Server) webhookDeliveries(h *storage.Hit) []outbox.Delivery {
 	var out []outbox.Delivery
 	for id, v := range hooks {
 		hook := v.(*webhookDoc)
-		if !slices.Contains(hook.Events, event) {
+		if !enabled(hook.Enabled) || !slices.Contains(hook.Events, event) {
 			continue
 		}
 		out = append(out, outbox.Delivery{

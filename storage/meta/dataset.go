@@ -154,6 +154,36 @@ func (f *Forwarder) PutDataset(ctx context.Context, d Dataset) error {
 	return nil
 }
 
+// DeleteDataset removes a dataset with its events, durably: pending events
+// are not sent, and a flush under way finds nothing to record (ErrNotFound,
+// logged). CRM events that name it later are refused as for an unknown
+// dataset. Errors: ErrNotFound, ErrClosed, storage errors.
+func (f *Forwarder) DeleteDataset(ctx context.Context, account, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if f.life.Closed() {
+		return ErrClosed
+	}
+	err := f.db.Update(func(tx *bolt.Tx) error {
+		if dsBucket(tx, account, id) == nil {
+			return ErrNotFound
+		}
+		return tx.Bucket(bucketDatasets).DeleteBucket(datasetKey(account, id))
+	})
+	if err != nil {
+		return fmt.Errorf("cannot delete meta dataset %s: %w", id, wrap(err))
+	}
+	f.stMu.Lock()
+	if st := f.states[dsKey{account, id}]; st != nil {
+		// Kept, not removed: a running flush still reads it. Nothing is
+		// pending any more; a dataset put again under this id starts afresh.
+		st.pending, st.stateRec = 0, stateRec{}
+	}
+	f.stMu.Unlock()
+	return nil
+}
+
 // Dataset returns a stored dataset, access token included (see Redacted).
 // Errors: ErrNotFound, ErrClosed, storage errors.
 func (f *Forwarder) Dataset(ctx context.Context, account, id string) (Dataset, error) {

@@ -510,10 +510,8 @@
     "networks": {
       help: "An affiliate network sends postbacks with its own parameter names, a shared secret and, if you like, from known addresses.",
       example: { preset: "generic", secret: "a-long-random-secret", allow_ips: [] },
-      use: function (id) {
-        return location.origin + "/v1/postback/" + encodeURIComponent(state.account) + "/" + encodeURIComponent(id) +
-          "?cid={sub1}&payout={payout}&txid={transaction_id}&status={status}&secret=...";
-      },
+      // The server writes it: the preset's parameter names, the network's macros.
+      use: function (id, doc) { return doc.postback_url || ""; },
     },
     "webhooks": {
       help: "A CRM webhook receives each lead and conversion, signed with HMAC-SHA256.",
@@ -530,9 +528,8 @@
       use: function (id) { return location.origin + "/v1/crm/" + encodeURIComponent(id) + "/events"; },
     },
     "meta-datasets": {
-      help: "A Meta dataset (Conversions API for CRM): its id and access token. Type its id to load it.",
+      help: "A Meta dataset (Conversions API for CRM): its id and access token.",
       example: { access_token: "EAAB...", api_version: "v21.0", test_event_code: "" },
-      single: true,
     },
   };
 
@@ -540,17 +537,13 @@
     var kind = $("config-kind").value, k = kinds[kind];
     $("config-help").textContent = k.help;
     if (!$("config-id").value) $("config-doc").value = JSON.stringify(k.example, null, 2);
-    if (k.single) {
-      fill($("configs").tBodies[0], [emptyRow(3, "Datasets are not listed: type an id below and Save, or load one by its id.")]);
-      return;
-    }
     api("GET", accountPath() + "/" + kind).then(function (all) {
       var ids = Object.keys(all).sort();
       fill($("configs").tBodies[0], ids.length ? ids.map(function (id) {
         var tr = document.createElement("tr");
         tr.className = "clickable";
         tr.dataset.id = id;
-        [cell(id), cell(k.use ? k.use(id) : "", "query"), cell(JSON.stringify(all[id]), "query")].forEach(function (td) { tr.appendChild(td); });
+        [cell(id), cell(k.use ? k.use(id, all[id]) : "", "query"), cell(JSON.stringify(all[id]), "query")].forEach(function (td) { tr.appendChild(td); });
         tr.addEventListener("click", function () {
           $("config-id").value = id;
           $("config-doc").value = JSON.stringify(all[id], null, 2);
@@ -579,7 +572,7 @@
 
   function loadConfigByID() {
     var kind = $("config-kind").value, id = $("config-id").value.trim();
-    if (!kinds[kind].single || !id) return;
+    if (!id) return;
     api("GET", accountPath() + "/" + kind + "/" + encodeURIComponent(id)).then(function (d) {
       $("config-doc").value = JSON.stringify(d, null, 2);
     }).catch(function () {});
