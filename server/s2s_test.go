@@ -368,3 +368,21 @@ func TestConversionPixelRefusedUnlessCampaignAllows(t *testing.T) {
 		t.Errorf("the network's postback: %d %q", code, body)
 	}
 }
+
+// A campaign saved by an earlier build has no pixel_conversions field:
+// its answer shows the default its clicks get.
+func TestCampaignOfEarlierBuildShowsPixelDefault(t *testing.T) {
+	h := newHarness(t, embeddedLedger(t))
+	for id, want := range map[string]bool{"old-net-" + h.acct: false, "old-plain-" + h.acct: true} {
+		doc := `{"offer_url":"https://offer.example/?s1={clickid}"}`
+		if !want {
+			doc = `{"network_id":"net","offer_url":"https://offer.example/?s1={clickid}"}`
+		}
+		if err := h.srv.ledger.PutConfig(t.Context(), h.acct, storage.ConfigCampaign, id, []byte(doc)); err != nil {
+			t.Fatal(err)
+		}
+		if got := h.api("GET", "/accounts/"+h.acct+"/campaigns/"+id, nil, 200); got["pixel_conversions"] != want {
+			t.Errorf("campaign %s stored without the field: pixel_conversions %v, want %v", id, got["pixel_conversions"], want)
+		}
+	}
+}

@@ -324,6 +324,16 @@ func configAnswer(c *fiber.Ctx, kind, id string, raw []byte) ([]byte, error) {
 	for _, f := range internalFields[kind] {
 		delete(doc, f)
 	}
+	if _, ok := doc["pixel_conversions"]; kind == storage.ConfigCampaign && !ok {
+		// Saved by an earlier build: show the default its clicks get.
+		var d struct {
+			NetworkID string `json:"network_id"`
+		}
+		if err := json.Unmarshal(raw, &d); err != nil {
+			return nil, fmt.Errorf("cannot decode stored campaign %q: %w", id, err)
+		}
+		doc["pixel_conversions"] = json.RawMessage(strconv.FormatBool(storage.DefaultPixelConversions(d.NetworkID)))
+	}
 	if kind == storage.ConfigNetwork {
 		var d networkDoc
 		if err := json.Unmarshal(raw, &d); err != nil {
