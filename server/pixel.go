@@ -110,7 +110,7 @@ func (s *Server) parseConversion(c *fiber.Ctx, h *storage.Hit) attribution.Pixel
 		Tags:       h.Tags,
 		Amount:     h.Amount,
 		Currency:   h.Currency,
-		IP:         c.IP(),
+		IP:         s.clientAddr(c).String(),
 		UserAgent:  h.UserAgent,
 	})
 	h.Source = "pixel"

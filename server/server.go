@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -54,6 +55,9 @@ type Server struct {
 	now        func() time.Time
 	app        *fiber.App
 
+	// trustedProxies are the peers whose X-Forwarded-For is believed (clientaddr.go).
+	trustedProxies []netip.Prefix
+
 	stop      context.CancelFunc
 	bg        sync.WaitGroup
 	closeOnce sync.Once
@@ -88,6 +92,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		dashboard:  loadDashboard(),
 		metrics:    newMetrics(),
 	}
+	s.trustedProxies = parseTrustedProxies(cfg.TrustedProxies)
 	if cfg.RateLimit > 0 {
 		s.limiter = newIPLimiter(cfg.RateLimit)
 	}
