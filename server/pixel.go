@@ -141,8 +141,8 @@ func (s *Server) registrationPixel(c *fiber.Ctx) error {
 	return nil
 }
 
-// ignored reports hits that answer the GIF but count nothing: HEAD requests
-// and link-preview prefetches.
+// ignored reports hits that answer as usual (the GIF, the click's
+// redirect) but count nothing: HEAD requests, prefetches and link previews.
 func (s *Server) ignored(c *fiber.Ctx, kind string) bool {
 	if c.Method() == fiber.MethodHead || isPrefetch(&c.Request().Header) {
 		s.metrics.hit(kind, "ignored", "prefetch")
