@@ -75,6 +75,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.AdminToken == "" {
 		return nil, errors.New("server: an admin token is required (see LoadAdminToken)")
 	}
+	if err := openDataDir(cfg.DataDir, deps.Log); err != nil {
+		return nil, err
+	}
 	now := deps.Now
 	if now == nil {
 		now = time.Now
