@@ -98,6 +98,10 @@ func (s *Server) parseConversion(c *fiber.Ctx, h *storage.Hit) attribution.Pixel
 			rejectHit(h, err)
 			return q
 		}
+		if err := attribution.CheckMaxAmount(h.Amount, h.Currency, account.MaxAmount, account.DefaultCurrency); err != nil {
+			rejectHit(h, err)
+			return q
+		}
 		h.HasAmount = true
 	}
 	// The conversion pixel never sets pp_aid: a refresh that came back with
