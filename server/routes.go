@@ -31,6 +31,7 @@ func (s *Server) newApp() *fiber.App {
 	})
 
 	app.Use(s.recoverPanics)
+	app.Use(refuseAmbiguousLength)
 
 	// Tracking endpoints: public, always answer, never reveal data.
 	app.Get("/v1/conversion/pixel.js", s.pixelScript)
