@@ -39,6 +39,13 @@ const (
 	maxProductBytes = 256
 )
 
+// ValidOrderID is the one rule for order ids, wherever they come from (the
+// pixel, a manual conversion): at most 128 bytes of valid UTF-8, no control
+// characters (they would corrupt CSV exports and log lines).
+func ValidOrderID[T ~string | ~[]byte](v T) bool {
+	return len(v) <= maxOrderIDBytes && !hasControl(v)
+}
+
 // ParsePixel parses the raw query of a conversion pixel hit.
 //
 // On top of ParseQuery's rules: parameter names are matched without regard
@@ -271,7 +278,7 @@ func invalidReason(f field, v []byte) string {
 			return ReasonInvalidCurrency
 		}
 	case fieldOrderID:
-		if len(v) > maxOrderIDBytes || hasControl(v) {
+		if !ValidOrderID(v) {
 			return ReasonInvalidOrderID
 		}
 	case fieldProductID, fieldProductName:

@@ -24,6 +24,7 @@ const (
 	ReasonInvalidTag       = "invalid_tag"
 	ReasonInvalidOrderID   = "invalid_order_id"
 	ReasonInvalidProduct   = "invalid_product"
+	ReasonAmountTooLarge   = "amount_too_large"
 )
 
 // Error reads "reason: param", or just the reason when no parameter is named.

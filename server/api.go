@@ -93,6 +93,20 @@ func validIDParam(c *fiber.Ctx, name, what string) (string, error) {
 type accountBody struct {
 	Name            string `json:"name"`
 	DefaultCurrency string `json:"default_currency"`
+	MaxAmount       string `json:"max_amount"` // in DefaultCurrency; empty: attribution.DefaultMaxAmount
+}
+
+// accountView is an account as the API shows it: max_amount always set.
+type accountView struct {
+	ID              string `json:"id"`
+	Name            string `json:"name"`
+	DefaultCurrency string `json:"default_currency"`
+	MaxAmount       string `json:"max_amount"`
+}
+
+func viewAccount(a storage.Account) accountView {
+	return accountView{ID: a.ID, Name: a.Name, DefaultCurrency: a.DefaultCurrency,
+		MaxAmount: attribution.FormatAmount(attribution.MaxAmountOrDefault(a.MaxAmount), a.DefaultCurrency)}
 }
 
 func (s *Server) putAccount(c *fiber.Ctx) error {
@@ -115,15 +129,20 @@ func (s *Server) putAccount(c *fiber.Ctx) error {
 		return errBadRequest("invalid_currency", fmt.Sprintf("default_currency %q is not an ISO 4217 code", body.DefaultCurrency))
 	}
 	a := storage.Account{ID: id, Name: body.Name, DefaultCurrency: cur}
+	if body.MaxAmount != "" {
+		if a.MaxAmount, err = attribution.ParseAmount(body.MaxAmount, cur); err != nil || a.MaxAmount <= 0 {
+			return errBadRequest("invalid_max_amount", fmt.Sprintf("max_amount %q is not a positive amount of %s", body.MaxAmount, cur))
+		}
+	}
 	if err := s.ledger.PutAccount(c.UserContext(), a); err != nil {
 		return err
 	}
 	s.accounts.forget(id)
-	return c.JSON(a)
+	return c.JSON(viewAccount(a))
 }
 
 func (s *Server) getAccount(c *fiber.Ctx) error {
-	return c.JSON(account(c))
+	return c.JSON(viewAccount(account(c)))
 }
 
 type webinarBody struct {
@@ -319,9 +338,12 @@ func (s *Server) manualConversion(c *fiber.Ctx) error {
 		if amount, err = attribution.ParseAmount(body.Amount, cur); err != nil {
 			return err
 		}
+		if err := attribution.CheckMaxAmount(amount, cur, acct.MaxAmount, acct.DefaultCurrency); err != nil {
+			return err
+		}
 	}
-	if len(body.OrderID) > 128 {
-		return errBadRequest(attribution.ReasonInvalidOrderID, "order_id is longer than 128 bytes")
+	if !attribution.ValidOrderID(body.OrderID) {
+		return errBadRequest(attribution.ReasonInvalidOrderID, "order_id is at most 128 bytes, without control characters")
 	}
 	attendee := attribution.EmailAttendeeID(email)
 	key, _ := attribution.OrderKey(attribution.OrderKeyInput{

@@ -22,8 +22,12 @@ const (
 // click records a click on a campaign link and redirects to the campaign's
 // offer (SPEC §1.3). The redirect only ever goes to the offer URL
 // configured for the campaign: an unknown campaign is a 404 page, never a
-// redirect built from the request.
+// redirect built from the request. HEAD requests, prefetches and link
+// previews (prefetch.go) are redirected like a visitor but are no click:
+// nothing is stored, no cookie set, no cost counted; the redirect carries
+// a click id that names no click.
 func (s *Server) click(c *fiber.Ctx) error {
+	ignored := s.ignored(c, storage.KindClick)
 	h := s.newHit(c, storage.KindClick)
 	h.CampaignID = capped(c.Params("campaign"), maxRecordedAcct)
 	acct, err := s.configs.owner(storage.ConfigCampaign, h.CampaignID)
@@ -41,7 +45,9 @@ func (s *Server) click(c *fiber.Ctx) error {
 			// the visitor (or the traffic source's checker) tries again.
 			h.Reason, status, page = "ledger_unavailable", fiber.StatusServiceUnavailable, unavailablePage
 		}
-		s.record(&h)
+		if !ignored {
+			s.record(&h)
+		}
 		c.Set(fiber.HeaderCacheControl, noStore)
 		return c.Status(status).Type("html").SendString(page)
 	}
@@ -56,17 +62,18 @@ func (s *Server) click(c *fiber.Ctx) error {
 	h.Currency = camp.Currency
 	h.Valuation = &camp.Valuation
 	h.Macros = queryMacros(c)
-	h.Cost = attribution.Micros(camp.CPCMicros)
-	if v, ok := h.Macros["cost"]; ok {
-		if cost, err := attribution.ParseRate(v, camp.Currency); err == nil {
-			h.Cost = cost
-		} else {
-			h.Reason = "bad_cost" // kept; the click still counts, at the campaign's CPC
+	if !ignored {
+		h.Cost = attribution.Micros(camp.CPCMicros)
+		if v, ok := h.Macros["cost"]; ok {
+			if cost, err := attribution.ParseRate(v, camp.Currency); err == nil {
+				h.Cost = cost
+			} else {
+				h.Reason = "bad_cost" // kept; the click still counts, at the campaign's CPC
+			}
 		}
+		s.record(&h)
+		s.setCookie(c, clickCookie, h.ClickID, int(h.ClickTTL/time.Second))
 	}
-	s.record(&h)
-
-	s.setCookie(c, clickCookie, h.ClickID, int(h.ClickTTL/time.Second))
 	target, err := attribution.RenderRedirect(camp.OfferURL, func(name string) (string, bool) {
 		if name == "clickid" {
 			return h.ClickID, true

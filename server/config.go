@@ -26,7 +26,7 @@ type Config struct {
 	// AdminToken is the bootstrap admin API key. Empty: a random one is
 	// generated into DataDir/admin-token (mode 0600) at start-up.
 	AdminToken          string
-	CookieDomain        string   // Domain of the pp_aid cookie; empty: host-only
+	CookieDomain        string   // Domain of the pp_aid cookie (a hostname); empty: host-only
 	TrustedProxies      []string // IPs/CIDRs whose X-Forwarded-For is believed
 	AllowPrivateTargets bool     // outbound deliveries may reach private ranges (tests)
 
@@ -142,6 +142,9 @@ func (c *Config) Validate() error {
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		bad("admin-token: must be at least 16 characters")
 	}
+	if c.CookieDomain != "" && !validCookieDomain(c.CookieDomain) {
+		bad("cookie-domain: %q is not a hostname such as mydomain.com (no scheme, port, path, IP address or space)", c.CookieDomain)
+	}
 	for _, p := range c.TrustedProxies {
 		if net.ParseIP(p) == nil {
 			if _, _, err := net.ParseCIDR(p); err != nil {
@@ -183,6 +186,32 @@ func (c *Config) MetaDir() string { return filepath.Join(c.DataDir, "meta") }
 
 // AdminTokenFile is where a generated admin token is kept.
 func (c *Config) AdminTokenFile() string { return filepath.Join(c.DataDir, "admin-token") }
+
+// validCookieDomain reports a hostname fit for a cookie's Domain: labels
+// of letters, digits and inner hyphens, at most 253 bytes, optionally led
+// by a dot (browsers ignore it); not an IP address (a cookie cannot be
+// shared across hosts by IP). Anything else would make browsers drop the
+// cookie or, with ';' or spaces, forge other cookie attributes.
+func validCookieDomain(d string) bool {
+	d = strings.TrimPrefix(d, ".")
+	if d == "" || len(d) > 253 || net.ParseIP(d) != nil {
+		return false
+	}
+	labels := strings.Split(d, ".")
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	top := labels[len(labels)-1]
+	return strings.Trim(top, "0123456789") != "" // an all-digit top label is an address
+}
 
 func splitList(s string) []string {
 	var out []string

@@ -53,3 +53,38 @@ func TestLoadRejectsBadEnvironmentValue(t *testing.T) {
 		t.Fatalf("err = %v, want one naming PIXELPOST_LEDGER_BATCH", err)
 	}
 }
+
+// --cookie-domain is a hostname, nothing else: the cookie header is built
+// from it.
+func TestCookieDomainIsAHostname(t *testing.T) {
+	f := func(domain string, ok bool) {
+		t.Helper()
+		_, err := Load([]string{"--admin-token", testToken, "--cookie-domain", domain}, func(string) string { return "" })
+		if ok && err != nil {
+			t.Errorf("--cookie-domain %q refused: %v", domain, err)
+		}
+		if !ok && (err == nil || !strings.Contains(err.Error(), "cookie-domain")) {
+			t.Errorf("--cookie-domain %q: error %v, want a cookie-domain error", domain, err)
+		}
+	}
+	f("mydomain.com", true)
+	f("webinars.my-domain.co.uk", true)
+	f(".mydomain.com", true) // a leading dot is ignored by browsers
+	f("localhost", true)
+	f("https://mydomain.com", false)
+	f("mydomain.com:8080", false)
+	f("mydomain.com/path", false)
+	f("mydomain.com; Secure", false)
+	f("my domain.com", false)
+	f("mydomain..com", false)
+	f("mydomain.com.", false)
+	f("-mydomain.com", false)
+	f("mydomain-.com", false)
+	f("203.0.113.7", false)
+	f("[2001:db8::1]", false)
+	f("2001:db8::1", false)
+	f("müller.de", false) // IDNs must be given in punycode (xn--mller-kva.de)
+	f("xn--mller-kva.de", true)
+	f(".", false)
+	f(strings.Repeat("a", 64)+".com", false)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -179,9 +180,20 @@ func (s *Server) metaDiagnostics(c *fiber.Ctx) error {
 	return c.JSON(d)
 }
 
-// metaEvents lists a dataset's events: ?status=pending|sent|failed|rejected.
+// metaEvents lists a dataset's events: ?status=pending|sent|failed|rejected,
+// ?limit= and ?cursor= (page.go; the cursor is an offset).
 func (s *Server) metaEvents(c *fiber.Ctx) error {
-	evs, err := s.meta.Events(c.UserContext(), account(c).ID, c.Params("id"), c.Query("status"), c.QueryInt("limit", 100))
+	limit, err := pageLimit(c)
+	if err != nil {
+		return err
+	}
+	offset := 0
+	if v := c.Query("cursor"); v != "" {
+		if offset, err = strconv.Atoi(v); err != nil || offset < 0 {
+			return errBadRequest("invalid_cursor", "cursor must be a next_cursor of an earlier answer")
+		}
+	}
+	evs, more, err := s.meta.EventsPage(c.UserContext(), account(c).ID, c.Params("id"), c.Query("status"), offset, limit)
 	if errors.Is(err, meta.ErrInvalid) {
 		return errBadRequest("invalid_filter", err.Error())
 	}
@@ -191,5 +203,9 @@ func (s *Server) metaEvents(c *fiber.Ctx) error {
 	if evs == nil {
 		evs = []meta.StoredEvent{}
 	}
-	return c.JSON(fiber.Map{"events": evs})
+	next := ""
+	if more {
+		next = strconv.Itoa(offset + len(evs))
+	}
+	return c.JSON(fiber.Map{"events": evs, "next_cursor": next})
 }

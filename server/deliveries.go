@@ -11,9 +11,13 @@ import (
 
 // listDeliveries lists outbound deliveries (postbacks, webhooks, Meta
 // events) with their attempts, newest first: ?status=pending|delivered|failed,
-// ?kind=postback|webhook|meta, ?limit=.
+// ?kind=postback|webhook|meta, ?limit= and ?cursor= (page.go).
 func (s *Server) listDeliveries(c *fiber.Ctx) error {
-	f := outbox.ListFilter{Status: c.Query("status"), Kind: c.Query("kind"), Limit: c.QueryInt("limit", 100)}
+	limit, err := pageLimit(c)
+	if err != nil {
+		return err
+	}
+	f := outbox.ListFilter{Status: c.Query("status"), Kind: c.Query("kind"), Limit: limit, Before: c.Query("cursor")}
 	ds, err := s.outbox.List(c.UserContext(), account(c).ID, f)
 	if errors.Is(err, outbox.ErrInvalid) {
 		return errBadRequest("invalid_filter", err.Error())
@@ -27,7 +31,11 @@ func (s *Server) listDeliveries(c *fiber.Ctx) error {
 	if ds == nil {
 		ds = []outbox.Delivery{}
 	}
-	return c.JSON(fiber.Map{"deliveries": ds})
+	next := ""
+	if len(ds) == limit {
+		next = ds[len(ds)-1].ID // the page is full: older ones may follow
+	}
+	return c.JSON(fiber.Map{"deliveries": ds, "next_cursor": next})
 }
 
 func (s *Server) getDelivery(c *fiber.Ctx) error {

@@ -4,7 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"net"
+	"net/netip"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -30,7 +30,7 @@ func (s *Server) newHit(c *fiber.Ctx, kind string) storage.Hit {
 		Time:      now,
 		Account:   capped(c.Params("acct"), maxRecordedAcct),
 		Kind:      kind,
-		IP:        truncateIP(c.IP(), s.cfg.KeepFullIP),
+		IP:        recordedIP(s.clientAddr(c), s.cfg.KeepFullIP),
 		UserAgent: capped(string(c.Request().Header.UserAgent()), maxRecordedUA),
 		Referer:   capped(string(c.Request().Header.Referer()), maxRecordedRef),
 		Query:     attribution.RedactQuery(c.Request().URI().QueryString(), maxRecordedQuery),
@@ -81,20 +81,22 @@ func (s *Server) decided(hits []storage.Hit) {
 	s.announce(hits)
 }
 
-// truncateIP keeps the network part of an address (/24 for IPv4, /48 for
-// IPv6) unless full addresses are configured (SPEC §6).
-func truncateIP(ip string, keepFull bool) string {
-	if keepFull {
-		return strings.Clone(ip)
-	}
-	a := net.ParseIP(ip)
-	if a == nil {
+// recordedIP is what a raw hit keeps of the client address: its network
+// part (/24 for IPv4, /48 for IPv6) unless full addresses are configured
+// (SPEC §6).
+func recordedIP(a netip.Addr, keepFull bool) string {
+	if !a.IsValid() {
 		return ""
 	}
-	if v4 := a.To4(); v4 != nil {
-		return v4.Mask(net.CIDRMask(24, 32)).String()
+	if !keepFull {
+		bits := 48
+		if a.Is4() {
+			bits = 24
+		}
+		p, _ := a.Prefix(bits)
+		a = p.Addr()
 	}
-	return a.Mask(net.CIDRMask(48, 128)).String()
+	return a.String()
 }
 
 func capped(s string, n int) string {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/pixelpost/pixelpost/internal/private"
 	"github.com/pixelpost/pixelpost/storage"
 	"github.com/pixelpost/pixelpost/storage/embedded"
 	"github.com/pixelpost/pixelpost/storage/redisledger"
@@ -29,7 +30,7 @@ func OpenLedger(ctx context.Context, cfg Config, log zerolog.Logger) (storage.Le
 	case cfg.RedisURL != "":
 		rl, err = redisledger.OpenURL(cfg.RedisURL)
 	default:
-		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		if err := private.MkdirAll(cfg.DataDir); err != nil {
 			return nil, fmt.Errorf("cannot create data dir: %w", err)
 		}
 		path := filepath.Join(cfg.DataDir, "ledger.db")
@@ -71,13 +72,13 @@ func LoadAdminToken(cfg *Config) (generated bool, err error) {
 			return false, nil
 		}
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+	if err := private.MkdirAll(cfg.DataDir); err != nil {
 		return false, fmt.Errorf("cannot create data dir: %w", err)
 	}
 	var b [24]byte
 	_, _ = rand.Read(b[:])
 	tok := hex.EncodeToString(b[:])
-	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+	if err := private.WriteFile(path, []byte(tok+"\n")); err != nil {
 		return false, fmt.Errorf("cannot write admin token: %w", err)
 	}
 	cfg.AdminToken = tok

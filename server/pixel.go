@@ -100,6 +100,10 @@ func (s *Server) parseConversion(c *fiber.Ctx, h *storage.Hit) attribution.Pixel
 			rejectHit(h, err)
 			return q
 		}
+		if err := attribution.CheckMaxAmount(h.Amount, h.Currency, account.MaxAmount, account.DefaultCurrency); err != nil {
+			rejectHit(h, err)
+			return q
+		}
 		h.HasAmount = true
 	}
 	// The conversion pixel never sets pp_aid: a refresh that came back with
@@ -112,7 +116,7 @@ func (s *Server) parseConversion(c *fiber.Ctx, h *storage.Hit) attribution.Pixel
 		Tags:       h.Tags,
 		Amount:     h.Amount,
 		Currency:   h.Currency,
-		IP:         c.IP(),
+		IP:         s.clientAddr(c).String(),
 		UserAgent:  h.UserAgent,
 	})
 	h.Source = "pixel"
@@ -143,8 +147,8 @@ func (s *Server) registrationPixel(c *fiber.Ctx) error {
 	return nil
 }
 
-// ignored reports hits that answer the GIF but count nothing: HEAD requests
-// and link-preview prefetches.
+// ignored reports hits that answer as usual (the GIF, the click's
+// redirect) but count nothing: HEAD requests, prefetches and link previews.
 func (s *Server) ignored(c *fiber.Ctx, kind string) bool {
 	if c.Method() == fiber.MethodHead || isPrefetch(&c.Request().Header) {
 		s.metrics.hit(kind, "ignored", "prefetch")

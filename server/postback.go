@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -91,7 +92,7 @@ func (s *Server) takePostback(c *fiber.Ctx, h *storage.Hit) (int, string) {
 		if net_.Secret != "" && subtle.ConstantTimeCompare([]byte(pb.Secret), []byte(net_.Secret)) != 1 {
 			return fiber.StatusForbidden, "bad_secret"
 		}
-		if len(net_.allow) > 0 && !allowed(c.IP(), net_.allow) {
+		if len(net_.allow) > 0 && !allowed(s.clientAddr(c), net_.allow) {
 			return fiber.StatusForbidden, "ip_not_allowed"
 		}
 	}
@@ -150,16 +151,14 @@ func answerPostback(c *fiber.Ctx, r storage.Result) error {
 	return c.Status(status).SendString("error=" + r.Reason)
 }
 
-// allowed reports whether ip is in one of the networks. c.IP() is the
-// client address, or the X-Forwarded-For one when the peer is a trusted
-// proxy (routes.go).
-func allowed(ip string, nets []*net.IPNet) bool {
-	a := net.ParseIP(ip)
-	if a == nil {
+// allowed reports whether the client address (clientaddr.go) is in one of
+// the networks.
+func allowed(a netip.Addr, nets []*net.IPNet) bool {
+	if !a.IsValid() {
 		return false
 	}
 	for _, n := range nets {
-		if n.Contains(a) {
+		if n.Contains(a.AsSlice()) {
 			return true
 		}
 	}

@@ -6,11 +6,12 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Link-preview bots fetch a thank-you page's images when its URL is shared;
-// counting them would invent conversions.
+// Link-preview bots fetch a shared URL (a thank-you page's images, a
+// campaign link) to draw its preview; counting them would invent
+// conversions and clicks. This is the one list of them.
 var previewAgents = [][]byte{
 	[]byte("facebookexternalhit"), []byte("Facebot"), []byte("Twitterbot"),
-	[]byte("Slackbot-LinkExpanding"), []byte("LinkedInBot"), []byte("WhatsApp"),
+	[]byte("Slackbot"), []byte("LinkedInBot"), []byte("WhatsApp"),
 	[]byte("TelegramBot"), []byte("Discordbot"), []byte("SkypeUriPreview"),
 	[]byte("Googlebot"), []byte("bingbot"), []byte("Applebot"),
 }

@@ -55,6 +55,7 @@ func (l *ipLimiter) allow(a netip.Addr, now time.Time) bool {
 	if !a.IsValid() || a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsUnspecified() {
 		return true // no client on the internet to key on
 	}
+	a = bucketKey(a)
 	b16 := a.As16()
 	sh := &l.shards[maphash.Bytes(l.seed, b16[:])%uint64(len(l.shards))]
 	sh.mu.Lock()
@@ -76,16 +77,15 @@ func (l *ipLimiter) allow(a netip.Addr, now time.Time) bool {
 	return true
 }
 
-// clientAddr is the request's client address: the connection's peer, or
-// what a trusted proxy said it forwarded for. Without trusted proxies it
-// is read without allocating (the pixel's path).
-func (s *Server) clientAddr(c *fiber.Ctx) netip.Addr {
-	if len(s.cfg.TrustedProxies) == 0 {
-		a, _ := netip.AddrFromSlice(c.Context().RemoteIP())
-		return a.Unmap()
+// bucketKey is the address a bucket counts for: an IPv4 address, or the
+// /64 of an IPv6 one (a single subscriber usually gets a whole /64, and
+// could otherwise take a new bucket per request).
+func bucketKey(a netip.Addr) netip.Addr {
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.Addr()
 	}
-	a, _ := netip.ParseAddr(c.IP())
-	return a.Unmap()
+	return a
 }
 
 // forgetIdle drops the buckets that have refilled (their address is idle);

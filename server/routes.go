@@ -15,6 +15,9 @@ const (
 
 // newApp is the one place that lists endpoints and middleware.
 func (s *Server) newApp() *fiber.App {
+	// Trusted proxies' X-Forwarded-Proto is believed (Secure cookies); the
+	// client address is s.clientAddr, not Fiber's c.IP() with ProxyHeader
+	// (which takes the leftmost X-Forwarded-For address, the client's own).
 	app := fiber.New(fiber.Config{
 		DisableStartupMessage:   true,
 		ReadBufferSize:          readBufferSize,
@@ -24,12 +27,11 @@ func (s *Server) newApp() *fiber.App {
 		IdleTimeout:             60 * s.cfg.ReadTimeout,
 		EnableTrustedProxyCheck: len(s.cfg.TrustedProxies) > 0,
 		TrustedProxies:          s.cfg.TrustedProxies,
-		ProxyHeader:             proxyHeader(s.cfg.TrustedProxies),
-		EnableIPValidation:      true,
 		ErrorHandler:            s.errorHandler,
 	})
 
 	app.Use(s.recoverPanics)
+	app.Use(refuseAmbiguousLength)
 
 	// Tracking endpoints: public, always answer, never reveal data.
 	app.Get("/v1/conversion/pixel.js", s.pixelScript)
@@ -104,11 +106,4 @@ func (s *Server) newApp() *fiber.App {
 
 	app.Use(func(c *fiber.Ctx) error { return errNotFound("no such endpoint") })
 	return app
-}
-
-func proxyHeader(trusted []string) string {
-	if len(trusted) == 0 {
-		return ""
-	}
-	return fiber.HeaderXForwardedFor
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -54,6 +55,9 @@ type Server struct {
 	now        func() time.Time
 	app        *fiber.App
 
+	// trustedProxies are the peers whose X-Forwarded-For is believed (clientaddr.go).
+	trustedProxies []netip.Prefix
+
 	stop      context.CancelFunc
 	bg        sync.WaitGroup
 	closeOnce sync.Once
@@ -70,6 +74,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if cfg.AdminToken == "" {
 		return nil, errors.New("server: an admin token is required (see LoadAdminToken)")
+	}
+	if err := openDataDir(cfg.DataDir, deps.Log); err != nil {
+		return nil, err
 	}
 	now := deps.Now
 	if now == nil {
@@ -88,6 +95,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		dashboard:  loadDashboard(),
 		metrics:    newMetrics(),
 	}
+	s.trustedProxies = parseTrustedProxies(cfg.TrustedProxies)
 	if cfg.RateLimit > 0 {
 		s.limiter = newIPLimiter(cfg.RateLimit)
 	}

@@ -253,6 +253,9 @@ type Account struct {
 	ID              string `json:"id"`
 	Name            string `json:"name"`
 	DefaultCurrency string `json:"default_currency"`
+	// MaxAmount caps the amount of a conversion in DefaultCurrency
+	// (attribution.CheckMaxAmount); 0: attribution.DefaultMaxAmount.
+	MaxAmount attribution.Micros `json:"-"`
 }
 
 // Webinar is a webinar or offer of an account.

@@ -5,11 +5,12 @@ package boltfile
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/pixelpost/pixelpost/internal/private"
 )
 
 // Every file keeps its layout version under "version" in bucket "meta".
@@ -23,10 +24,10 @@ var (
 // then fails. The freelist is rebuilt by a scan at open instead of written
 // by every commit: smaller commits on the hot path.
 func Open(path string, lockTimeout time.Duration, noSync bool) (*bolt.DB, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := private.MkdirAll(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("cannot create directory: %w", err)
 	}
-	return bolt.Open(path, 0o600, &bolt.Options{
+	return bolt.Open(path, private.FileMode, &bolt.Options{
 		Timeout:        lockTimeout,
 		NoSync:         noSync,
 		FreelistType:   bolt.FreelistMapType,

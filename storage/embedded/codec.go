@@ -22,6 +22,7 @@ var errCorrupt = errors.New("corrupt record")
 type accountRec struct {
 	Name            string
 	DefaultCurrency string
+	MaxAmount       attribution.Micros // absent in records written before it existed: 0
 }
 
 // webinarRec is a webinar's configuration; a webinar first seen in a hit has
@@ -114,7 +115,8 @@ func appendMoney(b []byte, m moneyMap) []byte {
 func (r *accountRec) encode() []byte {
 	b := []byte{recordVersion}
 	b = binenc.AppendString(b, r.Name)
-	return binenc.AppendString(b, r.DefaultCurrency)
+	b = binenc.AppendString(b, r.DefaultCurrency)
+	return binary.AppendVarint(b, int64(r.MaxAmount))
 }
 
 func (r *webinarRec) encode() []byte {
@@ -202,6 +204,9 @@ func (d decoder) done(what string) error {
 func decodeAccount(b []byte) (accountRec, error) {
 	d := newDecoder(b)
 	r := accountRec{Name: d.String(), DefaultCurrency: d.String()}
+	if d.Len() > 0 {
+		r.MaxAmount = attribution.Micros(d.Varint())
+	}
 	return r, d.done("account")
 }
 

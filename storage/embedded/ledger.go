@@ -140,7 +140,7 @@ func (l *Ledger) PutAccount(ctx context.Context, a storage.Account) error {
 				return err
 			}
 		}
-		rec := accountRec{Name: a.Name, DefaultCurrency: a.DefaultCurrency}
+		rec := accountRec{Name: a.Name, DefaultCurrency: a.DefaultCurrency, MaxAmount: a.MaxAmount}
 		return root.Put(keyAccount, rec.encode())
 	})
 	if err != nil {
@@ -161,7 +161,7 @@ func (l *Ledger) Account(ctx context.Context, id string) (storage.Account, error
 		if err != nil {
 			return err
 		}
-		out = storage.Account{ID: id, Name: rec.Name, DefaultCurrency: rec.DefaultCurrency}
+		out = storage.Account{ID: id, Name: rec.Name, DefaultCurrency: rec.DefaultCurrency, MaxAmount: rec.MaxAmount}
 		return nil
 	})
 	return out, err

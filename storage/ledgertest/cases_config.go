@@ -1,6 +1,7 @@
 package ledgertest
 
 import (
+	"github.com/pixelpost/pixelpost/attribution"
 	"github.com/pixelpost/pixelpost/storage"
 )
 
@@ -25,6 +26,13 @@ func configCases() []testCase {
 			}
 			if got, err = f.l.Account(f.ctx, f.acct); err != nil || got != want {
 				f.Errorf("Account after replace: %+v, %v; want %+v", got, err, want)
+			}
+			want.MaxAmount = 2500 * attribution.MicrosPerUnit
+			if err := f.l.PutAccount(f.ctx, want); err != nil {
+				f.Fatalf("PutAccount (max_amount): %v", err)
+			}
+			if got, err = f.l.Account(f.ctx, f.acct); err != nil || got != want {
+				f.Errorf("Account with a max_amount: %+v, %v; want %+v", got, err, want)
 			}
 		}},
 		{"new_account_is_empty", func(f *fixture) {

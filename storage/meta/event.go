@@ -333,22 +333,34 @@ func clip(s string, n int) string {
 	return s
 }
 
+// MaxEventsPage is the most events one call of Events or EventsPage returns.
+const MaxEventsPage = 1000
+
 // Events lists a dataset's events with the given status (StatusPending,
 // StatusSent, StatusFailed, StatusRejected; "" for all), newest first, at
-// most limit (≤ 0: 100; at most 10000). It scans the dataset's events.
-// Errors: ErrInvalid for an unknown status, ErrNotFound, ErrClosed.
+// most limit (≤ 0: 100; at most MaxEventsPage). It scans the dataset's
+// events. Errors: ErrInvalid for an unknown status, ErrNotFound, ErrClosed.
 func (f *Forwarder) Events(ctx context.Context, account, datasetID, status string, limit int) ([]StoredEvent, error) {
+	evs, _, err := f.EventsPage(ctx, account, datasetID, status, 0, limit)
+	return evs, err
+}
+
+// EventsPage is Events from the offset-th event on, and whether more
+// follow. Offsets count in the newest-first order, so events that arrive
+// between two pages shift the later ones (a page may repeat an event).
+func (f *Forwarder) EventsPage(ctx context.Context, account, datasetID, status string, offset, limit int) ([]StoredEvent, bool, error) {
 	switch status {
 	case "", StatusPending, StatusSent, StatusFailed, StatusRejected:
 	default:
-		return nil, fmt.Errorf("%w: unknown event status %q", ErrInvalid, status)
+		return nil, false, fmt.Errorf("%w: unknown event status %q", ErrInvalid, status)
 	}
 	if limit <= 0 {
 		limit = 100
 	}
-	limit = min(limit, 10_000)
+	limit = min(limit, MaxEventsPage)
+	offset = max(offset, 0)
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	out := []StoredEvent{}
 	add := func(r eventRec) {
@@ -365,10 +377,10 @@ func (f *Forwarder) Events(ctx context.Context, account, datasetID, status strin
 			return ErrNotFound
 		}
 		if status == "" || status == StatusRejected {
-			// Newest first already: the latest limit are enough.
+			// Newest first already: the latest offset+limit+1 are enough.
 			c := b.Bucket(bucketRejected).Cursor()
 			n := 0
-			for k, v := c.Last(); k != nil && n < limit; k, v = c.Prev() {
+			for k, v := c.Last(); k != nil && n < offset+limit+1; k, v = c.Prev() {
 				r, err := decode[eventRec](v, "rejected event")
 				if err != nil {
 					return err
@@ -392,16 +404,21 @@ func (f *Forwarder) Events(ctx context.Context, account, datasetID, status strin
 		})
 	})
 	if err != nil {
-		return nil, wrap(err)
+		return nil, false, wrap(err)
 	}
 	slices.SortStableFunc(out, func(a, b StoredEvent) int {
 		return cmp.Or(b.EnqueuedAt.Compare(a.EnqueuedAt), b.UpdatedAt.Compare(a.UpdatedAt),
 			cmp.Compare(a.LeadID, b.LeadID), cmp.Compare(a.EventName, b.EventName))
 	})
-	if len(out) > limit {
+	if offset >= len(out) {
+		return []StoredEvent{}, false, nil
+	}
+	out = out[offset:]
+	more := len(out) > limit
+	if more {
 		out = out[:limit]
 	}
-	return out, nil
+	return out, more, nil
 }
 
 // RetryFailed queues a dataset's failed events again (after a fixed access

@@ -320,11 +320,17 @@ func enqueue(t *testing.T, e *env, evs []meta.Event) []meta.EnqueueResult {
 
 func list(t *testing.T, e *env, status string) []meta.StoredEvent {
 	t.Helper()
-	evs, err := e.f.Events(context.Background(), testAccount, testDataset, status, 10_000)
-	if err != nil {
-		t.Fatalf("Events(%q): %v", status, err)
+	var all []meta.StoredEvent
+	for {
+		evs, more, err := e.f.EventsPage(context.Background(), testAccount, testDataset, status, len(all), meta.MaxEventsPage)
+		if err != nil {
+			t.Fatalf("Events(%q): %v", status, err)
+		}
+		all = append(all, evs...)
+		if !more {
+			return all
+		}
 	}
-	return evs
 }
 
 // waitFor polls cond for up to 10 s.

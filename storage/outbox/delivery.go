@@ -89,8 +89,12 @@ func (d *Delivery) LastAttempt() Attempt {
 type ListFilter struct {
 	Status string // StatusPending, StatusDelivered, StatusFailed or ""
 	Kind   string // KindPostback, KindWebhook, KindMeta or ""
-	// Limit caps the result; 0 means 100, and more than 1000 is 1000.
+	// Limit caps the result; 0 means 100, and more than MaxListLimit is
+	// MaxListLimit.
 	Limit int
+	// Before, a delivery id, lists the deliveries older than it: the id of
+	// the last delivery of a page gives the next page.
+	Before string
 }
 
 // Stats are counters for metrics.

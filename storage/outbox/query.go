@@ -10,7 +10,7 @@ import (
 // List limits.
 const (
 	defaultListLimit = 100
-	maxListLimit     = 1000
+	MaxListLimit     = 1000 // the most deliveries one List returns
 )
 
 // view runs a read transaction after checking ctx and Close.
@@ -54,7 +54,7 @@ func (o *Outbox) List(ctx context.Context, account string, f ListFilter) ([]Deli
 	if limit <= 0 {
 		limit = defaultListLimit
 	}
-	limit = min(limit, maxListLimit)
+	limit = min(limit, MaxListLimit)
 	var out []Delivery
 	err := o.view(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketDeliveries).Bucket([]byte(account))
@@ -62,7 +62,16 @@ func (o *Outbox) List(ctx context.Context, account string, f ListFilter) ([]Deli
 			return nil
 		}
 		c := b.Cursor()
-		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
+		k, v := c.Last()
+		if f.Before != "" {
+			// Seek finds the first id ≥ Before: the one before it starts the page.
+			if k, _ = c.Seek([]byte(f.Before)); k != nil {
+				k, v = c.Prev()
+			} else {
+				k, v = c.Last()
+			}
+		}
+		for ; k != nil && len(out) < limit; k, v = c.Prev() {
 			d, err := decodeRecord(v)
 			if err != nil {
 				return fmt.Errorf("delivery %s: %w", k, err)

@@ -168,7 +168,7 @@ func (l *Ledger) PutAccount(ctx context.Context, a storage.Account) error {
 	if !keyable(a.ID) {
 		return fmt.Errorf("cannot put account: invalid id %q", a.ID)
 	}
-	err := l.c.HSet(ctx, accountKey(a.ID), "name", a.Name, "cur", a.DefaultCurrency).Err()
+	err := l.c.HSet(ctx, accountKey(a.ID), "name", a.Name, "cur", a.DefaultCurrency, "max", int64(a.MaxAmount)).Err()
 	if err != nil {
 		return wrap("cannot put account "+a.ID, err)
 	}
@@ -187,7 +187,15 @@ func (l *Ledger) Account(ctx context.Context, id string) (storage.Account, error
 	if len(m) == 0 {
 		return storage.Account{}, fmt.Errorf("account %q: %w", id, storage.ErrNotFound)
 	}
-	return storage.Account{ID: id, Name: m["name"], DefaultCurrency: m["cur"]}, nil
+	a := storage.Account{ID: id, Name: m["name"], DefaultCurrency: m["cur"]}
+	if v, ok := m["max"]; ok { // absent on accounts written before it existed
+		max, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return storage.Account{}, fmt.Errorf("cannot read account %s: max_amount %q: %w", id, v, err)
+		}
+		a.MaxAmount = attribution.Micros(max)
+	}
+	return a, nil
 }
 
 // webinarRec is a configured webinar as stored in pp:{A}:webinars.

@@ -7,6 +7,8 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+
+	"github.com/pixelpost/pixelpost/internal/private"
 )
 
 // Cursor file "<name>.cursor", 24 bytes: magic "pxpstCUR", uint32 version
@@ -74,7 +76,7 @@ func (l *Log) SaveCursor(name string, pos Pos) error {
 }
 
 func writeSynced(path string, b []byte, sync bool) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := private.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY)
 	if err != nil {
 		return err
 	}

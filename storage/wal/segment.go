@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+
+	"github.com/pixelpost/pixelpost/internal/private"
 )
 
 // segment is one file of the log.
@@ -34,7 +36,7 @@ func newSegment(dir string, base Pos) *segment {
 func (l *Log) createSegment(base Pos) (*segment, *os.File, error) {
 	s := newSegment(l.opts.Dir, base)
 	tmp := s.path + tmpSuffix
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := private.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot create segment %s: %w", s.name, err)
 	}

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+
+	"github.com/pixelpost/pixelpost/internal/private"
 )
 
 // lockDir takes an exclusive flock on path, so that two processes never
 // append to the same log. The kernel drops it when the process dies.
 func lockDir(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := private.OpenFile(path, os.O_CREATE|os.O_RDWR)
 	if err != nil {
 		return nil, fmt.Errorf("cannot create wal lock: %w", err)
 	}

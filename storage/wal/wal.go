@@ -41,6 +41,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pixelpost/pixelpost/internal/private"
 )
 
 // Pos is a position in the log: the global byte offset of a record's frame.
@@ -239,7 +241,7 @@ func Open(opts Options) (*Log, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, fmt.Errorf("invalid wal options: %w", err)
 	}
-	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+	if err := private.MkdirAll(opts.Dir); err != nil {
 		return nil, fmt.Errorf("cannot create wal directory: %w", err)
 	}
 	lock, err := lockDir(filepath.Join(opts.Dir, "LOCK"))
