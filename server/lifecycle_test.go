@@ -60,7 +60,7 @@ func TestWebinarCanBeDeleted(t *testing.T) {
 			t.Errorf("webinars after the delete: %v", ws)
 		}
 		assertStats(t, h.stats("w1"), 1, map[string]any{"USD": "10.00"}) // history stays
-		h.pixel("tag=course&amount=10&orderId=O2")                           // the tag no longer stands for it
+		h.pixel("tag=course&amount=10&orderId=O2")                       // the tag no longer stands for it
 		assertStats(t, h.stats("w1"), 1, map[string]any{"USD": "10.00"})
 
 		h.api("PUT", a+"/webinars/w1", map[string]any{"name": "Launch again"}, 200)
