@@ -30,7 +30,8 @@ const defaultDialTimeout = 5 * time.Second
 type Client struct {
 	conn    driver.Conn
 	db      string
-	cluster string // "" on a single server
+	cluster string      // "" on a single server
+	opts    *ch.Options // how conn was opened, for the shards (DeleteAttendee)
 }
 
 // Open connects to dsn, clickhouse://[user[:password]@]host:port/db[?options]
@@ -55,19 +56,8 @@ type Config struct {
 
 // Connect connects to the hits table of cfg: see Open and Config.Cluster.
 func Connect(ctx context.Context, cfg Config) (*Client, error) {
-	dsn := cfg.DSN
-	if !strings.HasPrefix(dsn, "clickhouse://") {
-		return nil, errors.New("invalid clickhouse dsn: want clickhouse://host:port/db (native protocol)")
-	}
-	opts, err := ch.ParseDSN(dsn)
+	opts, db, err := parseDSN(cfg.DSN)
 	if err != nil {
-		return nil, fmt.Errorf("invalid clickhouse dsn: %w", err)
-	}
-	db := opts.Auth.Database
-	if db == "" {
-		db = "default"
-	}
-	if err := validDatabase(db); err != nil {
 		return nil, err
 	}
 	if opts.DialTimeout == 0 {
@@ -95,6 +85,30 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// DSNDatabase returns the database a DSN names ("default" if none).
+func DSNDatabase(dsn string) (string, error) {
+	_, db, err := parseDSN(dsn)
+	return db, err
+}
+
+func parseDSN(dsn string) (*ch.Options, string, error) {
+	if !strings.HasPrefix(dsn, "clickhouse://") {
+		return nil, "", errors.New("invalid clickhouse dsn: want clickhouse://host:port/db (native protocol)")
+	}
+	opts, err := ch.ParseDSN(dsn)
+	if err != nil {
+		return nil, "", fmt.Errorf("invalid clickhouse dsn: %w", err)
+	}
+	db := opts.Auth.Database
+	if db == "" {
+		db = "default"
+	}
+	if err := validDatabase(db); err != nil {
+		return nil, "", err
+	}
+	return opts, db, nil
 }
 
 // clusterSettings apply to every query of a cluster Client.
@@ -133,7 +147,7 @@ func connectCluster(ctx context.Context, opts *ch.Options, db, cluster string) (
 	if err != nil {
 		return nil, fmt.Errorf("cannot connect to clickhouse: %w", err)
 	}
-	c := &Client{conn: conn, db: db, cluster: cluster}
+	c := &Client{conn: conn, db: db, cluster: cluster, opts: opts}
 	if err := c.checkCluster(ctx); err != nil {
 		conn.Close()
 		return nil, err

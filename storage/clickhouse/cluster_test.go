@@ -243,3 +243,30 @@ func TestClusterDDLReplicatedParses(t *testing.T) {
 		}
 	}
 }
+
+// Erasure through a cluster client deletes the attendee's rows, copies
+// included, on every shard (a Distributed table takes no mutation).
+func TestClusterDeleteAttendee(t *testing.T) {
+	tc := openTestCluster(t)
+	hits := fixture()
+	shipThroughCluster(t, tc.client, hits, replayed(hits))
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if err := tc.client.DeleteAttendee(ctx, "acme", "sha-a1", "B", "C"); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, h := range allRows(t, tc.client) {
+		ids = append(ids, h.ID)
+	}
+	if !reflect.DeepEqual(ids, []string{"early", "other", "u1", "d1", "r1", "m1", "pb1", "w2", "late"}) {
+		t.Errorf("rows left %v", ids)
+	}
+	for i, conn := range tc.shards {
+		var n uint64
+		q := "SELECT count() FROM " + quoteIdent(tc.db) + ".hits_local WHERE hit_id IN ('a1', 'a2', 'reg1')"
+		if err := conn.QueryRow(t.Context(), q).Scan(&n); err != nil || n != 0 {
+			t.Errorf("shard %d keeps %d copies of the erased rows (%v)", i, n, err)
+		}
+	}
+}
