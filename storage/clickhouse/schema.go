@@ -115,8 +115,9 @@ func columnsDDL() string {
 // insert blocks by checksum) under /clickhouse/tables/{shard}/DATABASE/,
 // {shard} and {replica} being the servers' <macros>, and every statement
 // is ON CLUSTER: run them once, on any server (ZooKeeper is there, since
-// replication needs it). Mutations (DeleteAttendee) and new columns must
-// then be applied to hits_local on every shard, and to hits.
+// replication needs it). A column added by a later release must be added
+// to hits_local on every shard, then to hits (Connect reports it missing);
+// DeleteAttendee mutates hits_local on every server itself.
 func ClusterDDL(database, cluster string, replicated bool) []string {
 	onCluster, engine := "", "ReplacingMergeTree(version)"
 	if replicated {
