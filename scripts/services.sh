@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Starts the services pixelpost's integration tests need, on private loopback
 # ports with temporary data directories:
-#   a standalone Redis, a 3-master Redis Cluster and a ClickHouse server.
+#   a standalone Redis, a 3-master Redis Cluster, a ClickHouse server, and
+#   two more ClickHouse servers that are the two shards of a cluster.
 # Installs redis-server, clickhouse-server (and chromium, for the dashboard's
 # browser test) with apt when they are missing.
 #
 # Usage: source scripts/services.sh; services_start; ...; services_stop
 # services_start exports PIXELPOST_TEST_REDIS, PIXELPOST_TEST_REDIS_CLUSTER,
-# PIXELPOST_TEST_CLICKHOUSE and the helpers below (for tests that stop and
+# PIXELPOST_TEST_CLICKHOUSE, PIXELPOST_TEST_CLICKHOUSE_CLUSTER
+# (NAME@host:port,host:port: the cluster's name in remote_servers and its
+# shards' native ports) and the helpers below (for tests that stop and
 # restart a service): PIXELPOST_TEST_SERVICES_DIR, PIXELPOST_TEST_CLICKHOUSE_CONFIG.
 
 services_log() { echo "services: $*" >&2; }
@@ -54,7 +57,7 @@ services_start_redis() { # port dir [extra args]
   services_wait "redis :$port" redis-cli -p "$port" ping
 }
 
-services_clickhouse_config() { # dir tcp http inter
+services_clickhouse_config() { # dir tcp http inter [extra config xml]
   local dir=$1
   mkdir -p "$dir"/{data,tmp,user_files,format_schemas,log}
   cat >"$dir/config.xml" <<XML
@@ -75,6 +78,7 @@ services_clickhouse_config() { # dir tcp http inter
   <max_connections>512</max_connections>
   <mark_cache_size>268435456</mark_cache_size>
   <timezone>UTC</timezone>
+${5:-}
 </yandex>
 XML
 }
@@ -84,6 +88,34 @@ services_start_clickhouse() {
     >>"$PIXELPOST_TEST_SERVICES_DIR/clickhouse/log/stdout.log" 2>&1 &
   echo $! >"$PIXELPOST_TEST_SERVICES_DIR/clickhouse/clickhouse.pid"
   services_wait clickhouse clickhouse-client --port "$PIXELPOST_TEST_CLICKHOUSE_PORT" --query 'SELECT 1'
+}
+
+# services_start_clickhouse_shards starts two servers, each one shard of
+# the cluster pixelpost_test_shards (remote_servers on loopback, no
+# ZooKeeper: no replication, no ON CLUSTER DDL).
+services_start_clickhouse_shards() {
+  local d=$PIXELPOST_TEST_SERVICES_DIR name=pixelpost_test_shards
+  local p1 p2 shards i port
+  p1=$(services_free_port); p2=$(services_free_port)
+  shards="<remote_servers><$name>"
+  for port in "$p1" "$p2"; do
+    shards+="<shard><replica><host>127.0.0.1</host><port>$port</port></replica></shard>"
+  done
+  shards+="</$name></remote_servers>"
+  i=0
+  for port in "$p1" "$p2"; do
+    i=$((i + 1))
+    services_clickhouse_config "$d/clickhouse-shard$i" "$port" "$(services_free_port)" "$(services_free_port)" "$shards"
+    clickhouse-server --config-file="$d/clickhouse-shard$i/config.xml" \
+      >>"$d/clickhouse-shard$i/log/stdout.log" 2>&1 &
+    echo $! >"$d/clickhouse-shard$i/clickhouse.pid"
+  done
+  for i in 1 2; do
+    port=$p1; [ "$i" = 2 ] && port=$p2
+    services_wait "clickhouse shard $i" clickhouse-client --port "$port" --query 'SELECT 1' ||
+      { tail -20 "$d/clickhouse-shard$i/log/error.log" >&2; return 1; }
+  done
+  export PIXELPOST_TEST_CLICKHOUSE_CLUSTER="$name@127.0.0.1:$p1,127.0.0.1:$p2"
 }
 
 services_start() {
@@ -118,7 +150,8 @@ services_start() {
   services_clickhouse_config "$d/clickhouse" "$PIXELPOST_TEST_CLICKHOUSE_PORT" "$(services_free_port)" "$(services_free_port)"
   services_start_clickhouse || { tail -20 "$d/clickhouse/log/error.log" >&2; return 1; }
   export PIXELPOST_TEST_CLICKHOUSE="clickhouse://127.0.0.1:$PIXELPOST_TEST_CLICKHOUSE_PORT/pixelpost_test"
-  services_log "redis $PIXELPOST_TEST_REDIS, cluster $PIXELPOST_TEST_REDIS_CLUSTER, clickhouse $PIXELPOST_TEST_CLICKHOUSE"
+  services_start_clickhouse_shards || return 1
+  services_log "redis $PIXELPOST_TEST_REDIS, cluster $PIXELPOST_TEST_REDIS_CLUSTER, clickhouse $PIXELPOST_TEST_CLICKHOUSE, clickhouse cluster $PIXELPOST_TEST_CLICKHOUSE_CLUSTER"
 }
 
 services_stop() {
@@ -128,7 +161,7 @@ services_stop() {
   # Callers run with set -e: every kill of a process that is already gone
   # must not end the cleanup half-way.
   for sig in TERM KILL; do
-    for f in "$d"/*/redis.pid "$d"/clickhouse/clickhouse.pid; do
+    for f in "$d"/*/redis.pid "$d"/clickhouse*/clickhouse.pid; do
       [ -f "$f" ] || continue
       pid=$(cat "$f")
       kill -s "$sig" "$pid" 2>/dev/null || true

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/pixelpost/pixelpost/storage/clickhouse"
 )
 
 // Config is the whole process configuration (SPEC §8). Every field has a
@@ -23,6 +25,12 @@ type Config struct {
 	RedisURL      string
 	RedisCluster  []string
 	ClickHouseDSN string // clickhouse://host:9000/db; empty: no shipping
+	// ClickHouseCluster names the cluster (the servers' remote_servers)
+	// whose Distributed table hits the DSN's database holds: pixelpost
+	// ships to it and reports from it, and creates no tables (the
+	// operator runs pixelpost clickhouse-ddl on every shard). Empty: one
+	// server, tables created and migrated at start-up.
+	ClickHouseCluster string
 	// AdminToken is the bootstrap admin API key. Empty: a random one is
 	// generated into DataDir/admin-token (mode 0600) at start-up.
 	AdminToken          string
@@ -70,6 +78,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&cfg.RedisURL, "redis-url", "", "Redis ledger, redis://host:port/db (empty: embedded ledger)")
 	fs.StringVar(&cluster, "redis-cluster", "", "Redis Cluster ledger: comma-separated seed addresses")
 	fs.StringVar(&cfg.ClickHouseDSN, "clickhouse-dsn", "", "ClickHouse for raw hits, clickhouse://host:9000/db")
+	fs.StringVar(&cfg.ClickHouseCluster, "clickhouse-cluster", "", "ClickHouse cluster whose Distributed table hits the DSN's database holds (created by pixelpost clickhouse-ddl)")
 	fs.StringVar(&cfg.AdminToken, "admin-token", "", "bootstrap admin API key (empty: generated into DATA_DIR/admin-token)")
 	fs.StringVar(&cfg.CookieDomain, "cookie-domain", "", "Domain attribute of the pp_aid cookie")
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated IPs/CIDRs allowed to set X-Forwarded-For")
@@ -137,6 +146,14 @@ func (c *Config) Validate() error {
 	if c.ClickHouseDSN != "" {
 		if u, err := url.Parse(c.ClickHouseDSN); err != nil || u.Scheme != "clickhouse" || u.Host == "" {
 			bad("clickhouse-dsn: %q is not clickhouse://host:port/db", redactURL(c.ClickHouseDSN))
+		}
+	}
+	if c.ClickHouseCluster != "" {
+		if c.ClickHouseDSN == "" {
+			bad("clickhouse-cluster: needs clickhouse-dsn")
+		}
+		if err := clickhouse.ValidCluster(c.ClickHouseCluster); err != nil {
+			bad("clickhouse-cluster: %v", err)
 		}
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {

@@ -88,3 +88,28 @@ func TestCookieDomainIsAHostname(t *testing.T) {
 	f(".", false)
 	f(strings.Repeat("a", 64)+".com", false)
 }
+
+// --clickhouse-cluster (or PIXELPOST_CLICKHOUSE_CLUSTER) names a cluster,
+// needs a DSN and takes only names remote_servers can hold.
+func TestLoadClickHouseCluster(t *testing.T) {
+	env := func(k string) string {
+		if k == "PIXELPOST_CLICKHOUSE_CLUSTER" {
+			return "shards_2"
+		}
+		return ""
+	}
+	cfg, err := Load([]string{"--clickhouse-dsn", "clickhouse://127.0.0.1:9000/pp"}, env)
+	if err != nil || cfg.ClickHouseCluster != "shards_2" {
+		t.Fatalf("cluster %q, %v", cfg.ClickHouseCluster, err)
+	}
+	f := func(want string, args ...string) {
+		t.Helper()
+		_, err := Load(args, func(string) string { return "" })
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want one with %q", args, err, want)
+		}
+	}
+	f("clickhouse-cluster: needs clickhouse-dsn", "--clickhouse-cluster", "shards")
+	f("letters, digits", "--clickhouse-dsn", "clickhouse://h:9000/pp", "--clickhouse-cluster", "a`b")
+	f("letters, digits", "--clickhouse-dsn", "clickhouse://h:9000/pp", "--clickhouse-cluster", "a b")
+}

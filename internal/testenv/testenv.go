@@ -28,6 +28,25 @@ func ClickHouse(t testing.TB) string {
 	return need(t, "PIXELPOST_TEST_CLICKHOUSE")
 }
 
+// ClickHouseCluster is a ClickHouse cluster of one-server shards on
+// loopback (PIXELPOST_TEST_CLICKHOUSE_CLUSTER, NAME@host:port,host:port).
+type ClickHouseCluster struct {
+	Name   string   // the cluster in the servers' remote_servers
+	Shards []string // each shard's native address, host:port
+}
+
+// ClickHouseClusterOf returns the test cluster (two shards, from
+// scripts/services.sh).
+func ClickHouseClusterOf(t testing.TB) ClickHouseCluster {
+	t.Helper()
+	v := need(t, "PIXELPOST_TEST_CLICKHOUSE_CLUSTER")
+	name, shards, ok := strings.Cut(v, "@")
+	if !ok || name == "" || shards == "" {
+		t.Fatalf("PIXELPOST_TEST_CLICKHOUSE_CLUSTER=%q is not NAME@host:port,host:port", v)
+	}
+	return ClickHouseCluster{Name: name, Shards: strings.Split(shards, ",")}
+}
+
 // InCI reports whether the tests run under CI (CI=true).
 func InCI() bool {
 	return os.Getenv("CI") == "true"

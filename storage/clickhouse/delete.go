@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // ErrNoAttendee: DeleteAttendee was given nothing that names an attendee.
@@ -42,24 +47,71 @@ func (c *Client) DeleteAttendee(ctx context.Context, account, emailSHA256 string
 	}
 	// The driver binds a slice as an array literal; 18.16 cannot mutate
 	// with "IN [...]", hence has().
-	if err := c.conn.Exec(ctx, "ALTER TABLE hits DELETE WHERE account = ? AND "+where, args...); err != nil {
+	where = "account = ? AND " + where
+	if c.cluster != "" {
+		return c.deleteOnShards(ctx, where, args)
+	}
+	if err := c.conn.Exec(ctx, "ALTER TABLE hits DELETE WHERE "+where, args...); err != nil {
 		return fmt.Errorf("cannot delete attendee rows: %w", err)
 	}
-	if err := c.waitMutations(ctx); err != nil {
+	if err := waitMutations(ctx, c.conn, c.db, "hits"); err != nil {
 		return fmt.Errorf("cannot delete attendee rows: %w", err)
 	}
 	return nil
 }
 
-// waitMutations waits until no mutation of hits is pending. 18.16 has no
-// mutations_sync setting, so it polls system.mutations.
-func (c *Client) waitMutations(ctx context.Context) error {
+// deleteOnShards runs the mutation on hits_local on every server of the
+// cluster: a Distributed table takes no mutation, and ON CLUSTER needs
+// ZooKeeper. The servers are those of system.clusters, reached with the
+// Client's credentials. A replicated shard gets it once per replica, which
+// deletes nothing twice.
+func (c *Client) deleteOnShards(ctx context.Context, where string, args []any) error {
+	rows, err := c.conn.Query(ctx, "SELECT host_address, port FROM system.clusters WHERE cluster = ?", c.cluster)
+	if err != nil {
+		return fmt.Errorf("cannot list the servers of cluster %s: %w", c.cluster, err)
+	}
+	var addrs []string
+	for rows.Next() {
+		var host string
+		var port uint16
+		if err := rows.Scan(&host, &port); err != nil {
+			rows.Close()
+			return fmt.Errorf("cannot list the servers of cluster %s: %w", c.cluster, err)
+		}
+		addrs = append(addrs, net.JoinHostPort(host, strconv.Itoa(int(port))))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("cannot list the servers of cluster %s: %w", c.cluster, err)
+	}
+	for _, addr := range addrs {
+		opts := *c.opts
+		opts.Addr = []string{addr}
+		conn, err := ch.Open(&opts)
+		if err != nil {
+			return fmt.Errorf("cannot delete attendee rows on %s: %w", addr, err)
+		}
+		err = conn.Exec(ctx, "ALTER TABLE hits_local DELETE WHERE "+where, args...)
+		if err == nil {
+			err = waitMutations(ctx, conn, c.db, "hits_local")
+		}
+		conn.Close()
+		if err != nil {
+			return fmt.Errorf("cannot delete attendee rows on %s: %w", addr, err)
+		}
+	}
+	return nil
+}
+
+// waitMutations waits until no mutation of db.table is pending. 18.16 has
+// no mutations_sync setting, so it polls system.mutations.
+func waitMutations(ctx context.Context, conn driver.Conn, db, table string) error {
 	t := time.NewTicker(mutationPoll)
 	defer t.Stop()
 	for {
 		var pending uint64
-		row := c.conn.QueryRow(ctx,
-			"SELECT count() FROM system.mutations WHERE database = ? AND table = 'hits' AND is_done = 0", c.db)
+		row := conn.QueryRow(ctx,
+			"SELECT count() FROM system.mutations WHERE database = ? AND table = ? AND is_done = 0", db, table)
 		if err := row.Scan(&pending); err != nil {
 			return fmt.Errorf("cannot check mutations: %w", err)
 		}

@@ -171,13 +171,18 @@ const campaignRowsSQL = `account = ? AND kind IN ('click', 'postback')
 
 // clickJoinSQL gives each postback its click's source and network. Only
 // clicks that have a postback in the period are looked up, which bounds
-// the join's memory by the period's conversions.
+// the join's memory by the period's conversions. GLOBAL: on a cluster
+// (ClusterDDL) a click and its postbacks have different hit ids, so they
+// are on different shards; the lookup runs once over the whole cluster
+// and its result goes to every shard (18.16 refuses a subquery over a
+// Distributed table in a query over one without it). On one server
+// GLOBAL changes nothing.
 const clickJoinSQL = `
-ANY LEFT JOIN (
+GLOBAL ANY LEFT JOIN (
     SELECT click_id, source_id AS click_source, network_id AS click_network
     FROM hits FINAL
     WHERE account = ? AND kind = 'click' AND status = 'accepted' AND ts <= toDateTime(?)
-        AND click_id IN (SELECT click_id FROM hits WHERE account = ? AND kind = 'postback' AND ` + rangeSQL + `)
+        AND click_id GLOBAL IN (SELECT click_id FROM hits WHERE account = ? AND kind = 'postback' AND ` + rangeSQL + `)
 ) USING click_id`
 
 func newCampaignQuery(account string, groupBy []string, r timeRange, tz string) campaignQuery {

@@ -54,6 +54,16 @@ var hitColumns = [...]column{
 	{"version", "UInt8"},
 }
 
+// hitsKey is the partitioning and sorting of the hits table, on one
+// server and on every shard of a cluster.
+//
+// ORDER BY (account, ts, hit_id): reports filter on one account and a
+// time range, which the primary key (account, ts) serves directly; hit_id
+// last makes the key unique per hit, as ReplacingMergeTree needs. Monthly
+// partitions keep FINAL merges and mutations (DeleteAttendee) small.
+const hitsKey = `PARTITION BY toYYYYMM(ts)
+ORDER BY (account, ts, hit_id)`
+
 // HitsDDL creates the hits table on a single server. It runs on ClickHouse
 // 18.16 and on current releases, which is why it uses no LowCardinality,
 // DateTime64, Map, TTL or codecs.
@@ -71,95 +81,69 @@ var hitColumns = [...]column{
 // reads with FINAL, which merges at query time. On 18.16 that is the only
 // per-query dedupe ReplacingMergeTree offers; the alternative, GROUP BY
 // hit_id with argMax(col, version) for every column, costs as much, must be
-// rewritten for each query and is easy to get wrong. FINAL's cost is
-// bounded by the partition and primary-key filters every report applies.
-//
-// ORDER BY (account, ts, hit_id): reports filter on one account and a
-// time range, which the primary key (account, ts) serves directly; hit_id
-// last makes the key unique per hit, as ReplacingMergeTree needs. Monthly
-// partitions keep FINAL merges and mutations (DeleteAttendee) small.
-const HitsDDL = `CREATE TABLE IF NOT EXISTS hits (
-    hit_id       String,
-    ts           DateTime,
-    ts_ms        UInt64,
-    account      String,
-    kind         String,
-    status       String,
-    reason       String,
-    webinar_ids  Array(String),
-    tag          String,
-    order_id     String,
-    amount       Int64,
-    delta        Int64,
-    currency     String,
-    attendee_id  String,
-    email_sha256 String,
-    click_id     String,
-    campaign_id  String,
-    ip           String,
-    user_agent   String,
-    referer      String,
-    query        String,
-    order_key    String,
-    has_amount   UInt8,
-    product_id   String,
-    product_name String,
-    source       String,
-    macro_keys   Array(String),
-    macro_values Array(String),
-    cost         Int64,
-    source_id    String,
-    network_id   String,
-    goal         String,
-    txid         String,
-    conv_status  String,
-    raw_status   String,
-    version      UInt8
-) ENGINE = ReplacingMergeTree(version)
-PARTITION BY toYYYYMM(ts)
-ORDER BY (account, ts, hit_id)`
+// rewritten for each query and is easy to get wrong, and through a
+// Distributed table it would bring every hit id of the range to the node
+// that asked. FINAL's cost is bounded by the partition and primary-key
+// filters every report applies.
+var HitsDDL = "CREATE TABLE IF NOT EXISTS hits " + columnsDDL() +
+	"\nENGINE = ReplacingMergeTree(version)\n" + hitsKey
 
-// ClusterDDLTemplate is the scale-out layout (SPEC §4): each shard keeps
-// its rows in hits_local, a ReplicatedReplacingMergeTree with the same
-// columns, key and dedupe as HitsDDL, and hits is a Distributed table over
-// them, so inserts and the report queries (which name hits) work unchanged.
-//
-// The sharding key is cityHash64(hit_id): every copy of a hit lands on the
-// same shard, where FINAL can merge it with the others (FINAL on a
-// Distributed table is run on each shard; copies on different shards would
-// never meet). Replicas of a shard additionally dedupe identical insert
-// blocks by their checksum.
-//
-// {cluster} is replaced by ClusterDDL; {shard} and {replica} are server
-// macros (config.xml <macros>); {database} is expanded by ClickHouse 20.x
-// and later, on older servers write the database name into the path.
-// Mutations (DeleteAttendee) must be run ON CLUSTER against hits_local.
-const ClusterDDLTemplate = `CREATE TABLE IF NOT EXISTS hits_local ON CLUSTER {cluster} (
-    {columns}
-) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/hits_local', '{replica}', version)
-PARTITION BY toYYYYMM(ts)
-ORDER BY (account, ts, hit_id)
-;
-CREATE TABLE IF NOT EXISTS hits ON CLUSTER {cluster} AS hits_local
-ENGINE = Distributed({cluster}, currentDatabase(), hits_local, cityHash64(hit_id))`
-
-// ClusterDDL returns the statements of ClusterDDLTemplate for the named
-// cluster (from remote_servers in the server config), in the order to run
-// them, in the database the connection uses.
-func ClusterDDL(cluster string) []string {
+// columnsDDL is the column list of a CREATE TABLE, from hitColumns.
+func columnsDDL() string {
 	cols := make([]string, len(hitColumns))
 	for i, c := range hitColumns {
 		cols[i] = c.name + " " + c.typ
 	}
-	ddl := strings.NewReplacer(
-		"{cluster}", quoteIdent(cluster),
-		"{columns}", strings.Join(cols, ",\n    "),
-	).Replace(ClusterDDLTemplate)
-	var out []string
-	for _, s := range strings.Split(ddl, ";") {
-		out = append(out, strings.TrimSpace(s))
+	return "(\n    " + strings.Join(cols, ",\n    ") + "\n)"
+}
+
+// ClusterDDL returns the statements that create the hits tables of a
+// ClickHouse cluster (SPEC §4) in database, in the order to run them: each
+// shard keeps its rows in hits_local, with the columns, key and dedupe of
+// HitsDDL, and hits is a Distributed table over them, which pixelpost
+// inserts into and reports from (Config.Cluster).
+//
+// The sharding key is cityHash64(hit_id): every copy of a hit lands on the
+// same shard, where FINAL merges it with the others (FINAL through a
+// Distributed table runs on each shard; copies on different shards would
+// never meet).
+//
+// Without replicated, hits_local is a ReplacingMergeTree and the
+// statements have no ON CLUSTER (which needs ZooKeeper): run them on every
+// server of the cluster. With replicated, hits_local is a
+// ReplicatedReplacingMergeTree (replicas of a shard also drop identical
+// insert blocks by checksum) under /clickhouse/tables/{shard}/DATABASE/,
+// {shard} and {replica} being the servers' <macros>, and every statement
+// is ON CLUSTER: run them once, on any server (ZooKeeper is there, since
+// replication needs it). A column added by a later release must be added
+// to hits_local on every shard, then to hits (Connect reports it missing);
+// DeleteAttendee mutates hits_local on every server itself.
+func ClusterDDL(database, cluster string, replicated bool) []string {
+	onCluster, engine := "", "ReplacingMergeTree(version)"
+	if replicated {
+		onCluster = " ON CLUSTER " + quoteIdent(cluster)
+		engine = "ReplicatedReplacingMergeTree(" +
+			quoteString("/clickhouse/tables/{shard}/"+database+"/hits_local") + ", '{replica}', version)"
 	}
-	return out
+	db := quoteIdent(database)
+	return []string{
+		"CREATE DATABASE IF NOT EXISTS " + db + onCluster,
+		"CREATE TABLE IF NOT EXISTS " + db + ".hits_local" + onCluster + " " + columnsDDL() +
+			"\nENGINE = " + engine + "\n" + hitsKey,
+		"CREATE TABLE IF NOT EXISTS " + db + ".hits" + onCluster + " AS " + db + ".hits_local" +
+			"\nENGINE = Distributed(" + quoteString(cluster) + ", " + quoteString(database) + ", 'hits_local', cityHash64(hit_id))",
+	}
+}
+
+// ClusterScript is ClusterDDL as a script for clickhouse-client
+// --multiquery: the statements, each ended by a semicolon.
+func ClusterScript(database, cluster string, replicated bool) string {
+	return strings.Join(ClusterDDL(database, cluster, replicated), ";\n\n") + ";\n"
+}
+
+// quoteString quotes a ClickHouse string literal.
+func quoteString(s string) string {
+	return "'" + strings.NewReplacer("\\", "\\\\", "'", "\\'").Replace(s) + "'"
 }
 
 // quoteIdent quotes a ClickHouse identifier with backticks.

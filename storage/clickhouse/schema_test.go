@@ -1,6 +1,8 @@
 package clickhouse
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -72,22 +74,35 @@ func TestHitsDDLMatchesColumns(t *testing.T) {
 	}
 }
 
+// The cluster DDL as printed by pixelpost clickhouse-ddl. The plain
+// variant also runs on the two-shard test cluster (TestClusterReports);
+// the replicated one needs ZooKeeper, which the tests do not have, so only
+// its text is checked here.
 func TestClusterDDL(t *testing.T) {
-	stmts := ClusterDDL("pp")
-	if len(stmts) != 2 {
-		t.Fatalf("%d statements, want 2", len(stmts))
-	}
-	for _, want := range []string{"ON CLUSTER `pp`", "ReplicatedReplacingMergeTree(", ", version)", "email_sha256 String", "ORDER BY (account, ts, hit_id)"} {
-		if !strings.Contains(stmts[0], want) {
-			t.Errorf("local table DDL lacks %q:\n%s", want, stmts[0])
+	f := func(golden string, replicated bool) {
+		t.Helper()
+		want, err := os.ReadFile(filepath.Join("testdata", golden))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ClusterScript("pixelpost", "pp_cluster", replicated); got != string(want) {
+			t.Errorf("%s differs:\n%s", golden, got)
 		}
 	}
-	for _, want := range []string{"AS hits_local", "Distributed(`pp`, currentDatabase(), hits_local, cityHash64(hit_id))"} {
-		if !strings.Contains(stmts[1], want) {
-			t.Errorf("distributed DDL lacks %q:\n%s", want, stmts[1])
+	f("cluster.sql", false)
+	f("cluster-replicated.sql", true)
+
+	// Every column of hitColumns, in both variants.
+	for _, replicated := range []bool{false, true} {
+		local := ClusterDDL("pixelpost", "pp_cluster", replicated)[1]
+		for _, col := range hitColumns {
+			if !strings.Contains(local, "\n    "+col.name+" "+col.typ) {
+				t.Errorf("replicated=%v: hits_local lacks %s %s", replicated, col.name, col.typ)
+			}
 		}
 	}
-	if s := ClusterDDL("a`b")[0]; !strings.Contains(s, "ON CLUSTER `a\\`b`") {
-		t.Errorf("cluster name not quoted: %s", s)
+	s := ClusterScript("db", "a`b'c", true)
+	if !strings.Contains(s, "ON CLUSTER `a\\`b'c`") || !strings.Contains(s, "Distributed('a`b\\'c'") {
+		t.Errorf("cluster name not quoted:\n%s", s)
 	}
 }

@@ -4,6 +4,8 @@
 //	pixelpost [flags]                    serve
 //	pixelpost import-wal [flags]         load the embedded rows log into ClickHouse
 //	pixelpost reconcile [--repair] [--source wal|clickhouse] [flags]
+//	pixelpost clickhouse-ddl --cluster NAME [--replicated] [flags]
+//	                                     print the DDL of a ClickHouse cluster
 //	pixelpost healthcheck [url]          exit 0 if url (default local /readyz) answers 200
 package main
 
@@ -46,20 +48,28 @@ func run(args []string) error {
 	switch cmd {
 	case "healthcheck":
 		return healthcheck(args)
-	case "import-wal", "reconcile", "":
+	case "import-wal", "reconcile", "clickhouse-ddl", "":
 	default:
-		return fmt.Errorf("unknown command %q (serve, import-wal, reconcile, healthcheck)", cmd)
+		return fmt.Errorf("unknown command %q (serve, import-wal, reconcile, clickhouse-ddl, healthcheck)", cmd)
 	}
 	var opts reconcileOptions
-	if cmd == "reconcile" {
-		var err error
-		if args, err = opts.parse(args); err != nil {
-			return err
-		}
+	var ddl ddlOptions
+	var err error
+	switch cmd {
+	case "reconcile":
+		args, err = opts.parse(args)
+	case "clickhouse-ddl":
+		args, err = ddl.parse(args)
+	}
+	if err != nil {
+		return err
 	}
 	cfg, err := server.Load(args, os.Getenv)
 	if err != nil {
 		return err
+	}
+	if cmd == "clickhouse-ddl" {
+		return clickhouseDDL(os.Stdout, os.Stderr, cfg, ddl)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A soft limit makes the GC work harder before the heap outgrows
@@ -103,7 +113,7 @@ func serve(ctx context.Context, cfg server.Config, log zerolog.Logger) error {
 	if cfg.ClickHouseDSN != "" {
 		// ClickHouse may be down at start-up: hits wait in the rows log, so
 		// only a bad DSN or schema stops the server.
-		ch, err := openClickHouse(ctx, cfg.ClickHouseDSN)
+		ch, err := openClickHouse(ctx, cfg)
 		if err != nil {
 			return err
 		}
@@ -124,10 +134,12 @@ func serve(ctx context.Context, cfg server.Config, log zerolog.Logger) error {
 	return srv.Run(ctx)
 }
 
-func openClickHouse(ctx context.Context, dsn string) (*clickhouse.Client, error) {
+// openClickHouse connects to the hits table of cfg: on one server (created
+// and migrated) or the Distributed table of --clickhouse-cluster.
+func openClickHouse(ctx context.Context, cfg server.Config) (*clickhouse.Client, error) {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	ch, err := clickhouse.Open(cctx, dsn)
+	ch, err := clickhouse.Connect(cctx, clickhouse.Config{DSN: cfg.ClickHouseDSN, Cluster: cfg.ClickHouseCluster})
 	if err != nil {
 		return nil, fmt.Errorf("cannot open clickhouse: %w", err)
 	}

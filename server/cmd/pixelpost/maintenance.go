@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -35,7 +36,7 @@ func importWAL(ctx context.Context, cfg server.Config) error {
 		return err
 	}
 	defer rows.Close()
-	ch, err := openClickHouse(ctx, cfg.ClickHouseDSN)
+	ch, err := openClickHouse(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -75,6 +76,61 @@ func openRows(cfg server.Config) (*wal.Log, error) {
 		return nil, fmt.Errorf("cannot open rows log (is the server still running?): %w", err)
 	}
 	return l, nil
+}
+
+type ddlOptions struct {
+	cluster    string
+	replicated bool
+}
+
+// parse takes clickhouse-ddl's own flags out of args, leaving the server's.
+func (o *ddlOptions) parse(args []string) ([]string, error) {
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := strings.TrimLeft(args[i], "-")
+		switch {
+		case a == "replicated":
+			o.replicated = true
+		case a == "cluster" && i+1 < len(args):
+			o.cluster = args[i+1]
+			i++
+		case strings.HasPrefix(a, "cluster="):
+			o.cluster = strings.TrimPrefix(a, "cluster=")
+		default:
+			rest = append(rest, args[i])
+		}
+	}
+	return rest, nil
+}
+
+// clickhouseDDL prints the statements that create the hits tables of a
+// ClickHouse cluster (clickhouse.ClusterDDL) in the database of
+// --clickhouse-dsn ("default" without one), and on stderr where to run
+// them. --cluster defaults to --clickhouse-cluster.
+func clickhouseDDL(stdout, stderr io.Writer, cfg server.Config, o ddlOptions) error {
+	if o.cluster == "" {
+		o.cluster = cfg.ClickHouseCluster
+	}
+	if o.cluster == "" {
+		return fmt.Errorf("clickhouse-ddl needs --cluster NAME (the cluster in the servers' remote_servers)")
+	}
+	if err := clickhouse.ValidCluster(o.cluster); err != nil {
+		return err
+	}
+	db := "default"
+	if cfg.ClickHouseDSN != "" {
+		var err error
+		if db, err = clickhouse.DSNDatabase(cfg.ClickHouseDSN); err != nil {
+			return err
+		}
+	}
+	if o.replicated {
+		fmt.Fprintf(stderr, "-- run once, on any server of %s (ON CLUSTER: needs ZooKeeper and the shard and replica macros), e.g. clickhouse-client --multiquery < this file\n", o.cluster)
+	} else {
+		fmt.Fprintf(stderr, "-- run on every server of %s, e.g. clickhouse-client --host SERVER --multiquery < this file\n", o.cluster)
+	}
+	_, err := io.WriteString(stdout, clickhouse.ClusterScript(db, o.cluster, o.replicated))
+	return err
 }
 
 type reconcileOptions struct {
@@ -129,7 +185,7 @@ func reconcileCmd(ctx context.Context, cfg server.Config, o reconcileOptions, lo
 		if cfg.ClickHouseDSN == "" {
 			return fmt.Errorf("--source clickhouse needs --clickhouse-dsn")
 		}
-		ch, err := openClickHouse(ctx, cfg.ClickHouseDSN)
+		ch, err := openClickHouse(ctx, cfg)
 		if err != nil {
 			return err
 		}
