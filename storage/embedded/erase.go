@@ -44,6 +44,9 @@ func (a *acctTxn) erase(id string, at int64, er *storage.Erasure) error {
 	if err := a.eraseOrders(id, er); err != nil {
 		return err
 	}
+	if err := a.eraseClicks(id, er); err != nil {
+		return err
+	}
 	if e.rec != nil {
 		for _, w := range e.rec.Webinars { // it converted for w
 			st, err := a.statsOf(w)
