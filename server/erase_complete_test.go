@@ -14,6 +14,7 @@ import (
 
 	"github.com/pixelpost/pixelpost/attribution"
 	"github.com/pixelpost/pixelpost/storage"
+	"github.com/pixelpost/pixelpost/storage/embedded"
 	"github.com/pixelpost/pixelpost/storage/reconcile"
 )
 
@@ -70,7 +71,8 @@ func httptestGet(target string) *http.Request { return httptest.NewRequest("GET"
 // text, their refused hits leave the live list, and the hits log, which
 // holds each hit as it came, is released up to the erasure.
 func TestErasureLeavesNoPlaintextOnDisk(t *testing.T) {
-	h := newHarness(t, embeddedLedger(t))
+	ledger := embeddedLedger(t)
+	h := newHarness(t, ledger)
 	a := "/accounts/" + h.acct
 	endpoint := "card-" + h.acct
 	h.api("PUT", a+"/lead-endpoints/"+endpoint, map[string]any{}, 200)
@@ -96,10 +98,7 @@ func TestErasureLeavesNoPlaintextOnDisk(t *testing.T) {
 	if _, err := os.Stat(hitsLog); err != nil {
 		t.Fatalf("the hits log is not where the test looks: %v", err)
 	}
-	err := filepath.WalkDir(h.srv.cfg.DataDir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
+	check := func(path string) error {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return err
@@ -110,8 +109,19 @@ func TestErasureLeavesNoPlaintextOnDisk(t *testing.T) {
 			}
 		}
 		return nil
+	}
+	err := filepath.WalkDir(h.srv.cfg.DataDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		return check(path)
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// The ledger file (here outside the data directory) too, where bolt
+	// keeps old copies of changed pages.
+	if err := check(ledger.(*embedded.Ledger).Path()); err != nil {
 		t.Fatal(err)
 	}
 }
