@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/pixelpost/pixelpost/attribution"
 	"github.com/pixelpost/pixelpost/storage"
 )
 
@@ -21,6 +22,7 @@ type erasureView struct {
 	Orders        int    `json:"orders"`
 	Registrations int    `json:"registrations"`
 	Cookies       int    `json:"cookies"`
+	Clicks        int    `json:"clicks"`      // clicks it converted, stripped of their macros
 	ExportRows    int    `json:"export_rows"` // rows removed from stored audience exports
 	Deliveries    int    `json:"deliveries"`  // outbound deliveries stripped of the person's data
 	// RawHits: "deleted" from ClickHouse, or "no_clickhouse" when none is
@@ -42,15 +44,19 @@ func (s *Server) eraseAttendee(c *fiber.Ctx) error {
 		return err
 	}
 	acct := account(c).ID
+	// Exports first: they are ledger documents, and the embedded ledger's
+	// erasure overwrites the old copies of every page rewritten before it.
+	exportRows, err := s.eraseFromExports(c.UserContext(), acct, attribution.EmailAttendeeID(email))
+	if err != nil {
+		return err
+	}
 	er, err := s.ledger.EraseAttendee(c.UserContext(), acct, email, s.now())
 	if err != nil {
 		return err
 	}
 	v := erasureView{AttendeeID: er.AttendeeID, Found: er.Found, Orders: er.Orders,
-		Registrations: er.Registrations, Cookies: er.Cookies, RawHits: "no_clickhouse"}
-	if v.ExportRows, err = s.eraseFromExports(c.UserContext(), acct, er.AttendeeID); err != nil {
-		return err
-	}
+		Registrations: er.Registrations, Cookies: er.Cookies, Clicks: er.Clicks, ExportRows: exportRows,
+		RawHits: "no_clickhouse"}
 	if v.Deliveries, err = s.outbox.Forget(c.UserContext(), acct, email); err != nil {
 		return err
 	}

@@ -80,6 +80,7 @@ func TestErasureLeavesNoPlaintextOnDisk(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("lead: status %d", resp.StatusCode)
 	}
+	h.importBody("w1", "text/csv", "Email;Prénom;Nom;Téléphone;Pays;Code postal\nann@example.com;Ann;Lovelace;15550100777;US;10001\n", 200)
 	h.pixel("webinarId=w1&email=ann@example.com&amount=50&orderId=A1&first_name=Ann&last_name=Lovelace")
 	h.pixel("webinarId=w1&email=ann@example.com&amount=-1&orderId=A2")
 	h.pixel("webinarId=w1&email=bob@example.com&amount=-1&orderId=B2")
@@ -87,8 +88,14 @@ func TestErasureLeavesNoPlaintextOnDisk(t *testing.T) {
 	if n := len(h.api("GET", a+"/hits/rejected", nil, 200)["rejections"].([]any)); n != 2 {
 		t.Fatalf("%d refused hits listed before the erasure, want 2", n)
 	}
+	export := h.api("POST", a+"/audiences/exports", map[string]any{"platform": "google", "filters": map[string]any{"converted": true}}, 201)
+	if _, file := h.download(a + "/audiences/exports/" + export["id"].(string) + ".csv"); !strings.Contains(file, "Lovelace") {
+		t.Fatalf("the audience export does not name the person before the erasure:\n%s", file)
+	}
 	h.clock.add(time.Minute)
-	h.api("DELETE", a+"/attendees/ann@example.com", nil, 200)
+	if out := h.api("DELETE", a+"/attendees/ann@example.com", nil, 200); out["export_rows"] != 1.0 {
+		t.Errorf("erasure: %v, want 1 export row removed", out)
+	}
 
 	rs := h.api("GET", a+"/hits/rejected", nil, 200)["rejections"].([]any)
 	if len(rs) != 1 || !strings.Contains(rs[0].(map[string]any)["query"].(string), "orderId=B2") {
