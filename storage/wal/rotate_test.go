@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Rotate seals the active segment, so that Release can delete records long
@@ -91,6 +92,13 @@ func TestRotateDuringAppends(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		// Rotate a log with records in it.
+		for deadline := time.Now().Add(20 * time.Second); l.End() == 0; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Error("no record appended after 20s: nothing to rotate")
+				return
+			}
+		}
 		for range 50 {
 			if _, err := l.Rotate(); err != nil {
 				t.Errorf("Rotate: %v", err)
