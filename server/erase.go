@@ -6,11 +6,13 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/pixelpost/pixelpost/attribution"
 	"github.com/pixelpost/pixelpost/storage"
 )
 
-// eraseWait bounds how long an erasure waits for the rows decided before
-// it to reach ClickHouse, and for ClickHouse to delete them.
+// eraseWait bounds how long an erasure waits for the hits recorded before
+// it to be applied and released from the hits log, for their rows to
+// reach ClickHouse, and for ClickHouse to delete them.
 const eraseWait = 30 * time.Second
 
 // erasureView is the answer of an erasure.
@@ -20,6 +22,7 @@ type erasureView struct {
 	Orders        int    `json:"orders"`
 	Registrations int    `json:"registrations"`
 	Cookies       int    `json:"cookies"`
+	Clicks        int    `json:"clicks"`      // clicks it converted, stripped of their macros
 	ExportRows    int    `json:"export_rows"` // rows removed from stored audience exports
 	Deliveries    int    `json:"deliveries"`  // outbound deliveries stripped of the person's data
 	// RawHits: "deleted" from ClickHouse, or "no_clickhouse" when none is
@@ -30,9 +33,8 @@ type erasureView struct {
 // eraseAttendee erases an attendee (GDPR, SPEC §6): the ledger first, whose
 // tombstone refuses the attendee's hits still waiting in the log (their
 // rows keep no trace of the person); its rows in stored audience exports
-// and its data in outbound deliveries (webhooks); then, once every row
-// decided before
-// is in ClickHouse, the attendee's raw hits there, by email hash and by
+// and its data in outbound deliveries (webhooks); the hits log up to now
+// (Pipeline.Purge); then, once every row decided before is in ClickHouse, the attendee's raw hits there, by email hash and by
 // attendee id (cookie-only hits carry no email). Idempotent: when
 // ClickHouse cannot finish, the answer says so and the same DELETE is
 // sent again.
@@ -42,24 +44,37 @@ func (s *Server) eraseAttendee(c *fiber.Ctx) error {
 		return err
 	}
 	acct := account(c).ID
+	// Exports first: they are ledger documents, and the embedded ledger's
+	// erasure overwrites the old copies of every page rewritten before it.
+	exportRows, err := s.eraseFromExports(c.UserContext(), acct, attribution.EmailAttendeeID(email))
+	if err != nil {
+		return err
+	}
 	er, err := s.ledger.EraseAttendee(c.UserContext(), acct, email, s.now())
 	if err != nil {
 		return err
 	}
 	v := erasureView{AttendeeID: er.AttendeeID, Found: er.Found, Orders: er.Orders,
-		Registrations: er.Registrations, Cookies: er.Cookies, RawHits: "no_clickhouse"}
-	if v.ExportRows, err = s.eraseFromExports(c.UserContext(), acct, er.AttendeeID); err != nil {
-		return err
-	}
+		Registrations: er.Registrations, Cookies: er.Cookies, Clicks: er.Clicks, ExportRows: exportRows,
+		RawHits: "no_clickhouse"}
 	if v.Deliveries, err = s.outbox.Forget(c.UserContext(), acct, email); err != nil {
 		return err
 	}
 	s.rejected.forget(acct, emailSHA256(email), er.AttendeeID)
+	ctx, cancel := context.WithTimeout(context.Background(), eraseWait)
+	defer cancel()
+	// The hits log holds each hit as it came (email, name, phone) until
+	// its segment is released: the hits recorded before now are applied
+	// (the tombstone refuses the person's) and their segments deleted.
+	if err := s.pipeline.Purge(ctx); err != nil {
+		s.errLog.Warn().Err(err).Str("account", acct).Msg("erasure: hits log not released yet")
+		return &apiError{fiber.StatusServiceUnavailable, "hits_log_pending",
+			"the attendee is erased from the ledger, but hits recorded before the erasure are still in the hits log, " +
+				"waiting for the ledger (" + err.Error() + "): send the same DELETE again"}
+	}
 	if s.clickhouse == nil {
 		return c.JSON(v)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), eraseWait)
-	defer cancel()
 	if err := s.deleteRawHits(ctx, acct, emailSHA256(email), er.AttendeeID); err != nil {
 		s.errLog.Warn().Err(err).Str("account", acct).Msg("erasure: raw hits not deleted yet")
 		return &apiError{fiber.StatusServiceUnavailable, "raw_hits_pending",

@@ -318,6 +318,8 @@ type Erasure struct {
 	Orders        int    `json:"orders"`        // its orders, current and replaced
 	Registrations int    `json:"registrations"` // webinars it was a registrant of
 	Cookies       int    `json:"cookies"`       // cookie links to it
+	// Clicks it converted (conversion pixel), stripped of their macros.
+	Clicks int `json:"clicks"`
 }
 
 // Ledger is the exact state of an installation. Every method is safe for

@@ -151,7 +151,9 @@ func (t *txn) apply(op *storage.Op) (storage.Result, error) {
 	if err := t.remember(hk, day); err != nil {
 		return storage.Result{}, err
 	}
-	if op.Kind != storage.OpClick && op.Kind != storage.OpPostback {
+	if op.Kind != storage.OpClick {
+		// A postback has an attendee only from the conversion pixel (its
+		// email or cookie): the person's purchase, refused alike.
 		if id, _ := a.resolve(op); a.erased(id, op.Time) {
 			// An erased attendee's op dated up to its erasure (a replay, or
 			// a hit that waited in the log): refused, with no attendee.
@@ -167,7 +169,8 @@ func (t *txn) apply(op *storage.Op) (storage.Result, error) {
 			err = t.indexClick(op)
 		}
 	case storage.OpPostback:
-		res, err = a.postback(op)
+		id, _ := a.resolve(op)
+		res, err = a.postback(op, id)
 	case storage.OpLead:
 		id, email := a.resolve(op)
 		if err = a.identify(op, id, email); err == nil {

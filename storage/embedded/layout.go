@@ -24,6 +24,7 @@ import (
 //	  registrants/ lp(webinar) attendee -> time(registered) email
 //	  converted/  lp(webinar) attendee -> ""
 //	  stats/      webinar     -> statsRec
+//	  attclicks/  lp(attendee) click id -> "" (clicks it converted: s2s.go)
 //	hits/         lp(account) hit id -> day key (remembered hit ids)
 //	hitdays/<day>/ lp(account) hit id -> "" (for dropping a whole day)
 //	clickdays/<day>/ lp(account) click id -> "" (clicks by the day they

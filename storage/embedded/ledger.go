@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,6 +44,9 @@ type Config struct {
 type Ledger struct {
 	db     *bolt.DB
 	closed atomic.Bool
+	// mu is held shared by every transaction, and alone by scrubFreePages,
+	// which must know that no reader still sees the pages it overwrites.
+	mu sync.RWMutex
 }
 
 var _ storage.Ledger = (*Ledger)(nil)
@@ -93,6 +97,8 @@ func (l *Ledger) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
 	return l.wrap(l.db.View(fn))
 }
 
@@ -103,6 +109,8 @@ func (l *Ledger) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
 	return l.wrap(l.db.Update(fn))
 }
 

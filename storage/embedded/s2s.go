@@ -21,6 +21,9 @@ var (
 	bucketClicks   = []byte("clicks")
 	bucketConvs    = []byte("convs")
 	bucketProfiles = []byte("profiles")
+	// attclicks/ lp(attendee) click id -> "": the clicks an attendee
+	// converted (conversion pixel), whose macros its erasure strips.
+	bucketAttClicks = []byte("attclicks")
 )
 
 // click records a click; applying the same click again rewrites the same
@@ -37,8 +40,10 @@ func (a *acctTxn) click(op *storage.Op) (storage.Result, error) {
 	return storage.Result{Status: storage.StatusAccepted}, b.Put([]byte(op.ClickID), v)
 }
 
-// postback applies storage.DecidePostback to the click's conversion.
-func (a *acctTxn) postback(op *storage.Op) (storage.Result, error) {
+// postback applies storage.DecidePostback to the click's conversion; a
+// conversion the op's attendee (id, "" for none) reached ties the click to
+// that attendee (storage.Result.AttendeeID).
+func (a *acctTxn) postback(op *storage.Op, id string) (storage.Result, error) {
 	var click storage.ClickRec
 	cb := a.root.Bucket(bucketClicks)
 	v := []byte(nil)
@@ -69,6 +74,16 @@ func (a *acctTxn) postback(op *storage.Op) (storage.Result, error) {
 		}
 	}
 	res, next := storage.DecidePostback(op, &click, prev)
+	if res.Conversion != nil && id != "" {
+		res.AttendeeID = id
+		b, err := a.root.CreateBucketIfNotExists(bucketAttClicks)
+		if err != nil {
+			return storage.Result{}, err
+		}
+		if err := b.Put(pair(id, op.ClickID), empty); err != nil {
+			return storage.Result{}, err
+		}
+	}
 	if next != nil {
 		nv, err := json.Marshal(next)
 		if err != nil {
@@ -253,4 +268,48 @@ func indexClicks(tx *bolt.Tx) error {
 		return err
 	}
 	return meta.Put(keyClicksIndexed, empty)
+}
+
+// eraseClicks strips the macros of the clicks attendee id converted (its
+// traffic source's ids for the visit: external_id, zone, ...), keeping
+// campaign, cost, time and valuation so that reports stay right, and
+// forgets the tie. A click already dropped is skipped.
+func (a *acctTxn) eraseClicks(id string, er *storage.Erasure) error {
+	ab := a.root.Bucket(bucketAttClicks)
+	if ab == nil {
+		return nil
+	}
+	prefix := lp(nil, id)
+	var keys [][]byte
+	c := ab.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	cb := a.root.Bucket(bucketClicks)
+	for _, k := range keys {
+		clickID := k[len(prefix):]
+		var v []byte
+		if cb != nil {
+			v = cb.Get(clickID)
+		}
+		if v != nil {
+			var click storage.ClickRec
+			if err := json.Unmarshal(v, &click); err != nil {
+				return err
+			}
+			click.Macros = nil
+			nv, err := json.Marshal(click)
+			if err != nil {
+				return err
+			}
+			if err := cb.Put(clickID, nv); err != nil {
+				return err
+			}
+			er.Clicks++
+		}
+		if err := ab.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }

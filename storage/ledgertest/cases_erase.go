@@ -118,6 +118,56 @@ func eraseCases() []testCase {
 			f.expect(f.conv("O2").webinars("w1").email(a).amount("7").at(2*time.Hour), accepted(m("7"), eid(a), "w1"))
 			f.wantStats("w1", storage.WebinarStats{Converted: 1, Sales: 1, Revenue: money("USD", "7")})
 		}},
+		{"erasure_strips_the_macros_of_the_clicks_the_attendee_converted", func(f *fixture) {
+			a, b := "ann@example.com", "bob@example.com"
+			f.apply(f.reg("w1").email(a).cookie("ck-a"))
+			for _, c := range []string{"k-email", "k-cookie", "k-late", "k-bob", "k-network"} {
+				f.do(f.click(c, "camp", nil))
+			}
+			// The conversion pixel ties a click to its person, by email or
+			// by a cookie linked to the email; a network's postback names
+			// nobody.
+			pixel := func(click string) op { return f.postback(click).fromPixel().payout("10").txid("o-" + click) }
+			if r := f.do(pixel("k-email").email(a)); r.Status != storage.StatusAccepted || r.AttendeeID != eid(a) {
+				f.Errorf("pixel conversion by email: %s", fmtResult(r))
+			}
+			if r := f.do(pixel("k-cookie").cookie("ck-a")); r.Status != storage.StatusAccepted || r.AttendeeID != eid(a) {
+				f.Errorf("pixel conversion by a linked cookie: %s", fmtResult(r))
+			}
+			f.do(pixel("k-bob").email(b))
+			f.do(f.postback("k-network").payout("10"))
+
+			if er := f.erase(a, time.Hour); er.Clicks != 2 {
+				f.Errorf("EraseAttendee = %+v, want 2 clicks stripped", er)
+			}
+			// A conversion pixel of hers dated before the erasure, applied
+			// after it (it waited in the log), is refused like her orders.
+			f.expect(pixel("k-late").email(a).at(30*time.Minute), rejected(storage.ReasonErased, ""))
+
+			// What a later postback learns of each click: the erased
+			// person's have campaign and value but no macros any more.
+			later := func(click string, wantMacros bool) {
+				f.Helper()
+				r := f.do(f.postback(click).txid("later").payout("3").at(2 * time.Hour))
+				c := r.Conversion
+				switch {
+				case r.Status != storage.StatusAccepted || c == nil || c.CampaignID != "camp" || c.Value != m("3"):
+					f.Errorf("postback on %s after the erasure: %s %+v", click, fmtResult(r), c)
+				case wantMacros && c.Macros["external_id"] != "ext-"+click:
+					f.Errorf("click %s lost its macros: %v", click, c.Macros)
+				case !wantMacros && len(c.Macros) != 0:
+					f.Errorf("click %s of the erased person keeps its macros: %v", click, c.Macros)
+				}
+			}
+			later("k-email", false)
+			later("k-cookie", false)
+			later("k-late", true) // never converted: the refused pixel tied nothing
+			later("k-bob", true)
+			later("k-network", true)
+			if er := f.erase(a, 2*time.Hour); er.Clicks != 0 {
+				f.Errorf("erasing again: %+v, want no click", er)
+			}
+		}},
 		{"erasing_an_unknown_email_or_twice", func(f *fixture) {
 			a := "nobody@example.com"
 			if er := f.erase(a, time.Hour); er != (storage.Erasure{AttendeeID: eid(a)}) {

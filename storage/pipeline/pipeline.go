@@ -261,6 +261,41 @@ func (p *Pipeline) Sync(ctx context.Context) error {
 	}
 }
 
+// Purge removes the hits recorded before the call from disk: it seals the
+// hits log's active segment (wal.Rotate), then waits until the applier
+// has decided those hits, saved its cursor and released their segments,
+// which are deleted (the rows log keeps only hashes: storage.Hit.Archived).
+// An erasure calls it so that no plain email, name or phone of the person
+// stays in the hits log until its segment fills. It returns ctx's error
+// when the applier did not get there in time (the ledger down, say); a
+// later call finishes the job.
+func (p *Pipeline) Purge(ctx context.Context) error {
+	pos, err := p.hits.Rotate()
+	if err != nil {
+		return fmt.Errorf("cannot seal the hits log: %w", err)
+	}
+	// The applier releases the hits log when it saves its cursor
+	// (saveCursors), within cursorEvery or cursorIdle of its progress; an
+	// idle applier whose cursor is already past pos saves nothing more,
+	// so the release is made here too once the saved cursor allows it.
+	tick := time.NewTicker(cursorIdle)
+	defer tick.Stop()
+	for p.hits.First() < pos {
+		if c, err := p.hits.Cursor(cursorLedger); err == nil && c >= pos {
+			if err := p.hits.Release(pos); err != nil {
+				return fmt.Errorf("cannot release the hits log: %w", err)
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cannot release the hits log up to %d (applier at %d): %w", pos, p.donePos.Load(), ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
 // advance publishes the applier's progress to Sync callers.
 func (p *Pipeline) advance(pos wal.Pos) {
 	p.donePos.Store(uint64(pos))

@@ -172,17 +172,8 @@ func opArgs(args []any, op *storage.Op, ttl string) []any {
 	case storage.OpLead:
 		kind = "l"
 	}
-	var emailID, emailHex, cookieHex, keyHex string
-	if op.AttendeeEmail != "" {
-		emailID = attribution.EmailAttendeeID(op.AttendeeEmail)
-		emailHex = hx(emailID)
-	} else if op.CookieID == "" && op.AttendeeID != "" {
-		emailID = op.AttendeeID // a replayed raw hit: the attendee, without its email
-		emailHex = hx(emailID)
-	}
-	if op.CookieID != "" {
-		cookieHex = hx(attribution.CookieAttendeeID(op.CookieID))
-	}
+	emailID, emailHex, cookieHex := attendeeArgs(op)
+	var keyHex string
 	if op.Kind == storage.OpConversion {
 		keyHex = hx(op.OrderKey)
 	}
@@ -212,6 +203,23 @@ func opArgs(args []any, op *storage.Op, ttl string) []any {
 		args = append(args, prof)
 	}
 	return args
+}
+
+// attendeeArgs are the identity arguments of an op: the email's attendee
+// id (or a replayed row's attendee id) and its h, and the cookie
+// attendee's h.
+func attendeeArgs(op *storage.Op) (emailID, emailHex, cookieHex string) {
+	if op.AttendeeEmail != "" {
+		emailID = attribution.EmailAttendeeID(op.AttendeeEmail)
+		emailHex = hx(emailID)
+	} else if op.CookieID == "" && op.AttendeeID != "" {
+		emailID = op.AttendeeID // a replayed raw hit: the attendee, without its email
+		emailHex = hx(emailID)
+	}
+	if op.CookieID != "" {
+		cookieHex = hx(attribution.CookieAttendeeID(op.CookieID))
+	}
+	return emailID, emailHex, cookieHex
 }
 
 // decodeResult decodes {status, reason, delta, attendee id, credited...},

@@ -44,10 +44,11 @@ func (l *Ledger) EraseAttendee(ctx context.Context, account, email string, at ti
 	if err != nil {
 		return storage.Erasure{}, wrap("cannot erase attendee of "+account, err)
 	}
-	if len(v) != 4 {
+	if len(v) != 5 {
 		return storage.Erasure{}, fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
 	}
-	return storage.Erasure{AttendeeID: id, Found: v[0] == 1, Orders: int(v[1]), Registrations: int(v[2]), Cookies: int(v[3])}, nil
+	return storage.Erasure{AttendeeID: id, Found: v[0] == 1, Orders: int(v[1]), Registrations: int(v[2]),
+		Cookies: int(v[3]), Clicks: int(v[4])}, nil
 }
 
 // Erased returns the account's tombstones (storage.Ledger).

@@ -36,8 +36,10 @@ func s2sArgs(args []any, op *storage.Op, ttl string) []any {
 	if op.Source == storage.SourcePixel {
 		pixel = "1"
 	}
+	emailID, emailHex, cookieHex := attendeeArgs(op)
 	return append(args, hx(storage.ConvKey(op.ClickID, op.TxID, op.Goal)), op.ConvStatus, op.RawStatus,
-		has, strconv.FormatInt(int64(op.Amount), 10), op.Currency, op.Goal, op.TxID, op.NetworkID, pixel)
+		has, strconv.FormatInt(int64(op.Amount), 10), op.Currency, op.Goal, op.TxID, op.NetworkID, pixel,
+		emailID, emailHex, op.CookieID, cookieHex)
 }
 
 // decodeConversion reads the conversion part of a postback's reply.

@@ -113,6 +113,50 @@ func (l *Log) Append(recs ...[]byte) (Pos, error) {
 	return end, nil
 }
 
+// empty reports whether a batch has nothing for the flusher: no record
+// and no rollover (Rotate asks for one without a record).
+func (b *batch) empty() bool { return b.n == 0 && len(b.splits) == 0 }
+
+// Rotate seals the active segment and starts a new one at the end of the
+// log, so that every record appended before the call lies in sealed
+// segments, which Release can delete (the active segment it never does).
+// It returns once that is durable, with the position where the new
+// segment starts: Release(pos) deletes everything appended before Rotate.
+// A log whose active segment holds no record is not rotated. For erasing
+// records before their segment fills (a person's data in a log of hits).
+func (l *Log) Rotate() (Pos, error) {
+	l.mu.Lock()
+	switch {
+	case l.closing:
+		l.mu.Unlock()
+		return 0, ErrClosed
+	case l.failed != nil:
+		err := l.failed
+		l.mu.Unlock()
+		return 0, fmt.Errorf("wal failed earlier: %w", err)
+	}
+	pos, b := l.tail, l.cur
+	if l.segFill > 0 {
+		// As Append does for a record that does not fit: the flusher rolls
+		// over at this point of the batch.
+		b.splits = append(b.splits, len(b.buf))
+		l.segFill = 0
+		l.reserved += segHeaderSize
+		b.end = l.tail
+	}
+	pending := !b.empty()
+	l.mu.Unlock()
+	if !pending {
+		return pos, nil // the records before pos are durable already
+	}
+	l.wake()
+	<-b.done
+	if b.err != nil {
+		return 0, b.err
+	}
+	return pos, nil
+}
+
 func (l *Log) wake() {
 	select {
 	case l.kick <- struct{}{}:
@@ -129,12 +173,12 @@ func (l *Log) flushLoop() {
 	timer.Stop()
 	for {
 		l.mu.Lock()
-		for l.cur.n == 0 && !l.closing {
+		for l.cur.empty() && !l.closing {
 			l.mu.Unlock()
 			<-l.kick
 			l.mu.Lock()
 		}
-		if l.cur.n == 0 {
+		if l.cur.empty() {
 			l.mu.Unlock()
 			return
 		}

@@ -162,6 +162,34 @@ if not batch.buckets[hb] then
   batch.buckets[hb] = {end_ = (hour + 1) * 3600, hitTTL = tonumber(hitTTL), resultTTL = tonumber(resultTTL), rb = rb}
 end
 
+-- identify resolves an op's attendee: the email's (or the attendee id of
+-- a replayed row), else the one its cookie links to, else the cookie's
+-- own. It returns the attendee id and its email, "" when none.
+local function identify(emailID, emailHex, email, cookie, cookieHex)
+  if emailID ~= '' then
+    hexes[emailID] = emailHex
+    return emailID, email
+  elseif cookie ~= '' then
+    local link = redis.call('HGET', P .. 'cookies', cookie)
+    if link then
+      local id = string.sub(link, 41)
+      hexes[id] = string.sub(link, 1, 40)
+      return id, ''
+    end
+    hexes['c_' .. cookie] = cookieHex
+    return 'c_' .. cookie, ''
+  end
+  return '', ''
+end
+
+-- An erased attendee's ops dated at or before its erasure are refused
+-- (a replay, or a hit that waited in the log), and carry no attendee.
+local function isErased(id)
+  if id == '' or not erasedAny then return false end
+  local t = redis.call('HGET', P .. 'erased', id)
+  return t and not gt(now, t)
+end
+
 -- S2S ops: a click ('k') and a postback ('p'), the rules of
 -- storage.DecidePostback (storage/s2s.go), kept in step by the conformance
 -- suite. Their ARGV from 5 on are those of s2sArgs (apply.go).
@@ -175,7 +203,11 @@ if kind == 'p' then
   -- 5 click id h, 6 conversion key h, 7 status, 8 raw status,
   -- 9 has payout (1, 0), 10 payout, 11 currency, 12 goal, 13 txid,
   -- 14 network of the postback's path ('' account-level), 15 from the
-  -- conversion pixel (1, 0)
+  -- conversion pixel (1, 0), 16 email attendee id (or a replayed row's
+  -- attendee id), 17 its h, 18 cookie, 19 cookie attendee id h: the
+  -- conversion pixel's person, if any
+  local pa = identify(ARGV[16], ARGV[17], '', ARGV[18], ARGV[19])
+  if isErased(pa) then return keep({'rejected', 'erased', '0', ''}) end
   local cj = redis.call('GET', P .. 'k:' .. ARGV[5])
   if not cj then return keep({'rejected', 'unknown_click', '0', ''}) end
   local click = cjson.decode(cj)
@@ -220,8 +252,17 @@ if kind == 'p' then
     if st == 'approved' then return val end
     return '0'
   end
+  -- A conversion the person reached ties the click to them
+  -- (pp:{A}:ak:<h>, kept as long as the click): their erasure strips
+  -- its macros.
+  if pa ~= '' then
+    local ak, kk = P .. 'ak:' .. hx(pa), P .. 'k:' .. ARGV[5]
+    redis.call('SADD', ak, ARGV[5])
+    local ttl = redis.call('PTTL', kk)
+    if ttl > 0 and redis.call('PTTL', ak) < ttl then redis.call('PEXPIRE', ak, ttl) end
+  end
   local function out(st, reason, delta, pst, pv)
-    return keep({st, reason, delta, '', '#conv', cj, pst or '', pv or '0', value})
+    return keep({st, reason, delta, pa, '#conv', cj, pst or '', pv or '0', value})
   end
   local ck = P .. 'cv:' .. ARGV[6]
   local prev = redis.call('HMGET', ck, 'st', 'v', 'cur')
@@ -246,27 +287,8 @@ end
 
 -- Identity, resolved without changing anything yet. A cookie link is
 -- stored as <attendee hex><attendee id>.
-local att, attEmail = '', ''
-if emailID ~= '' then
-  att, attEmail = emailID, email
-  hexes[att] = ARGV[7]
-elseif cookie ~= '' then
-  local link = redis.call('HGET', P .. 'cookies', cookie)
-  if link then
-    att = string.sub(link, 41)
-    hexes[att] = string.sub(link, 1, 40)
-  else
-    att = 'c_' .. cookie
-    hexes[att] = ARGV[9]
-  end
-end
-
--- An erased attendee's ops dated at or before its erasure are refused
--- (a replay, or a hit that waited in the log), and carry no attendee.
-if att ~= '' and erasedAny then
-  local t = redis.call('HGET', P .. 'erased', att)
-  if t and not gt(now, t) then return {'rejected', 'erased', '0', ''}, true end
-end
+local att, attEmail = identify(emailID, ARGV[7], email, cookie, ARGV[9])
+if isErased(att) then return {'rejected', 'erased', '0', ''}, true end
 
 -- 3. R: explicit webinars in order without duplicates, then each tag's
 -- members sorted by id (ZRANGE of a score-0 set: byte order).

@@ -5,7 +5,7 @@
 -- it the caller found (unlinked here if they still are).
 --
 -- Returns {} when the account does not exist, else {found (1/0), orders,
--- registrations, cookies}.
+-- registrations, cookies, clicks}.
 
 local P = string.sub(KEYS[1], 1, -8)
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
@@ -73,9 +73,23 @@ for i = 4, #ARGV do
     cookies = cookies + 1
   end
 end
-redis.call('DEL', ak, P .. 'prof:' .. attHex)
+-- The clicks it converted keep their campaign, cost, time and valuation
+-- (reports stay right) but lose their macros: the traffic source's ids of
+-- the person's visit.
+local clicks = 0
+for _, kh in ipairs(redis.call('SMEMBERS', P .. 'ak:' .. attHex)) do
+  local kk = P .. 'k:' .. kh
+  local cj = redis.call('GET', kk)
+  if cj then
+    local click = cjson.decode(cj)
+    click.m = nil
+    redis.call('SET', kk, cjson.encode(click), 'KEEPTTL')
+    clicks = clicks + 1
+  end
+end
+redis.call('DEL', ak, P .. 'prof:' .. attHex, P .. 'ak:' .. attHex)
 local prev = redis.call('HGET', P .. 'erased', att)
 if not prev or gt(at, prev) then redis.call('HSET', P .. 'erased', att, at) end
 local found = 0
 if #rec > 0 then found = 1 end
-return {found, orders, regs, cookies}
+return {found, orders, regs, cookies, clicks}
