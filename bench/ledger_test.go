@@ -20,8 +20,11 @@ import (
 // BenchmarkLedgerRedis applies the load benchmark's pixel mix (new orders,
 // refreshes, recurring charges) to the Redis ledger in batches of 512, as
 // the pipeline's applier does, and reports the Redis server's own CPU time
-// per op: on a machine where Redis shares the cores with pixelpost, that
-// is what the ledger costs the throughput.
+// per op (on a machine where Redis shares the cores with pixelpost, that
+// is what the ledger costs the throughput), the memory the ledger's keys
+// take per op (used_memory before and after) and the bytes its writes add
+// to the append-only file per op (AOF rewrites are held off meanwhile, so
+// the file only grows).
 func BenchmarkLedgerRedis(b *testing.B) {
 	url := os.Getenv("PIXELPOST_TEST_REDIS")
 	if url == "" {
@@ -42,7 +45,9 @@ func BenchmarkLedgerRedis(b *testing.B) {
 	}
 	const batch = 512
 	ops := make([]storage.Op, 0, batch)
-	cpu0 := redisCPU(b, admin)
+	held := holdAOFRewrites(b, admin)
+	defer held()
+	cpu0, mem0, aof0 := redisCPU(b, admin), redisInfo(b, admin, "memory", "used_memory"), redisInfo(b, admin, "persistence", "aof_current_size")
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		ops = append(ops, mixOp(acct, i))
@@ -55,6 +60,38 @@ func BenchmarkLedgerRedis(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric((redisCPU(b, admin)-cpu0)*1e6/float64(b.N), "redis-µs/op")
+	b.ReportMetric((redisInfo(b, admin, "memory", "used_memory")-mem0)/float64(b.N), "redis-mem-B/op")
+	b.ReportMetric((redisInfo(b, admin, "persistence", "aof_current_size")-aof0)/float64(b.N), "aof-B/op")
+}
+
+// holdAOFRewrites turns automatic AOF rewrites off (a rewrite would shrink
+// the file mid-run) and returns what turns them back on.
+func holdAOFRewrites(b *testing.B, c *redis.Client) func() {
+	ctx := context.Background()
+	old, err := c.ConfigGet(ctx, "auto-aof-rewrite-percentage").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := c.ConfigSet(ctx, "auto-aof-rewrite-percentage", "0").Err(); err != nil {
+		b.Fatal(err)
+	}
+	return func() { c.ConfigSet(ctx, "auto-aof-rewrite-percentage", old["auto-aof-rewrite-percentage"]) }
+}
+
+// redisInfo is one numeric field of a section of INFO.
+func redisInfo(b *testing.B, c *redis.Client, section, field string) float64 {
+	info, err := c.Info(context.Background(), section).Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if k, v, _ := strings.Cut(line, ":"); k == field {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	b.Fatalf("INFO %s has no %s", section, field)
+	return 0
 }
 
 // mixOp is request i of the load mix as the ledger op the server builds.

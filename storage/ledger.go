@@ -71,13 +71,31 @@ const (
 // Op is one ledger operation derived from a hit. All fields are owned
 // values (never slices of a request buffer). Ops are pure data.
 type Op struct {
-	// HitID is unique per hit; applying the same HitID twice changes nothing
-	// the second time (result: duplicate, ReasonReplayedHit).
+	// HitID is unique per hit (the raw hit's id).
 	HitID   string
 	Account string
 	Kind    OpKind
 	// Time is the hit's time; the ledger never reads the clock.
 	Time time.Time
+
+	// Log and Pos say where the op was read: the id of its hits log and
+	// its position there (increasing along the log). An op with a Log is
+	// applied at most once: each account keeps, per log, the position of
+	// the last op it applied (its high-water mark), advanced in the same
+	// atomic step as the op's effects; an op at or below it is a replay
+	// (duplicate, ReasonReplayedHit). An op without a Log is applied as
+	// given: its caller makes sure it is applied once (reconcile's fold
+	// into a scratch ledger).
+	Log string
+	Pos uint64
+	// Kept is the applier's saved cursor in Log when the op was read: the
+	// ops at or below it are never applied again, so the results kept
+	// for their replays may go.
+	Kept uint64
+	// CheckHitID: the op may have been applied by an earlier build, which
+	// remembered hit ids rather than log positions (a hit recorded before
+	// its log had an id): the ledger also looks its hit id up there.
+	CheckHitID bool
 
 	// Identity. AttendeeEmail is normalised (attribution.NormalizeEmail) or
 	// empty. CookieID is the pp_aid cookie or empty. Resolution: with an
@@ -184,7 +202,7 @@ func (op *Op) Valid(maxID int) bool {
 	if op.HitID == "" {
 		return false
 	}
-	for _, id := range [...]string{op.HitID, op.Account, op.OrderKey, op.ClickID, op.TxID, op.Goal, op.AttendeeEmail, op.CookieID, op.NetworkID} {
+	for _, id := range [...]string{op.HitID, op.Account, op.OrderKey, op.ClickID, op.TxID, op.Goal, op.AttendeeEmail, op.CookieID, op.NetworkID, op.Log} {
 		if len(id) > maxID {
 			return false
 		}

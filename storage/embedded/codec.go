@@ -9,6 +9,7 @@ import (
 
 	"github.com/pixelpost/pixelpost/attribution"
 	"github.com/pixelpost/pixelpost/internal/binenc"
+	"github.com/pixelpost/pixelpost/storage/decide"
 )
 
 // Records are stored in a compact binary form: a version byte, then fields
@@ -32,30 +33,9 @@ type webinarRec struct {
 	Tags []string // sorted, unique
 }
 
-// orderRec is an order as stored.
-type orderRec struct {
-	Key         string
-	OrderID     string
-	Amount      attribution.Micros
-	Currency    string
-	Webinars    []string
-	AttendeeID  string
-	ProductID   string
-	ProductName string
-	Source      string
-	FirstSeen   int64 // unix nanoseconds
-	LastSeen    int64
-}
-
-// attendeeRec is an attendee as stored; its orders are kept in the
-// attendee-orders index.
-type attendeeRec struct {
-	Email       string
-	Orders      int64
-	LTV         moneyMap
-	Webinars    []string // sorted
-	Acquisition []string
-}
+// Orders and attendees are decide.Order and decide.Attendee, in the
+// encoding decide shares with the Redis ledger (the same bytes this file
+// always held: the version byte and fields of recordVersion).
 
 // statsRec holds a webinar's totals.
 type statsRec struct {
@@ -125,31 +105,6 @@ func (r *webinarRec) encode() []byte {
 	return binenc.AppendStrings(b, r.Tags)
 }
 
-func (r *orderRec) encode() []byte {
-	b := make([]byte, 0, 64+len(r.Key)+len(r.OrderID)+len(r.ProductName))
-	b = append(b, recordVersion)
-	b = binenc.AppendString(b, r.Key)
-	b = binenc.AppendString(b, r.OrderID)
-	b = binary.AppendVarint(b, int64(r.Amount))
-	b = binenc.AppendString(b, r.Currency)
-	b = binenc.AppendStrings(b, r.Webinars)
-	b = binenc.AppendString(b, r.AttendeeID)
-	b = binenc.AppendString(b, r.ProductID)
-	b = binenc.AppendString(b, r.ProductName)
-	b = binenc.AppendString(b, r.Source)
-	b = binary.AppendVarint(b, r.FirstSeen)
-	return binary.AppendVarint(b, r.LastSeen)
-}
-
-func (r *attendeeRec) encode() []byte {
-	b := []byte{recordVersion}
-	b = binenc.AppendString(b, r.Email)
-	b = binary.AppendVarint(b, r.Orders)
-	b = appendMoney(b, r.LTV)
-	b = binenc.AppendStrings(b, r.Webinars)
-	return binenc.AppendStrings(b, r.Acquisition)
-}
-
 func (r *statsRec) encode() []byte {
 	b := []byte{recordVersion}
 	b = binary.AppendVarint(b, r.Registrants)
@@ -216,35 +171,9 @@ func decodeWebinar(b []byte) (webinarRec, error) {
 	return r, d.done("webinar")
 }
 
-func decodeOrder(b []byte) (*orderRec, error) {
-	d := newDecoder(b)
-	r := &orderRec{
-		Key:         d.String(),
-		OrderID:     d.String(),
-		Amount:      attribution.Micros(d.Varint()),
-		Currency:    d.String(),
-		Webinars:    d.Strings(),
-		AttendeeID:  d.String(),
-		ProductID:   d.String(),
-		ProductName: d.String(),
-		Source:      d.String(),
-		FirstSeen:   d.Varint(),
-		LastSeen:    d.Varint(),
-	}
-	return r, d.done("order")
-}
+func decodeOrder(b []byte) (*decide.Order, error) { return decide.DecodeOrder(b) }
 
-func decodeAttendee(b []byte) (*attendeeRec, error) {
-	d := newDecoder(b)
-	r := &attendeeRec{
-		Email:       d.String(),
-		Orders:      d.Varint(),
-		LTV:         d.money(),
-		Webinars:    d.Strings(),
-		Acquisition: d.Strings(),
-	}
-	return r, d.done("attendee")
-}
+func decodeAttendee(b []byte) (*decide.Attendee, error) { return decide.DecodeAttendee(b) }
 
 func decodeStats(b []byte) (*statsRec, error) {
 	d := newDecoder(b)

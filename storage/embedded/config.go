@@ -2,11 +2,11 @@ package embedded
 
 import (
 	"context"
-	"fmt"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pixelpost/pixelpost/storage"
+	"github.com/pixelpost/pixelpost/storage/decide"
 )
 
 // Configuration documents live in accounts/<account>/config/<kind>/<id>;
@@ -18,8 +18,8 @@ var (
 
 // PutConfig stores a configuration document (see storage.Ledger).
 func (l *Ledger) PutConfig(ctx context.Context, account, kind, id string, doc []byte) error {
-	if id == "" || len(id) > maxIDLen || kind == "" || account == "" {
-		return fmt.Errorf("cannot put %s: invalid id of %d bytes", kind, len(id))
+	if err := decide.CheckConfigID(account, kind, id); err != nil {
+		return err
 	}
 	return l.update(ctx, func(tx *bolt.Tx) error {
 		acct := tx.Bucket(bucketAccounts).Bucket([]byte(account))
@@ -31,13 +31,15 @@ func (l *Ledger) PutConfig(ctx context.Context, account, kind, id string, doc []
 			if err != nil {
 				return err
 			}
-			k := lp([]byte(nil), kind)
-			k = append(k, id...)
-			if owner := routes.Get(k); owner != nil && string(owner) != account {
-				return fmt.Errorf("%s %q belongs to another account: %w", kind, id, storage.ErrConflict)
-			}
-			if err := routes.Put(k, []byte(account)); err != nil {
+			k := append(lp(nil, kind), id...)
+			claim, err := decide.ClaimConfig(account, kind, id, string(routes.Get(k)))
+			if err != nil {
 				return err
+			}
+			if claim {
+				if err := routes.Put(k, []byte(account)); err != nil {
+					return err
+				}
 			}
 		}
 		cfg, err := acct.CreateBucketIfNotExists(bucketConfig)
@@ -135,9 +137,9 @@ func (l *Ledger) DeleteConfig(ctx context.Context, account, kind, id string) err
 				return err
 			}
 		}
-		if routes := tx.Bucket(bucketRoutes); routes != nil && storage.GlobalKinds[kind] {
-			k := append(lp([]byte(nil), kind), id...)
-			if string(routes.Get(k)) == account {
+		if routes := tx.Bucket(bucketRoutes); routes != nil {
+			k := append(lp(nil, kind), id...)
+			if decide.ReleaseConfig(account, kind, string(routes.Get(k))) {
 				return routes.Delete(k)
 			}
 		}

@@ -54,6 +54,12 @@ func newLedger(t *testing.T) (*embedded.Ledger, string) {
 	return l, path
 }
 
+// logged places op at pos of hits log log.
+func logged(op storage.Op, log string, pos uint64) storage.Op {
+	op.Log, op.Pos = log, pos
+	return op
+}
+
 func conv(hit, order string, at time.Time) storage.Op {
 	return storage.Op{HitID: hit, Account: "acct", Kind: storage.OpConversion, Time: at,
 		Webinars: []string{"w1"}, OrderKey: order, HasAmount: true, Amount: 10_000_000, Currency: "USD"}
@@ -77,67 +83,9 @@ func sales(t *testing.T, l storage.Ledger) int64 {
 	return s.Sales
 }
 
-// A hit id is remembered for the retention, measured on op times: an op
-// 40 days later forgets the old day, and a replay of a forgotten hit is then
-// applied again, as a new hit. This is the expected behaviour of retention
-// (storage.HitRetention), not a double count the ledger could prevent: after
-// that long the raw hits are the record, and reconcile settles them.
-func TestHitRetentionPrunesOldDays(t *testing.T) {
-	l, _ := newLedger(t)
-	old := conv("hit-old", "o1", base)
-	apply(t, l, old)
-	// Within the retention a replay is recognised, however late it comes.
-	apply(t, l, conv("hit-mid", "o2", base.Add(30*24*time.Hour)))
-	if r := apply(t, l, old)[0]; r.Reason != storage.ReasonReplayedHit {
-		t.Fatalf("replay within retention: %+v", r)
-	}
-	// An op 40 days later: the old day is forgotten in the same Apply.
-	apply(t, l, conv("hit-new", "o3", base.Add(40*24*time.Hour)))
-	old.OrderKey = "o1-again" // distinct order, so a re-application is visible
-	if r := apply(t, l, old)[0]; r.Status != storage.StatusAccepted {
-		t.Fatalf("replay of a forgotten hit: %+v, want accepted", r)
-	}
-	// The 30-day-old one is still within retention of the newest op.
-	if r := apply(t, l, conv("hit-mid", "o2", base.Add(30*24*time.Hour)))[0]; r.Reason != storage.ReasonReplayedHit {
-		t.Fatalf("replay of a hit 10 days old: %+v", r)
-	}
-	if got := sales(t, l); got != 4 {
-		t.Fatalf("sales = %d, want 4", got)
-	}
-}
-
-// Pruning a big day is spread over several Applies, each forgetting a
-// bounded number of ids.
-func TestHitRetentionPrunesInSteps(t *testing.T) {
-	l, _ := newLedger(t)
-	const n = 10_000
-	ops := make([]storage.Op, 0, 1000)
-	for i := range n {
-		ops = append(ops, conv(fmt.Sprintf("h%05d", i), fmt.Sprintf("o%05d", i), base))
-		if len(ops) == cap(ops) {
-			apply(t, l, ops...)
-			ops = ops[:0]
-		}
-	}
-	late := base.Add(40 * 24 * time.Hour)
-	for i := range 3 { // 3 × 4096 ids forgotten: the whole day
-		apply(t, l, conv(fmt.Sprintf("late%d", i), "late", late))
-	}
-	// Every old hit id is forgotten: each replay is applied again, and
-	// the orders now exist so each one is a same-order refresh.
-	for i := range n {
-		ops = append(ops, conv(fmt.Sprintf("h%05d", i), fmt.Sprintf("o%05d", i), base))
-	}
-	for _, r := range apply(t, l, ops...) {
-		if r.Reason != storage.ReasonSameOrder {
-			t.Fatalf("replay of a forgotten hit: %+v, want duplicate/same_order", r)
-		}
-	}
-}
-
 func TestReopenAfterUncleanStop(t *testing.T) {
 	l, path := newLedger(t)
-	apply(t, l, conv("h1", "o1", base), conv("h2", "o2", base))
+	apply(t, l, logged(conv("h1", "o1", base), "L", 1), logged(conv("h2", "o2", base), "L", 2))
 
 	// A copy of the file taken while the ledger is open is what a crash
 	// leaves behind: the committed batches and no clean close.
@@ -147,10 +95,10 @@ func TestReopenAfterUncleanStop(t *testing.T) {
 	if got := sales(t, c); got != 2 {
 		t.Fatalf("sales after crash-like reopen = %d, want 2", got)
 	}
-	if r := apply(t, c, conv("h1", "o1", base))[0]; r.Reason != storage.ReasonReplayedHit {
+	if r := apply(t, c, logged(conv("h1", "o1", base), "L", 1))[0]; r.Reason != storage.ReasonReplayedHit {
 		t.Fatalf("replay after crash-like reopen: %+v", r)
 	}
-	apply(t, c, conv("h3", "o3", base))
+	apply(t, c, logged(conv("h3", "o3", base), "L", 3))
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -8,12 +8,14 @@ import (
 	"github.com/pixelpost/pixelpost/storage"
 )
 
-// Applied hit ids are remembered in "hits" (for the lookup) and in a bucket
-// per day of the op's Time under "hitdays" (for forgetting a whole day). The
-// ledger never reads the clock: a day is forgotten once an op more than
-// retentionDays+1 days newer has been applied, a few thousand ids per Apply
-// so that no single batch pays for a whole day. A replay of a forgotten id
-// is applied again, as a new hit: that is what retention means.
+// Earlier builds remembered every applied hit id, in "hits" (for the
+// lookup) and in a bucket per day of the op's Time under "hitdays" (for
+// forgetting a whole day); this one recognises replays by log position
+// (decide) and only looks those ids up for hits recorded before their log
+// had an id (storage.Op.CheckHitID). They are still forgotten as before:
+// a day once an op more than retentionDays+1 days newer has been applied,
+// a few thousand ids per Apply, so the buckets empty themselves. The
+// ledger never reads the clock.
 const (
 	secondsPerDay = int64(24 * time.Hour / time.Second)
 	retentionDays = int64((storage.HitRetention + 24*time.Hour - 1) / (24 * time.Hour))
@@ -38,27 +40,12 @@ func dayKey(d int64) []byte { return appendTimeKey(make([]byte, 0, 64), d) }
 // dayKeyLen is the length of a day key, the prefix of a hit id's value.
 const dayKeyLen = 8
 
-// remember records an applied hit id under its day.
-func (t *txn) remember(hk []byte, day int64) error {
-	dk := dayKey(day)
-	if err := t.hits.Put(hk, dk); err != nil {
-		return err
-	}
-	b := t.days[day]
-	if b == nil {
-		var err error
-		if b, err = t.hitDays.CreateBucketIfNotExists(dk); err != nil {
-			return err
-		}
-		t.days[day] = b
-	}
-	if err := b.Put(hk, empty); err != nil {
-		return err
-	}
-	if day > t.newest {
+// noteDay keeps the newest day of any op applied: hit ids of earlier
+// builds and clicks are dropped by op times, not the clock.
+func (t *txn) noteDay(at time.Time) {
+	if day := dayOf(at); day > t.newest {
 		t.newest, t.newestUp = day, true
 	}
-	return nil
 }
 
 // prune forgets, pruneBudget entries at most, hit ids of days older than
@@ -75,7 +62,7 @@ func (t *txn) prune() error {
 			return t.hits.Delete(hk)
 		}
 		return nil
-	}, func(day int64) { delete(t.days, day) })
+	}, nil)
 	if err != nil || budget == 0 {
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/pixelpost/pixelpost/attribution"
 	"github.com/pixelpost/pixelpost/internal/boltfile"
 	"github.com/pixelpost/pixelpost/storage"
+	"github.com/pixelpost/pixelpost/storage/decide"
 )
 
 // ErrClosed is returned by every method of a closed Ledger. It wraps
@@ -179,46 +180,23 @@ func notFound(what, id string) error {
 	return fmt.Errorf("%s %q: %w", what, id, storage.ErrNotFound)
 }
 
-// PutWebinar creates or replaces a webinar's name and tags and updates the
-// tag index in the same transaction.
+// PutWebinar creates or replaces a webinar's name and tags (decide's
+// PutWebinar) and updates the tag index in the same transaction.
 func (l *Ledger) PutWebinar(ctx context.Context, account string, w storage.Webinar) error {
-	if w.ID == "" || len(w.ID) > maxIDLen {
-		return fmt.Errorf("cannot put webinar: invalid id of %d bytes", len(w.ID))
+	if err := decide.CheckWebinar(w); err != nil {
+		return err
 	}
-	tags := make([]string, 0, len(w.Tags))
-	for _, t := range w.Tags {
-		if len(t) > maxIDLen {
-			return fmt.Errorf("cannot put webinar %q: tag of %d bytes", w.ID, len(t))
-		}
-		if t != "" {
-			tags = append(tags, t)
-		}
-	}
-	slices.Sort(tags)
-	tags = slices.Compact(tags)
 	err := l.update(ctx, func(tx *bolt.Tx) error {
-		b, ok := openAccount(tx, account)
-		if !ok {
+		t := newTxn(tx)
+		v := t.view(account)
+		if !v.ok {
 			return notFound("account", account)
 		}
-		if old := b.webinars.Get([]byte(w.ID)); old != nil {
-			rec, err := decodeWebinar(old)
-			if err != nil {
-				return err
-			}
-			for _, t := range rec.Tags {
-				if err := b.tags.Delete(pair(t, w.ID)); err != nil {
-					return err
-				}
-			}
+		d := decide.New(v)
+		if err := d.PutWebinar(w); err != nil {
+			return err
 		}
-		for _, t := range tags {
-			if err := b.tags.Put(pair(t, w.ID), empty); err != nil {
-				return err
-			}
-		}
-		rec := webinarRec{Name: w.Name, Tags: tags}
-		return b.webinars.Put([]byte(w.ID), rec.encode())
+		return t.write(account, d.Changes())
 	})
 	if err != nil {
 		return fmt.Errorf("cannot put webinar %q of account %q: %w", w.ID, account, err)
@@ -380,7 +358,7 @@ func readAttendee(b acctBuckets, id string, v []byte) (storage.Attendee, error) 
 		ID:          id,
 		Email:       rec.Email,
 		Orders:      rec.Orders,
-		LTV:         rec.LTV.public(),
+		LTV:         rec.LTV.Public(),
 		Webinars:    orEmpty(rec.Webinars),
 		Acquisition: orEmpty(rec.Acquisition),
 	}
@@ -408,25 +386,9 @@ func attendeeOrders(b acctBuckets, attendeeID string) ([]storage.Order, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, rec.public())
+		out = append(out, rec.Public())
 	}
 	return out, nil
-}
-
-func (r *orderRec) public() storage.Order {
-	return storage.Order{
-		Key:         r.Key,
-		OrderID:     r.OrderID,
-		Amount:      r.Amount,
-		Currency:    r.Currency,
-		Webinars:    orEmpty(r.Webinars),
-		AttendeeID:  r.AttendeeID,
-		ProductID:   r.ProductID,
-		ProductName: r.ProductName,
-		Source:      r.Source,
-		FirstSeen:   fromNanos(r.FirstSeen),
-		LastSeen:    fromNanos(r.LastSeen),
-	}
 }
 
 // Registrants lists a webinar's registrants, oldest first, ties by attendee

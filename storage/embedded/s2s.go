@@ -26,132 +26,6 @@ var (
 	bucketAttClicks = []byte("attclicks")
 )
 
-// click records a click; applying the same click again rewrites the same
-// record.
-func (a *acctTxn) click(op *storage.Op) (storage.Result, error) {
-	b, err := a.root.CreateBucketIfNotExists(bucketClicks)
-	if err != nil {
-		return storage.Result{}, err
-	}
-	v, err := json.Marshal(storage.NewClickRec(op))
-	if err != nil {
-		return storage.Result{}, err
-	}
-	return storage.Result{Status: storage.StatusAccepted}, b.Put([]byte(op.ClickID), v)
-}
-
-// postback applies storage.DecidePostback to the click's conversion; a
-// conversion the op's attendee (id, "" for none) reached ties the click to
-// that attendee (storage.Result.AttendeeID).
-func (a *acctTxn) postback(op *storage.Op, id string) (storage.Result, error) {
-	var click storage.ClickRec
-	cb := a.root.Bucket(bucketClicks)
-	v := []byte(nil)
-	if cb != nil {
-		v = cb.Get([]byte(op.ClickID))
-	}
-	if v == nil {
-		return storage.Result{Status: storage.StatusRejected, Reason: storage.ReasonUnknownClick}, nil
-	}
-	if err := json.Unmarshal(v, &click); err != nil {
-		return storage.Result{}, err
-	}
-	if click.Access == nil {
-		// Recorded by an earlier build: its campaign's current document
-		// says who may convert it (none when the campaign is gone).
-		click.Access = storage.CampaignAccess(a.config(storage.ConfigCampaign, click.CampaignID))
-	}
-	convs, err := a.root.CreateBucketIfNotExists(bucketConvs)
-	if err != nil {
-		return storage.Result{}, err
-	}
-	key := []byte(storage.ConvKey(op.ClickID, op.TxID, op.Goal))
-	var prev *storage.ConvRec
-	if pv := convs.Get(key); pv != nil {
-		prev = &storage.ConvRec{}
-		if err := json.Unmarshal(pv, prev); err != nil {
-			return storage.Result{}, err
-		}
-	}
-	res, next := storage.DecidePostback(op, &click, prev)
-	if res.Conversion != nil && id != "" {
-		res.AttendeeID = id
-		b, err := a.root.CreateBucketIfNotExists(bucketAttClicks)
-		if err != nil {
-			return storage.Result{}, err
-		}
-		if err := b.Put(pair(id, op.ClickID), empty); err != nil {
-			return storage.Result{}, err
-		}
-	}
-	if next != nil {
-		nv, err := json.Marshal(next)
-		if err != nil {
-			return storage.Result{}, err
-		}
-		if err := convs.Put(key, nv); err != nil {
-			return storage.Result{}, err
-		}
-	}
-	return res, nil
-}
-
-// config returns a configuration document of the account, nil when none.
-func (a *acctTxn) config(kind, id string) []byte {
-	cfg := a.root.Bucket(bucketConfig)
-	if cfg == nil {
-		return nil
-	}
-	if b := cfg.Bucket([]byte(kind)); b != nil {
-		return b.Get([]byte(id))
-	}
-	return nil
-}
-
-// lead merges the op's profile fields into the attendee's profile.
-func (a *acctTxn) lead(op *storage.Op, id string) (storage.Result, error) {
-	isNew, changed, err := a.mergeProfile(id, op.Profile)
-	switch {
-	case err != nil:
-		return storage.Result{}, err
-	case isNew:
-		return storage.Result{Status: storage.StatusAccepted, AttendeeID: id}, nil
-	case changed:
-		return storage.Result{Status: storage.StatusUpdated, AttendeeID: id}, nil
-	}
-	return storage.Result{Status: storage.StatusDuplicate, Reason: storage.ReasonSameProfile, AttendeeID: id}, nil
-}
-
-// mergeProfile merges fields into the attendee's profile: isNew when it
-// had none, changed when a field was added or changed.
-func (a *acctTxn) mergeProfile(id string, fields map[string]string) (isNew, changed bool, err error) {
-	b, err := a.root.CreateBucketIfNotExists(bucketProfiles)
-	if err != nil {
-		return false, false, err
-	}
-	prof := map[string]string{}
-	v := b.Get([]byte(id))
-	if v == nil {
-		isNew = true
-	} else if err := json.Unmarshal(v, &prof); err != nil {
-		return false, false, err
-	}
-	changed = isNew
-	for k, v := range fields {
-		if prof[k] != v {
-			prof[k], changed = v, true
-		}
-	}
-	if !changed {
-		return isNew, false, nil
-	}
-	nv, err := json.Marshal(prof)
-	if err != nil {
-		return false, false, err
-	}
-	return isNew, true, b.Put([]byte(id), nv)
-}
-
 // Profile returns an attendee's profile fields.
 func (l *Ledger) Profile(ctx context.Context, account, attendeeID string) (map[string]string, error) {
 	prof := map[string]string{}
@@ -176,12 +50,12 @@ func clickDropDay(expires int64) int64 {
 }
 
 // indexClick files a click under the day it may be dropped.
-func (t *txn) indexClick(op *storage.Op) error {
+func (t *txn) indexClick(account, clickID string, expires int64) error {
 	days, err := t.tx.CreateBucketIfNotExists(bucketClickDays)
 	if err != nil {
 		return err
 	}
-	return indexClickKey(days, clickDropDay(op.Time.Add(op.ClickTTL).UnixNano()), op.Account, op.ClickID)
+	return indexClickKey(days, clickDropDay(expires), account, clickID)
 }
 
 func indexClickKey(days *bolt.Bucket, day int64, account, clickID string) error {
@@ -268,48 +142,4 @@ func indexClicks(tx *bolt.Tx) error {
 		return err
 	}
 	return meta.Put(keyClicksIndexed, empty)
-}
-
-// eraseClicks strips the macros of the clicks attendee id converted (its
-// traffic source's ids for the visit: external_id, zone, ...), keeping
-// campaign, cost, time and valuation so that reports stay right, and
-// forgets the tie. A click already dropped is skipped.
-func (a *acctTxn) eraseClicks(id string, er *storage.Erasure) error {
-	ab := a.root.Bucket(bucketAttClicks)
-	if ab == nil {
-		return nil
-	}
-	prefix := lp(nil, id)
-	var keys [][]byte
-	c := ab.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		keys = append(keys, bytes.Clone(k))
-	}
-	cb := a.root.Bucket(bucketClicks)
-	for _, k := range keys {
-		clickID := k[len(prefix):]
-		var v []byte
-		if cb != nil {
-			v = cb.Get(clickID)
-		}
-		if v != nil {
-			var click storage.ClickRec
-			if err := json.Unmarshal(v, &click); err != nil {
-				return err
-			}
-			click.Macros = nil
-			nv, err := json.Marshal(click)
-			if err != nil {
-				return err
-			}
-			if err := cb.Put(clickID, nv); err != nil {
-				return err
-			}
-			er.Clicks++
-		}
-		if err := ab.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
 }

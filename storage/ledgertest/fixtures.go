@@ -34,6 +34,7 @@ type fixture struct {
 	l    storage.Ledger
 	ctx  context.Context
 	acct string
+	pos  *positions
 }
 
 func (h *harness) fixture(t *testing.T) *fixture {
@@ -41,7 +42,7 @@ func (h *harness) fixture(t *testing.T) *fixture {
 	if h.ledger == nil {
 		t.Fatal("the ledger could not be reopened by an earlier case")
 	}
-	f := &fixture{T: t, h: h, l: h.ledger, ctx: t.Context()}
+	f := &fixture{T: t, h: h, l: h.ledger, ctx: t.Context(), pos: newPositions()}
 	f.acct = f.newAccount()
 	return f
 }
@@ -159,6 +160,7 @@ func (f *fixture) apply(ops ...op) []storage.Result {
 	raw := make([]storage.Op, len(ops))
 	for i, o := range ops {
 		raw[i] = o.Op
+		f.pos.place(&raw[i], false)
 	}
 	res, err := f.l.Apply(f.ctx, raw)
 	if err != nil {
@@ -483,6 +485,7 @@ func (f *fixture) concurrently(n int, fn func(i int) (storage.Result, error)) []
 // applyOne applies a single op in its own Apply call (for goroutines: it
 // returns errors instead of failing).
 func (f *fixture) applyOne(o op) (storage.Result, error) {
+	f.pos.place(&o.Op, true)
 	res, err := f.l.Apply(f.ctx, []storage.Op{o.Op})
 	if err != nil {
 		return storage.Result{}, err
