@@ -89,6 +89,13 @@ type Hit struct {
 	UserAgent string
 	Referer   string
 	Query     string // redacted and size-capped
+
+	// Log and Pos are where the hit was in its hits log (the log's id and
+	// the position after the hit), set when the applier reads it: the
+	// ledger applies it once by them (Op.Log, Op.Pos), and a row keeps
+	// them so that reconcile --repair replays it the same way.
+	Log string
+	Pos uint64
 }
 
 // Archived is h as the rows log keeps it: the durable raw-hit archive
@@ -137,6 +144,7 @@ func (h *Hit) Op() Op {
 		OrderKey: h.OrderKey, OrderID: h.OrderID,
 		HasAmount: h.HasAmount, Amount: h.Amount, Currency: h.Currency,
 		ProductID: h.ProductID, ProductName: h.ProductName, Source: h.Source,
+		Log: h.Log, Pos: h.Pos,
 	}
 	switch h.Kind {
 	case KindRegistration:

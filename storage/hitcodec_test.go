@@ -21,6 +21,7 @@ func sampleHit() Hit {
 		Valuation:        &Valuation{Goals: map[string]GoalDoc{"sale": {Type: "fixed", Value: "2000000"}}},
 		Profile:          map[string]string{"name": "Ann"},
 		PixelConversions: func() *bool { v := true; return &v }(),
+		Log:              "9f3c2a1b0d4e5f60", Pos: 123456,
 	}
 }
 
@@ -49,8 +50,9 @@ func TestHitCodecRoundTrip(t *testing.T) {
 func TestDecodeHitVersion2HasUnknownClickAccess(t *testing.T) {
 	h := sampleHit()
 	h.Kind = KindClick
+	h.Log, h.Pos = "", 0
 	b := AppendHit(nil, &h)
-	v2 := append([]byte{2}, b[1:len(b)-2]...) // version 3 appended two bools
+	v2 := append([]byte{2}, b[1:len(b)-4]...) // version 3 appended two bools, version 4 "" and 0
 	got, err := DecodeHit(v2)
 	if err != nil {
 		t.Fatal(err)

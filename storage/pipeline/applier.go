@@ -42,11 +42,10 @@ const (
 // Crash recovery: the hits after the saved cursor are read again. Those
 // whose rows reached the rows log (their ids are in its tail, after the
 // cursorRows mark) are skipped; the others are applied again, and the
-// ledger answers a replayed duplicate for any it had applied, with the
-// original result it remembers (storage.ResultRetention), which the row
-// records. Only a hit replayed after that retention is recorded as
-// duplicate/replayed_hit; reconcile, which folds the ops themselves, still
-// counts it right.
+// ledger answers a replayed duplicate for any it had applied (it knows
+// them by their place in this log, storage.Op.Log and Pos), with the
+// original result it keeps until the saved cursor passes them
+// (storage.Op.Kept), which the row records.
 func (p *Pipeline) Run(ctx context.Context, drainTimeout time.Duration) error {
 	from, err := cursor(p.hits, cursorLedger)
 	if err != nil {
@@ -175,11 +174,17 @@ func (a *applier) batch(ctx context.Context) error {
 		if a.skip[h.ID] {
 			continue
 		}
+		h.Log, h.Pos = p.logID.ID, uint64(pos)
 		a.hits = append(a.hits, h)
 	}
 	for i := range a.hits {
-		if a.hits[i].Pending() {
-			a.ops = append(a.ops, a.hits[i].Op())
+		if h := &a.hits[i]; h.Pending() {
+			op := h.Op()
+			// The ledger may drop the results it keeps for replays of
+			// what the saved cursor passed; hits recorded before the log
+			// had an id may have been applied by an earlier build.
+			op.Kept, op.CheckHitID = uint64(a.savedPos), wal.Pos(h.Pos) <= p.logID.Since
+			a.ops = append(a.ops, op)
 			a.idx = append(a.idx, i)
 		}
 	}

@@ -83,6 +83,7 @@ type Pipeline struct {
 	onDone func(hits []storage.Hit)
 	hits   *wal.Log
 	rows   *wal.Log
+	logID  logIdentity // the hits log's (logid.go)
 	bufs   sync.Pool
 
 	mu      sync.Mutex
@@ -114,6 +115,11 @@ func Open(cfg Config, deps Deps) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open hits log: %w", err)
 	}
+	logID, err := loadLogIdentity(filepath.Join(cfg.Dir, "hits"), hits)
+	if err != nil {
+		hits.Close()
+		return nil, err
+	}
 	// The rows log is synced only before the ledger cursor is saved: until
 	// then its rows can be rebuilt from the hits log (see saveCursors).
 	rowsOpts := opts(filepath.Base(RowsDir("")))
@@ -131,7 +137,7 @@ func Open(cfg Config, deps Deps) (*Pipeline, error) {
 			deps.Log.Error().Str("log", name).Uint64("pos", uint64(r.CorruptPos)).Msg("write-ahead log: damage found; readers skip it")
 		}
 	}
-	p := &Pipeline{cfg: cfg, ledger: deps.Ledger, log: deps.Log, onDone: deps.OnDecided, hits: hits, rows: rows,
+	p := &Pipeline{cfg: cfg, ledger: deps.Ledger, log: deps.Log, onDone: deps.OnDecided, hits: hits, rows: rows, logID: logID,
 		waiters: make(map[string]chan storage.Result), doneCh: make(chan struct{})}
 	p.bufs.New = func() any { b := make([]byte, 0, 512); return &b }
 	return p, nil
