@@ -72,7 +72,11 @@ func (t *Txn) convert(op *storage.Op, id, email string, r []string) (storage.Res
 	}
 	rec.Amount, rec.Currency, rec.Webinars = o.Amount, o.Currency, o.Webinars
 	rec.AttendeeID, rec.LastSeen = o.AttendeeID, nanos(o.LastSeen)
-	t.putOrder(op.OrderKey, &rec)
+	if eff.Outcome != attribution.OutcomeSame || !sameOrder(&rec, stored) {
+		// A refresh changing nothing, not even the time, writes nothing:
+		// identical refreshes on several nodes do not conflict.
+		t.putOrder(op.OrderKey, &rec)
+	}
 
 	res := storage.Result{Delta: eff.Diff, Credited: slices.Clone(o.Webinars), AttendeeID: id}
 	switch eff.Outcome {
@@ -142,6 +146,11 @@ func (t *Txn) applyEffect(orderKey string, eff attribution.Effect) error {
 		a.Acquisition = slices.Clone(o.Webinars)
 	}
 	return nil
+}
+
+func sameOrder(a, b *Order) bool {
+	return b != nil && a.Amount == b.Amount && a.Currency == b.Currency && slices.Equal(a.Webinars, b.Webinars) &&
+		a.AttendeeID == b.AttendeeID && a.LastSeen == b.LastSeen && a.FirstSeen == b.FirstSeen
 }
 
 // convertsAny reports whether a has not converted for one of webinars.

@@ -2,62 +2,161 @@ package redisledger
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strconv"
+	"math/rand/v2"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/pixelpost/pixelpost/attribution"
 	"github.com/pixelpost/pixelpost/storage"
+	"github.com/pixelpost/pixelpost/storage/decide"
 )
 
-// reasonInvalidOp rejects an op the server should never build (no hit id,
-// an unknown kind, a conversion without an order key, an oversized id), as
-// the embedded ledger does. It is not remembered. Rejecting it alone keeps
-// one bad op from failing its whole batch.
-const reasonInvalidOp = "invalid_op"
+// maxAttempts bounds how often the ops of an account are decided again
+// after the records they read changed (another node wrote them, or the
+// node's cache did not hold them): each attempt learns the records the
+// last one found changed, so a cold cache settles in two or three. Many
+// writers of one record at once take turns: after a few attempts each
+// waits a random while (backoff), so that one of them gets through.
+const maxAttempts = 64
 
-func validOp(op *storage.Op) bool { return op.Valid(maxIDLen) }
-
-// maxScriptOps caps the ops of one apply.lua call: a script blocks Redis
-// while it runs, so a batch of the applier is cut into calls of a few
-// milliseconds each.
-const maxScriptOps = 256
-
-// Apply applies ops in order. The ops of one account go to apply.lua
-// together, up to maxScriptOps per call, and all the calls in one pipeline
-// (on a cluster, one per node, concurrently; the ops of one account share
-// a node and keep their order). One call for many ops is what makes the
-// ledger cheap: the script reads the account once and makes the writes no
-// op reads (stats, hit ids, results) once per call. On NOSCRIPT (a
-// restarted or flushed server) the script is loaded on every node and the
-// calls that got it are sent again, in order: they all used the one
-// script, so on each node either all of them ran or none did.
+// Apply applies ops in order. The rules are decide's: the ops of each
+// account are decided by one decide.Txn reading the node's cache (view.go),
+// and the writes it decides go to Redis in one commit.lua call per
+// account, with the version of every record the decisions read. All the
+// accounts' calls go in one pipeline (on a cluster, one per node). A call
+// refused because a record changed writes nothing and returns the
+// records' values: those accounts' ops are decided again and committed
+// again, until they hold.
 //
 // An error means no result is known; it wraps storage.ErrUnavailable when
 // the caller may retry the batch (ops already applied come back as
-// duplicates).
+// duplicates: exactly once by log position, storage.Op.Log).
 func (l *Ledger) Apply(ctx context.Context, ops []storage.Op) ([]storage.Result, error) {
 	results := make([]storage.Result, len(ops))
 	if len(ops) == 0 {
 		return results, nil
 	}
-	calls := l.scriptCalls(ops, results)
-	cmds := make([]*redis.Cmd, len(calls))
-	todo := make([]int, len(calls))
-	for i := range todo {
-		todo[i] = i
+	var accounts []string
+	byAccount := map[string][]int{}
+	for i := range ops {
+		op := &ops[i]
+		switch {
+		case !op.Valid(decide.MaxIDLen):
+			results[i] = storage.Result{Status: storage.StatusRejected, Reason: decide.ReasonInvalidOp}
+			continue
+		case !keyable(op.Account):
+			// PutAccount refuses such an id: the account cannot exist.
+			results[i] = storage.Result{Status: storage.StatusRejected, Reason: storage.ReasonUnknownAccount}
+			continue
+		}
+		if _, ok := byAccount[op.Account]; !ok {
+			accounts = append(accounts, op.Account)
+		}
+		byAccount[op.Account] = append(byAccount[op.Account], i)
 	}
+	for attempt := 0; len(accounts) > 0; attempt++ {
+		if attempt == maxAttempts {
+			return nil, fmt.Errorf("cannot apply batch of %d ops: the records of %d accounts kept changing: %w",
+				len(ops), len(accounts), storage.ErrUnavailable)
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, err
+		}
+		var calls []*call
+		for _, account := range accounts {
+			c, err := l.decideAccount(ctx, account, byAccount[account], ops, results)
+			if err != nil {
+				return nil, fmt.Errorf("cannot apply batch of %d ops: %w", len(ops), err)
+			}
+			if c != nil {
+				calls = append(calls, c)
+			}
+		}
+		if err := l.commit(ctx, calls); err != nil {
+			return nil, fmt.Errorf("cannot apply batch of %d ops: %w", len(ops), err)
+		}
+		accounts = accounts[:0]
+		for _, c := range calls {
+			if c.stale {
+				accounts = append(accounts, c.view.account)
+			}
+		}
+	}
+	return results, nil
+}
+
+// backoff waits before attempt (the first two go at once): up to 1 ms
+// more per attempt, at random.
+func backoff(ctx context.Context, attempt int) error {
+	if attempt < 2 {
+		return nil
+	}
+	t := time.NewTimer(time.Duration(rand.Int64N(int64(attempt) * int64(time.Millisecond))))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// call is one commit.lua call: the checks and writes of one account.
+type call struct {
+	view    *view
+	learned *learned
+	cmd     *redis.Cmd
+	stale   bool // refused: decide again
+}
+
+// decideAccount decides the account's ops (results filled in) and returns
+// the commit that makes them hold, nil when there is nothing to check or
+// write.
+func (l *Ledger) decideAccount(ctx context.Context, account string, idx []int, ops []storage.Op, results []storage.Result) (*call, error) {
+	st, lg, err := l.state(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	v := l.newView(ctx, account, st, lg)
+	if st.exists {
+		v.req.check(checkRef{key: sfxAccount, field: "ep", kind: kindExact}, "="+st.ep)
+	}
+	d := decide.New(v)
+	for _, i := range idx {
+		r, err := d.Apply(&ops[i])
+		if err != nil {
+			return nil, fmt.Errorf("op %d (hit %q): %w", i, ops[i].HitID, err)
+		}
+		results[i] = r
+	}
+	lr := v.writes(d.Changes())
+	if v.req.empty() {
+		return nil, nil
+	}
+	return &call{view: v, learned: lr}, nil
+}
+
+// commit sends the calls in one pipeline. On NOSCRIPT (a restarted or
+// flushed server) the script is loaded and the calls that got it are sent
+// again: they all used the one script, so on each node either all of them
+// ran or none did. A refused call is marked stale after its values were
+// learned; a written one teaches the cache what it wrote.
+func (l *Ledger) commit(ctx context.Context, calls []*call) error {
+	if len(calls) == 0 {
+		return nil
+	}
+	todo := make([]*call, len(calls))
+	copy(todo, calls)
 	for attempt := 0; len(todo) > 0; attempt++ {
 		if attempt > 0 {
-			if err := l.apply.Load(ctx, l.c).Err(); err != nil {
-				return nil, wrap("cannot load ledger script", err)
+			if err := l.commitScript.Load(ctx, l.c).Err(); err != nil {
+				return wrap("cannot load ledger script", err)
 			}
 		}
 		_, err := l.c.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-			for _, i := range todo {
-				cmds[i] = l.apply.EvalSha(ctx, pipe, []string{accountKey(calls[i].account)}, calls[i].args...)
+			for _, c := range todo {
+				c.cmd = l.commitScript.EvalSha(ctx, pipe, []string{accountKey(c.view.account)}, c.view.req.bytes())
 			}
 			return nil
 		})
@@ -66,11 +165,11 @@ func (l *Ledger) Apply(ctx context.Context, ops []storage.Op) ([]storage.Result,
 		}
 		missing := todo[:0]
 		var failed error
-		for _, i := range todo {
-			switch e := cmds[i].Err(); {
+		for _, c := range todo {
+			switch e := c.cmd.Err(); {
 			case e == nil:
 			case redis.HasErrorPrefix(e, "NOSCRIPT") && attempt == 0:
-				missing = append(missing, i)
+				missing = append(missing, c)
 			case failed == nil:
 				failed = e
 			}
@@ -79,187 +178,101 @@ func (l *Ledger) Apply(ctx context.Context, ops []storage.Op) ([]storage.Result,
 			failed = err // the pipeline failed, though no command says so
 		}
 		if failed != nil {
-			return nil, wrap(fmt.Sprintf("cannot apply batch of %d ops", len(ops)), failed)
+			return wrap("cannot commit", failed)
 		}
 		todo = missing
 	}
-	for c, call := range calls {
-		replies, _ := cmds[c].Val().([]any)
-		if len(replies) > len(call.ops) {
-			return nil, fmt.Errorf("cannot apply batch of %d ops: %d replies to a call of %d", len(ops), len(replies), len(call.ops))
+	for _, c := range calls {
+		reply, err := c.cmd.Slice()
+		if err != nil || len(reply) == 0 {
+			return fmt.Errorf("unexpected reply %v of the commit of %s: %v", reply, c.view.account, err)
 		}
-		for k, reply := range replies {
-			i := call.ops[k]
-			r, err := decodeResult(reply)
-			if err != nil {
-				return nil, fmt.Errorf("cannot decode result of op %d (hit %q): %w", i, ops[i].HitID, err)
-			}
-			completeConversion(&r, &ops[i])
-			if r.Original != nil {
-				completeConversion(r.Original, &ops[i])
-			}
-			results[i] = r
-		}
-		if len(replies) < len(call.ops) {
-			return nil, fmt.Errorf("cannot apply batch of %d ops: %d replies to a call of %d", len(ops), len(replies), len(call.ops))
-		}
-	}
-	return results, nil
-}
-
-// scriptCall is one apply.lua call: ops of one account, in order.
-type scriptCall struct {
-	account string
-	ops     []int // indexes in the batch
-	args    []any // ARGV: len(ops), then each op's argument count and arguments
-}
-
-// scriptCalls groups the valid ops by account, in order, into calls of at
-// most maxScriptOps, and settles the invalid ones in results.
-func (l *Ledger) scriptCalls(ops []storage.Op, results []storage.Result) []scriptCall {
-	var calls []scriptCall
-	open := map[string]int{} // account -> its call being filled
-	for i := range ops {
-		op := &ops[i]
-		switch {
-		case !validOp(op):
-			results[i] = storage.Result{Status: storage.StatusRejected, Reason: reasonInvalidOp}
-			continue
-		case !keyable(op.Account):
-			// PutAccount refuses such an id: the account cannot exist.
-			results[i] = storage.Result{Status: storage.StatusRejected, Reason: storage.ReasonUnknownAccount}
+		if ok, _ := reply[0].(int64); ok == 1 {
+			l.learn(c)
 			continue
 		}
-		c, ok := open[op.Account]
-		if !ok || len(calls[c].ops) == maxScriptOps {
-			c = len(calls)
-			calls = append(calls, scriptCall{account: op.Account, args: []any{0}})
-			open[op.Account] = c
-		}
-		call := &calls[c]
-		call.ops = append(call.ops, i)
-		at := len(call.args)
-		call.args = argsOf(append(call.args, 0), op, l.ttl)
-		call.args[at] = len(call.args) - at - 1 // the op's argument count
-	}
-	for c := range calls {
-		calls[c].args[0] = len(calls[c].ops)
-	}
-	return calls
-}
-
-// argsOf appends the arguments of apply.lua for any op to args.
-func argsOf(args []any, op *storage.Op, ttl string) []any {
-	switch op.Kind {
-	case storage.OpClick, storage.OpPostback:
-		return s2sArgs(args, op, ttl)
-	}
-	return opArgs(args, op, ttl)
-}
-
-// opArgs is ARGV of apply.lua (<id>h is hx(<id>), see keys.go):
-//
-//	1 kind (c, r, l)   2 hit id   3 "<hit TTL s>:<result TTL s>"   4 time ns
-//	5 email   6 email attendee id   7 its h   8 cookie   9 cookie attendee id h
-//	10 order key   11 its h   12 window ns   13 has amount (1, 0)   14 amount micros   15 currency
-//	16 order id   17 product id   18 product name   19 source
-//	20 n webinars, (webinar, its h)..., n tags, tag h..., and for a lead its profile (JSON)
-func opArgs(args []any, op *storage.Op, ttl string) []any {
-	kind := "c"
-	switch op.Kind {
-	case storage.OpRegistration:
-		kind = "r"
-	case storage.OpLead:
-		kind = "l"
-	}
-	emailID, emailHex, cookieHex := attendeeArgs(op)
-	var keyHex string
-	if op.Kind == storage.OpConversion {
-		keyHex = hx(op.OrderKey)
-	}
-	hasAmount := "0"
-	if op.HasAmount {
-		hasAmount = "1"
-	}
-	window := "0" // no window, as attribution.Sight reads Window <= 0
-	if op.OrderWindow > 0 {
-		window = strconv.FormatInt(int64(op.OrderWindow), 10)
-	}
-	args = append(args, kind, op.HitID, ttl, strconv.FormatInt(op.Time.UnixNano(), 10),
-		op.AttendeeEmail, emailID, emailHex, op.CookieID, cookieHex,
-		op.OrderKey, keyHex, window, hasAmount,
-		strconv.FormatInt(int64(op.Amount), 10), op.Currency,
-		op.OrderID, op.ProductID, op.ProductName, op.Source,
-		strconv.Itoa(len(op.Webinars)))
-	for _, w := range op.Webinars {
-		args = append(args, w, hx(w))
-	}
-	args = append(args, strconv.Itoa(len(op.Tags)))
-	for _, t := range op.Tags {
-		args = append(args, hx(t))
-	}
-	if op.Kind == storage.OpLead || len(op.Profile) > 0 {
-		prof, _ := json.Marshal(op.Profile) // a map of strings: cannot fail
-		args = append(args, prof)
-	}
-	return args
-}
-
-// attendeeArgs are the identity arguments of an op: the email's attendee
-// id (or a replayed row's attendee id) and its h, and the cookie
-// attendee's h.
-func attendeeArgs(op *storage.Op) (emailID, emailHex, cookieHex string) {
-	if op.AttendeeEmail != "" {
-		emailID = attribution.EmailAttendeeID(op.AttendeeEmail)
-		emailHex = hx(emailID)
-	} else if op.CookieID == "" && op.AttendeeID != "" {
-		emailID = op.AttendeeID // a replayed raw hit: the attendee, without its email
-		emailHex = hx(emailID)
-	}
-	if op.CookieID != "" {
-		cookieHex = hx(attribution.CookieAttendeeID(op.CookieID))
-	}
-	return emailID, emailHex, cookieHex
-}
-
-// decodeResult decodes {status, reason, delta, attendee id, credited...},
-// or {'error', message} for an op that failed in the script.
-func decodeResult(v any) (storage.Result, error) {
-	list, ok := v.([]any)
-	if ok && len(list) == 2 && list[0] == "error" {
-		return storage.Result{}, fmt.Errorf("%w: ledger script failed: %v", storage.ErrUnavailable, list[1])
-	}
-	if !ok || len(list) < 4 {
-		return storage.Result{}, fmt.Errorf("unexpected reply %v", v)
-	}
-	s := make([]string, len(list))
-	for i, e := range list {
-		if s[i], ok = e.(string); !ok {
-			return storage.Result{}, fmt.Errorf("unexpected reply %v", v)
+		c.stale = true
+		if err := l.learnStale(c.view, reply[1:]); err != nil {
+			return err
 		}
 	}
-	delta, err := strconv.ParseInt(s[2], 10, 64)
-	if err != nil {
-		return storage.Result{}, fmt.Errorf("bad delta %q", s[2])
+	return nil
+}
+
+// learn teaches the node what a written commit read and wrote.
+func (l *Ledger) learn(c *call) {
+	v, lr := c.view, c.learned
+	for ck, raw := range v.checked {
+		if _, ok := v.clickIDs[ck]; ok {
+			continue
+		}
+		if _, ok := v.pre[ck]; ok {
+			continue // read ahead for an erasure: not worth keeping
+		}
+		l.cache.put(ck, raw)
 	}
-	r := storage.Result{Status: storage.Status(s[0]), Reason: s[1], Delta: attribution.Micros(delta), AttendeeID: s[3]}
-	if len(s) == 9 && s[4] == convMarker {
-		return r, decodeConversion(&r, s[5:])
+	for ck, raw := range lr.puts {
+		l.cache.put(ck, raw)
 	}
-	if r.Reason == storage.ReasonReplayedHit {
-		// A replay: the first application's reply, as JSON, if still kept.
-		if len(s) > 4 {
-			var orig []any
-			if err := json.Unmarshal([]byte(s[4]), &orig); err == nil {
-				if o, err := decodeResult(orig); err == nil && o.Reason != storage.ReasonReplayedHit {
-					r.Original = &o
+	if lr.epMoved {
+		l.states.drop(v.account)
+	} else {
+		st := v.st
+		st.mu.Lock()
+		for ck, id := range v.clickIDs {
+			st.clicks[id] = v.checked[ck]
+		}
+		for id, raw := range lr.clicks {
+			st.clicks[id] = raw
+		}
+		for id, p := range lr.profiles {
+			st.profiles[id] = p
+		}
+		for _, w := range lr.listed {
+			st.listed[w] = true
+		}
+		st.mu.Unlock()
+	}
+	lg := v.lg
+	lg.mu.Lock()
+	for log, bs := range lr.added {
+		lg.blobs[log] = append(lg.blobs[log], bs...)
+	}
+	if len(lr.removed) > 0 {
+		for log, bs := range lg.blobs {
+			left := bs[:0]
+			for _, b := range bs {
+				if !lr.removed[b.field] {
+					left = append(left, b)
 				}
 			}
+			lg.blobs[log] = left
 		}
-		return r, nil
 	}
-	if len(s) > 4 {
-		r.Credited = s[4:]
+	lg.mu.Unlock()
+}
+
+// learnStale takes in the values a refused commit found: {check number,
+// value, ...}.
+func (l *Ledger) learnStale(v *view, stale []any) error {
+	for i := 0; i+1 < len(stale); i += 2 {
+		n, _ := stale[i].(int64)
+		val, _ := stale[i+1].(string)
+		if n < 1 || int(n) > len(v.req.refs) {
+			return fmt.Errorf("bad reply of the commit of %s: check %d of %d", v.account, n, len(v.req.refs))
+		}
+		ref := v.req.refs[n-1]
+		ck := cacheKey(v.account, ref.key, ref.field)
+		switch {
+		case ref.key == sfxAccount:
+			l.states.drop(v.account) // the epoch moved
+		case v.clickIDs[ck] != "":
+			v.st.mu.Lock()
+			v.st.clicks[v.clickIDs[ck]] = val
+			v.st.mu.Unlock()
+		default:
+			l.cache.put(ck, val)
+		}
 	}
-	return r, nil
+	return nil
 }

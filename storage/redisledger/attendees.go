@@ -43,16 +43,16 @@ func (l *Ledger) Attendees(ctx context.Context, account string, fn func(storage.
 			continue
 		}
 		seen[h] = true
-		v, err := l.attendee.Run(ctx, l.c, []string{accountKey(account)}, h).Slice()
+		fields, err := l.c.HGetAll(ctx, prefix+h).Result()
 		if err != nil {
 			return wrap("cannot read attendee of "+account, err)
 		}
-		if len(v) == 0 {
+		if fields["r"] == "" {
 			continue // erased meanwhile
 		}
-		a, err := decodeAttendee(v)
+		a, err := l.readAttendee(ctx, account, fields)
 		if err != nil {
-			return fmt.Errorf("cannot decode attendee %s of %s: %w", h, account, err)
+			return fmt.Errorf("cannot read attendee %s of %s: %w", h, account, err)
 		}
 		if a.Email == "" {
 			continue

@@ -8,12 +8,13 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pixelpost/pixelpost/storage"
+	"github.com/pixelpost/pixelpost/storage/decide"
 )
 
 // Configuration documents: the hash pp:{<account>}:cfg:<kind>, id -> JSON,
 // in the account's slot. Owners of global ids: the hash pp:routes:<kind>,
 // id -> account (one key, in its own slot).
-func configKey(account, kind string) string { return keyPrefix(account) + "cfg:" + kind }
+func configKey(account, kind string) string { return keyPrefix(account) + configKeySuffix(kind) }
 func routesKey(kind string) string          { return "pp:routes:" + kind }
 
 // PutConfig stores a configuration document (see storage.Ledger). A global
@@ -25,8 +26,8 @@ func (l *Ledger) PutConfig(ctx context.Context, account, kind, id string, doc []
 	if !keyable(account) {
 		return fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
 	}
-	if id == "" || len(id) > maxIDLen || kind == "" {
-		return fmt.Errorf("cannot put %s: invalid id of %d bytes", kind, len(id))
+	if err := decide.CheckConfigID(account, kind, id); err != nil {
+		return err
 	}
 	exists, err := l.c.Exists(ctx, accountKey(account)).Result()
 	if err != nil {
@@ -43,11 +44,18 @@ func (l *Ledger) PutConfig(ctx context.Context, account, kind, id string, doc []
 		if err != nil {
 			return wrap("cannot claim "+kind+" "+id, err)
 		}
-		if owner != account {
-			return fmt.Errorf("%s %q belongs to another account: %w", kind, id, storage.ErrConflict)
+		if _, err := decide.ClaimConfig(account, kind, id, owner); err != nil {
+			return err
 		}
 	}
-	if err := l.c.HSet(ctx, configKey(account, kind), id, doc).Err(); err != nil {
+	_, err = l.c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.HSet(ctx, configKey(account, kind), id, doc)
+		if decide.ReadsConfig(kind) {
+			pipe.HSet(ctx, accountKey(account), "ep", newToken()) // nodes read it again
+		}
+		return nil
+	})
+	if err != nil {
 		return wrap("cannot put "+kind+" "+id, err)
 	}
 	return nil
@@ -102,14 +110,28 @@ func (l *Ledger) DeleteConfig(ctx context.Context, account, kind, id string) err
 	if !keyable(account) {
 		return fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
 	}
-	if err := l.c.HDel(ctx, configKey(account, kind), id).Err(); err != nil {
+	exists, err := l.c.Exists(ctx, accountKey(account)).Result()
+	if err != nil {
+		return wrap("cannot delete "+kind+" "+id, err)
+	}
+	if exists == 0 {
+		return fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
+	}
+	_, err = l.c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.HDel(ctx, configKey(account, kind), id)
+		if decide.ReadsConfig(kind) {
+			pipe.HSet(ctx, accountKey(account), "ep", newToken()) // nodes read it again
+		}
+		return nil
+	})
+	if err != nil {
 		return wrap("cannot delete "+kind+" "+id, err)
 	}
 	if !storage.GlobalKinds[kind] {
 		return nil
 	}
 	owner, err := l.c.HGet(ctx, routesKey(kind), id).Result()
-	if err == nil && owner == account {
+	if err == nil && decide.ReleaseConfig(account, kind, owner) {
 		err = l.c.HDel(ctx, routesKey(kind), id).Err()
 	}
 	if err != nil && !errors.Is(err, redis.Nil) {

@@ -75,6 +75,7 @@ func differential(t *testing.T, seed uint64, ledgers ...storage.Ledger) map[stri
 	}
 	now := base
 	var applied []storage.Op
+	var pos uint64 // the ops' places in one hits log; a replay keeps its own
 	seen := map[string]int{}
 	for step := range 300 {
 		if r.IntN(15) == 0 {
@@ -93,7 +94,8 @@ func differential(t *testing.T, seed uint64, ledgers ...storage.Ledger) map[stri
 			if len(applied) > 0 && r.IntN(10) == 0 {
 				op = applied[r.IntN(len(applied))] // a replay
 			} else {
-				op = storage.Op{HitID: randomID("hit-"), Account: acct, Time: now,
+				pos++
+				op = storage.Op{HitID: randomID("hit-"), Account: acct, Time: now, Log: "diff-log", Pos: pos,
 					AttendeeEmail: pick(diffEmails), CookieID: pick(diffCookies),
 					Webinars: some(diffWebinars, 2), Tags: some(diffTags, 1)}
 				if r.IntN(4) == 0 {

@@ -6,54 +6,65 @@ import (
 	"strings"
 )
 
-// Key layout. Every key of an account starts with pp:{<account>}: so the
-// whole account lives in one hash slot of a Redis Cluster (the hash tag is
-// the account id, which contains no braces: see keyable). Ids supplied by
-// users appear in key names only as <h>, the lower-case SHA-1 hex of the id
-// (computed by redis.sha1hex in the scripts and by hx here), so an orderId
-// such as "{x}" can neither pick a slot nor collide with another key.
+// Key layout (version 2, layoutVersion). Every key of an account starts
+// with pp:{<account>}: so the whole account lives in one hash slot of a
+// Redis Cluster (the hash tag is the account id, which contains no braces:
+// see keyable). Ids supplied by users appear in key names only as <h>, the
+// lower-case SHA-1 hex of the id (hx), so an orderId such as "{x}" can
+// neither pick a slot nor collide with another key.
 //
-//	pp:{A}:account      hash   name, cur (default currency); exists = the account exists
-//	pp:{A}:hb:<hour>    hash   hit ids (as they are: a field cannot move a key) applied in that hour of their time (hours since
-//	                           1970 UTC) -> "1"; expires storage.HitRetention after the hour
-//	pp:{A}:rb:<hour>    hash   the same hit ids -> their result (JSON); expires
-//	                           storage.ResultRetention after the hour
-//	pp:{A}:hb-since     string when (ns, server clock) the account's hit ids went to hb:
-//	                           hashes; an op older than that is also looked up in the
-//	                           earlier layout, pp:{A}:h:<h> and its result pp:{A}:hr:<h>
+// Records the rules decide on carry a version token, 8 random bytes a
+// writer puts first in the value (<tok> below): the commit script checks
+// that a record is still the version a decision read (commit.lua).
+//
+//	pp:{A}:account      hash   name, cur (default currency), max, layout (2), ep: the
+//	                           account's epoch, a token every change of what a batch
+//	                           reads as a whole moves (tag index, tombstones, campaigns)
+//	pp:{A}:log          hash   <log id> -> the account's high-water mark in that hits
+//	                           log (16 hex digits); <log id>:<16 hex, last position> ->
+//	                           the results of a batch kept for replays until the
+//	                           applier's cursor passes them (resultsBlob)
 //	pp:{A}:webinars     hash   webinar id -> "" (first seen in a hit) or {"name","tags"} JSON
 //	pp:{A}:t:<h>        zset   tag -> its webinar ids, score 0 (read in byte order)
 //	pp:{A}:ws:<h>       hash   webinar stats: reg, conv, creg, sales, r:<CUR> revenue micros
 //	pp:{A}:wr:<h>       hash   webinar registrants: attendee id -> "<registered ns>:<email>"
 //	pp:{A}:cookies      hash   cookie id -> linked attendee id
-//	pp:{A}:a:<h>        hash   attendee: id, em (email), n (orders), l:<CUR> LTV micros,
-//	                           acq (JSON list), w:<webinar> webinars it converted for,
-//	                           o:<order key h>:<first seen ns> its order list
-//	pp:{A}:o:<h>        hash   order: k, amt, cur, w (JSON list), att, src, fs, ls (ns), and
-//	                           the labels id, pid, pn when not empty
-//	pp:{A}:oa:<h>:<fs>  hash   an order replaced after its window, as last seen (for its attendee)
-//	pp:{A}:prof:<h>     hash   an attendee's profile fields (from leads), by attendee id
+//	pp:{A}:a:<h>        hash   attendee: r -> <tok> id (length-prefixed) and
+//	                           decide.AppendAttendee (email, orders, LTV, webinars,
+//	                           acquisition); pv -> <tok> of its profile; one field per
+//	                           order of its order list, "o" + SHA-1 of the order key (20
+//	                           bytes) + first seen (8 bytes, big-endian) -> ""
+//	pp:{A}:o:<h>        string order: <tok> decide.AppendOrder
+//	pp:{A}:oa:<h>:<fs>  string an order replaced after its window, as last seen
+//	                           (decide.AppendOrder; fs: first seen, ns)
+//	pp:{A}:prof:<h>     hash   an attendee's profile fields, by attendee id
 //	pp:{A}:k:<h>        string a click (storage.ClickRec JSON); expires its window plus
 //	                           storage.ClickGrace after it was applied
-//	pp:{A}:cv:<h>       hash   a conversion of a click (key storage.ConvKey): st, raw, v, cur;
-//	                           expires with its click
+//	pp:{A}:cv:<h>       string a conversion of a click (key storage.ConvKey): <tok>
+//	                           storage.ConvRec JSON; expires with its click
 //	pp:{A}:ak:<h>       set    click id h of the clicks an attendee (by attendee id) converted
 //	                           through the conversion pixel; expires with the last of them
 //	pp:{A}:cfg:<kind>   hash   configuration documents of a kind, by id
 //	pp:{A}:erased       hash   erased attendee id -> erasure time (ns): its ops dated
-//	                           up to then are refused (erase.lua)
+//	                           up to then are refused
 //
-// An attendee is one small hash (a listpack in Redis) rather than three
-// keys: less memory and fewer key creations per new customer. Money is
-// int64 micros and times are int64 Unix nanoseconds, both as decimal
-// strings. Zero money totals are deleted when they fall back to 0.
+// Left by earlier builds, read but never written (legacy.go): hb:<hour> and
+// rb:<hour> (applied hit ids and their results, by hour), hb-since, and
+// h:<h>, hr:<h> before them; they expire on their own. Migrate converts
+// the rest of layout 1 (hashes for orders and conversions, attendee
+// fields, cookie links prefixed with the attendee's h).
+//
+// Money is int64 micros and times are int64 Unix nanoseconds.
+
+// layoutVersion is the account field "layout" of the layout above.
+const layoutVersion = "2"
 
 // keyPrefix is the prefix of every key of an account.
 func keyPrefix(account string) string {
 	return "pp:{" + account + "}:"
 }
 
-// accountKey is KEYS[1] of every script: it names the account's slot.
+// accountKey is KEYS[1] of the commit script: it names the account's slot.
 func accountKey(account string) string {
 	return keyPrefix(account) + "account"
 }
@@ -63,6 +74,36 @@ func hx(id string) string {
 	sum := sha1.Sum([]byte(id))
 	return hex.EncodeToString(sum[:])
 }
+
+// sha1Raw is the SHA-1 of id, 20 bytes, and hexOf the hex of such bytes.
+func sha1Raw(id string) []byte {
+	sum := sha1.Sum([]byte(id))
+	return sum[:]
+}
+
+func hexOf(raw string) string { return hex.EncodeToString([]byte(raw)) }
+
+// Key suffixes (after keyPrefix) of the records.
+const (
+	sfxAccount  = "account"
+	sfxLog      = "log"
+	sfxWebinars = "webinars"
+	sfxCookies  = "cookies"
+	sfxErased   = "erased"
+)
+
+func orderKey(key string) string               { return "o:" + hx(key) }
+func attendeeKey(id string) string             { return "a:" + hx(id) }
+func profileKey(id string) string              { return "prof:" + hx(id) }
+func clickKey(id string) string                { return "k:" + hx(id) }
+func convKey(key string) string                { return "cv:" + hx(key) }
+func tiesKey(id string) string                 { return "ak:" + hx(id) }
+func statsKey(webinar string) string           { return "ws:" + hx(webinar) }
+func registrantsKey(webinar string) string     { return "wr:" + hx(webinar) }
+func tagKey(tag string) string                 { return "t:" + hx(tag) }
+func configKeySuffix(kind string) string       { return "cfg:" + kind }
+func archivedKey(keyHex, fs string) string     { return "oa:" + keyHex + ":" + fs }
+func blobField(log string, last uint64) string { return log + ":" + pos16(last) }
 
 // maxIDLen bounds every id of an op, as the embedded ledger does, so both
 // ledgers reject the same ops.

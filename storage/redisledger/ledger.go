@@ -1,27 +1,28 @@
 // Package redisledger is the storage.Ledger on Redis or Redis Cluster, for
-// production: many stateless pixelpost nodes sharing one ledger. It follows
-// docs/ledger.md and passes storage/ledgertest.
+// production: many stateless pixelpost nodes sharing one ledger. Redis
+// keeps the data; the rules are storage/decide's, run in Go on each node.
 //
-// The ops of one account are applied by one Lua script call
-// (lua/apply.lua, up to maxScriptOps ops) that does all of docs/ledger.md
-// for each op in order, atomically, on the account's keys, which share one
-// hash slot (see keys.go). Apply sends a whole batch as one pipeline: one
-// round trip per node. Idempotency is by hit id (remembered in one hash per
-// account and hour), so a batch retried after an error is safe: the ops
-// already applied come back as duplicates.
+// Apply decides the ops of each account with a decide.Txn that reads the
+// node's cache of records (a record it does not hold is taken to be
+// absent), then sends the writes to lua/commit.lua, a generic script that
+// checks every record the decisions read is still the version read and
+// makes the writes, atomically, or refuses and returns the records that
+// changed: the node learns them and decides again. So the common case is
+// one script call per batch per account, several nodes may apply one
+// account at once and stay exact (a conflict is decided again; webinar
+// totals are increments, which never conflict), and no rule is in Lua.
+// Exactly once is by log position (storage.Op.Log): a mark per hits log
+// and account, written by the same call as the batch's effects.
 //
 // Redis is fast, not the record (SPEC §2.11): run it with AOF and with
 // maxmemory-policy noeviction, and call CheckConfig at start-up.
 //
-// Cluster: a script declares only the account record as KEYS[1] and builds
-// its other keys from the same {account} hash tag (keys.go), which Redis
-// Cluster allows for keys of the declared slot. While a slot is being
-// migrated (resharding), a script can fail half-way on a key already moved
-// and leave that op partly applied with its hit id remembered: reshard
-// while the ledger is idle, or run pixelpost reconcile afterwards.
-//
-// Memory: each applied hit id is one key for storage.HitRetention (about
-// 130 bytes), each order one small hash, each attendee one small hash.
+// Cluster: the script declares only the account record as KEYS[1] and
+// builds its other keys from the same {account} hash tag (keys.go), which
+// Redis Cluster allows for keys of the declared slot. While a slot is
+// being migrated (resharding) a call can fail half-way on a key already
+// moved: reshard while the ledger is idle, or run pixelpost reconcile
+// afterwards.
 package redisledger
 
 import (
@@ -40,37 +41,26 @@ import (
 
 	"github.com/pixelpost/pixelpost/attribution"
 	"github.com/pixelpost/pixelpost/storage"
+	"github.com/pixelpost/pixelpost/storage/decide"
 )
 
-var (
-	//go:embed lua/apply.lua
-	applySrc string
-	//go:embed lua/attendee.lua
-	attendeeSrc string
-	//go:embed lua/webinar.lua
-	webinarSrc string
-	//go:embed lua/erase.lua
-	eraseSrc string
-)
+//go:embed lua/commit.lua
+var commitSrc string
 
 // Config tunes a Ledger. The zero value is the production setting.
 type Config struct {
-	// HitRetention is how long applied hit ids are remembered (a TTL on the
-	// server clock); 0 means storage.HitRetention. A shorter one breaks the
-	// ledger contract: for tests only.
-	HitRetention time.Duration
+	// CacheRecords bounds the node's cache of records (two generations of
+	// this many); 0: 131072.
+	CacheRecords int
 }
 
 // Ledger is the Redis storage.Ledger. It is safe for concurrent use.
 type Ledger struct {
-	c          redis.UniversalClient
-	ownsClient bool
-	ttl        string // "<hit id TTL>:<result TTL>" in seconds, as sent to the script
-
-	apply    *redis.Script
-	attendee *redis.Script
-	webinar  *redis.Script
-	erase    *redis.Script
+	c            redis.UniversalClient
+	ownsClient   bool
+	commitScript *redis.Script
+	cache        *recCache
+	states       states
 }
 
 var _ storage.Ledger = (*Ledger)(nil)
@@ -78,19 +68,7 @@ var _ storage.Ledger = (*Ledger)(nil)
 // New returns a ledger on c. It does no I/O: call Ping or CheckConfig to
 // reach the server. Close does not close c; the caller owns it.
 func New(c redis.UniversalClient, cfg Config) *Ledger {
-	ret := cfg.HitRetention
-	if ret <= 0 {
-		ret = storage.HitRetention
-	}
-	secs := int64((ret + time.Second - 1) / time.Second)
-	return &Ledger{
-		c:        c,
-		ttl:      fmt.Sprintf("%d:%d", secs, int64(storage.ResultRetention/time.Second)),
-		apply:    redis.NewScript(applySrc),
-		attendee: redis.NewScript(attendeeSrc),
-		webinar:  redis.NewScript(webinarSrc),
-		erase:    redis.NewScript(eraseSrc),
-	}
+	return &Ledger{c: c, commitScript: redis.NewScript(commitSrc), cache: newRecCache(cfg.CacheRecords)}
 }
 
 // OpenURL opens a ledger on a standalone Redis, redis://[user:pass@]host:port/db
@@ -163,12 +141,32 @@ func transient(err error) bool {
 	return false
 }
 
-// PutAccount creates or replaces an account.
+// PutAccount creates or replaces an account. A new one gets the current
+// layout and an epoch; one of an earlier build's layout is refused until
+// migrated (Migrate).
 func (l *Ledger) PutAccount(ctx context.Context, a storage.Account) error {
 	if !keyable(a.ID) {
 		return fmt.Errorf("cannot put account: invalid id %q", a.ID)
 	}
-	err := l.c.HSet(ctx, accountKey(a.ID), "name", a.Name, "cur", a.DefaultCurrency, "max", int64(a.MaxAmount)).Err()
+	k := accountKey(a.ID)
+	var exists *redis.IntCmd
+	var layout *redis.StringCmd
+	_, err := l.c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		exists = pipe.Exists(ctx, k)
+		layout = pipe.HGet(ctx, k, "layout")
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return wrap("cannot put account "+a.ID, err)
+	}
+	if exists.Val() == 1 && layout.Val() != layoutVersion {
+		return fmt.Errorf("cannot put account %s: %w", a.ID, errOldLayout)
+	}
+	_, err = l.c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.HSet(ctx, k, "name", a.Name, "cur", a.DefaultCurrency, "max", int64(a.MaxAmount), "layout", layoutVersion)
+		pipe.HSetNX(ctx, k, "ep", newToken())
+		return nil
+	})
 	if err != nil {
 		return wrap("cannot put account "+a.ID, err)
 	}
@@ -204,38 +202,60 @@ type webinarRec struct {
 	Tags []string `json:"tags"`
 }
 
-// PutWebinar creates or replaces a webinar and moves it in the tag index in
-// one script: a later op resolves its tags to the new set.
+// PutWebinar creates or replaces a webinar (decide's PutWebinar) and moves
+// it in the tag index in one commit, with the account's epoch: a later op
+// resolves its tags to the new set.
 func (l *Ledger) PutWebinar(ctx context.Context, account string, w storage.Webinar) error {
 	if !keyable(account) {
 		return fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
 	}
-	if w.ID == "" || len(w.ID) > maxIDLen {
-		return fmt.Errorf("cannot put webinar: invalid id of %d bytes", len(w.ID))
+	if err := decide.CheckWebinar(w); err != nil {
+		return err
 	}
-	tags := slices.Clone(w.Tags)
-	slices.Sort(tags)
-	tags = slices.Compact(tags)
-	if tags == nil {
-		tags = []string{}
-	}
-	rec, err := json.Marshal(webinarRec{Name: w.Name, Tags: tags})
+	err := l.retry(ctx, account, func(v *view) (*decide.Changes, error) {
+		cur, err := l.c.HGet(ctx, keyPrefix(account)+sfxWebinars, w.ID).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, wrap("cannot read webinar "+w.ID, err)
+		}
+		v.pre = map[string]string{cacheKey(account, sfxWebinars, w.ID): cur}
+		d := decide.New(v)
+		return d.Changes(), d.PutWebinar(w)
+	})
 	if err != nil {
-		return fmt.Errorf("cannot encode webinar %q: %w", w.ID, err)
-	}
-	args := make([]any, 0, 2+len(tags))
-	args = append(args, w.ID, rec)
-	for _, t := range tags {
-		args = append(args, t)
-	}
-	n, err := l.webinar.Run(ctx, l.c, []string{accountKey(account)}, args...).Int()
-	if err != nil {
-		return wrap("cannot put webinar "+w.ID, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
+		return fmt.Errorf("cannot put webinar %q of account %q: %w", w.ID, account, err)
 	}
 	return nil
+}
+
+// retry decides a change of an account (fn, with a decide.Txn on v) and
+// commits it, again while the records it read change.
+func (l *Ledger) retry(ctx context.Context, account string, fn func(v *view) (*decide.Changes, error)) error {
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if err := backoff(ctx, attempt); err != nil {
+			return err
+		}
+		st, lg, err := l.state(ctx, account)
+		if err != nil {
+			return err
+		}
+		if !st.exists {
+			return fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
+		}
+		v := l.newView(ctx, account, st, lg)
+		v.req.check(checkRef{key: sfxAccount, field: "ep", kind: kindExact}, "="+st.ep)
+		ch, err := fn(v)
+		if err != nil {
+			return err
+		}
+		c := &call{view: v, learned: v.writes(ch)}
+		if err := l.commit(ctx, []*call{c}); err != nil {
+			return err
+		}
+		if !c.stale {
+			return nil
+		}
+	}
+	return fmt.Errorf("the records of account %q kept changing: %w", account, storage.ErrUnavailable)
 }
 
 // Webinars lists configured webinars and those first seen in hits, by id.
@@ -373,68 +393,83 @@ func (l *Ledger) Attendee(ctx context.Context, account, email string) (storage.A
 	return a, nil
 }
 
-// AttendeeByID reads an attendee by id with its orders, in one script call.
+// AttendeeByID reads an attendee by id with its orders: its record, then
+// the orders of its list.
 func (l *Ledger) AttendeeByID(ctx context.Context, account, id string) (storage.Attendee, error) {
 	if !keyable(account) || id == "" {
 		return storage.Attendee{}, fmt.Errorf("attendee of %s: %w", account, storage.ErrNotFound)
 	}
-	v, err := l.attendee.Run(ctx, l.c, []string{accountKey(account)}, hx(id)).Slice()
+	p := keyPrefix(account)
+	var exists *redis.IntCmd
+	var rec *redis.MapStringStringCmd
+	_, err := l.c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		exists = pipe.Exists(ctx, p+sfxAccount)
+		rec = pipe.HGetAll(ctx, p+attendeeKey(id))
+		return nil
+	})
 	if err != nil {
 		return storage.Attendee{}, wrap("cannot read attendee of "+account, err)
 	}
-	if len(v) == 0 {
+	if exists.Val() == 0 || rec.Val()["r"] == "" {
 		return storage.Attendee{}, fmt.Errorf("attendee of %s: %w", account, storage.ErrNotFound)
 	}
-	a, err := decodeAttendee(v)
+	a, err := l.readAttendee(ctx, account, rec.Val())
 	if err != nil {
-		return storage.Attendee{}, fmt.Errorf("cannot decode attendee %s of %s: %w", id, account, err)
+		return storage.Attendee{}, fmt.Errorf("cannot read attendee %s of %s: %w", id, account, err)
 	}
 	return a, nil
 }
 
-// decodeAttendee decodes the reply of attendee.lua.
-func decodeAttendee(v []any) (storage.Attendee, error) {
-	rec, err := fields(v[0])
+// readAttendee decodes an attendee's hash and reads the orders of its
+// list: each the live order of its key while it is the one first seen
+// then, else the copy kept when its window expired.
+func (l *Ledger) readAttendee(ctx context.Context, account string, fields map[string]string) (storage.Attendee, error) {
+	id, rec, err := decodeAttendeeValue(fields["r"])
 	if err != nil {
 		return storage.Attendee{}, err
 	}
-	a := storage.Attendee{ID: rec["id"], Email: rec["em"]}
-	for f, val := range rec {
-		switch {
-		case f == "n":
-			if a.Orders, err = strconv.ParseInt(val, 10, 64); err != nil {
-				return a, fmt.Errorf("bad orders %q", val)
-			}
-		case strings.HasPrefix(f, "l:"):
-			n, err := strconv.ParseInt(val, 10, 64)
-			if err != nil {
-				return a, fmt.Errorf("bad LTV %q", val)
-			}
-			if n != 0 {
-				if a.LTV == nil {
-					a.LTV = map[string]attribution.Micros{}
-				}
-				a.LTV[f[2:]] = attribution.Micros(n)
-			}
-		case f == "acq":
-			if err := json.Unmarshal([]byte(val), &a.Acquisition); err != nil {
-				return a, fmt.Errorf("bad acquisition %q", val)
-			}
-		case strings.HasPrefix(f, "w:"):
-			a.Webinars = append(a.Webinars, f[2:])
-		}
+	a := storage.Attendee{ID: id, Email: rec.Email, Orders: rec.Orders, LTV: rec.LTV.Public(),
+		Webinars: orEmpty(rec.Webinars), Acquisition: orEmpty(rec.Acquisition), OrderList: []storage.Order{}}
+	type entry struct {
+		fs         int64
+		live, copy *redis.StringCmd
 	}
-	slices.Sort(a.Webinars)
-	for _, ov := range v[1:] {
-		m, err := fields(ov)
-		if err != nil {
-			return a, err
+	var entries []entry
+	p := keyPrefix(account)
+	_, err = l.c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		for f := range fields {
+			keyHex, fs, ok := orderListEntry(f)
+			if !ok {
+				continue
+			}
+			entries = append(entries, entry{fs: fs, live: pipe.Get(ctx, p+"o:"+keyHex),
+				copy: pipe.Get(ctx, p+archivedKey(keyHex, strconv.FormatInt(fs, 10)))})
 		}
-		o, err := decodeOrder(m)
-		if err != nil {
-			return a, err
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return a, wrap("cannot read orders of "+account, err)
+	}
+	for _, e := range entries {
+		var o *decide.Order
+		if raw := e.live.Val(); raw != "" {
+			if o, err = decodeOrderValue(raw); err != nil {
+				return a, err
+			}
+			if o.FirstSeen != e.fs || o.AttendeeID != id {
+				o = nil
+			}
 		}
-		a.OrderList = append(a.OrderList, o)
+		if o == nil {
+			raw := e.copy.Val()
+			if raw == "" {
+				continue // erased meanwhile
+			}
+			if o, err = decide.DecodeOrder([]byte(raw)); err != nil {
+				return a, err
+			}
+		}
+		a.OrderList = append(a.OrderList, o.Public())
 	}
 	slices.SortStableFunc(a.OrderList, func(x, y storage.Order) int {
 		return cmp.Or(x.FirstSeen.Compare(y.FirstSeen), strings.Compare(x.Key, y.Key))
@@ -442,31 +477,21 @@ func decodeAttendee(v []any) (storage.Attendee, error) {
 	return a, nil
 }
 
-// fields turns a flat field/value reply into a map.
-func fields(v any) (map[string]string, error) {
-	list, ok := v.([]any)
-	if !ok || len(list)%2 != 0 {
-		return nil, fmt.Errorf("unexpected reply %T", v)
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
 	}
-	m := make(map[string]string, len(list)/2)
-	for i := 0; i < len(list); i += 2 {
-		k, _ := list[i].(string)
-		val, _ := list[i+1].(string)
-		m[k] = val
-	}
-	return m, nil
+	return s
 }
 
-func decodeOrder(m map[string]string) (storage.Order, error) {
-	o := storage.Order{Key: m["k"], OrderID: m["id"], Currency: m["cur"], AttendeeID: m["att"],
-		ProductID: m["pid"], ProductName: m["pn"], Source: m["src"]}
-	amt, err1 := strconv.ParseInt(m["amt"], 10, 64)
-	fs, err2 := strconv.ParseInt(m["fs"], 10, 64)
-	ls, err3 := strconv.ParseInt(m["ls"], 10, 64)
-	if err := errors.Join(err1, err2, err3, json.Unmarshal([]byte(m["w"]), &o.Webinars)); err != nil {
-		return o, fmt.Errorf("bad order %q: %w", o.Key, err)
+// Profile returns an attendee's profile fields (pp:{account}:prof:<h>).
+func (l *Ledger) Profile(ctx context.Context, account, attendeeID string) (map[string]string, error) {
+	if !keyable(account) {
+		return nil, fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
 	}
-	o.Amount = attribution.Micros(amt)
-	o.FirstSeen, o.LastSeen = time.Unix(0, fs).UTC(), time.Unix(0, ls).UTC()
-	return o, nil
+	prof, err := l.c.HGetAll(ctx, keyPrefix(account)+profileKey(attendeeID)).Result()
+	if err != nil {
+		return nil, wrap("cannot read profile", err)
+	}
+	return prof, nil
 }
