@@ -76,9 +76,9 @@ type hitColumnSet struct {
 	hitID, account, kind, status, reason, tag, orderID, currency,
 	attendeeID, emailSHA256, clickID, campaignID, ip, userAgent, referer,
 	query, orderKey, productID, productName, source, sourceID, networkID,
-	goal, txid, convStatus, rawStatus []string
+	goal, txid, convStatus, rawStatus, logID []string
 	ts                     []time.Time
-	tsMS                   []uint64
+	tsMS, logPos           []uint64
 	webinarIDs             [][]string
 	macroKeys, macroValues [][]string
 	amount, delta, cost    []int64
@@ -93,8 +93,8 @@ func newHitColumnSet(n int) *hitColumnSet {
 		orderID: s(), currency: s(), attendeeID: s(), emailSHA256: s(),
 		clickID: s(), campaignID: s(), ip: s(), userAgent: s(), referer: s(),
 		query: s(), orderKey: s(), productID: s(), productName: s(), source: s(),
-		sourceID: s(), networkID: s(), goal: s(), txid: s(), convStatus: s(), rawStatus: s(),
-		ts: make([]time.Time, 0, n), tsMS: make([]uint64, 0, n),
+		sourceID: s(), networkID: s(), goal: s(), txid: s(), convStatus: s(), rawStatus: s(), logID: s(),
+		ts: make([]time.Time, 0, n), tsMS: make([]uint64, 0, n), logPos: make([]uint64, 0, n),
 		webinarIDs: make([][]string, 0, n),
 		macroKeys:  make([][]string, 0, n), macroValues: make([][]string, 0, n),
 		amount: make([]int64, 0, n), delta: make([]int64, 0, n), cost: make([]int64, 0, n),
@@ -156,6 +156,8 @@ func (s *hitColumnSet) add(h *storage.Hit) {
 	s.convStatus = append(s.convStatus, h.ConvStatus)
 	s.rawStatus = append(s.rawStatus, h.RawStatus)
 	s.version = append(s.version, versionOf(h))
+	s.logID = append(s.logID, h.Log)
+	s.logPos = append(s.logPos, h.Pos)
 }
 
 // values returns the columns in hitColumns order.
@@ -167,7 +169,7 @@ func (s *hitColumnSet) values() [len(hitColumns)]any {
 		s.userAgent, s.referer, s.query, s.orderKey, s.hasAmount,
 		s.productID, s.productName, s.source, s.macroKeys, s.macroValues,
 		s.cost, s.sourceID, s.networkID, s.goal, s.txid, s.convStatus,
-		s.rawStatus, s.version,
+		s.rawStatus, s.version, s.logID, s.logPos,
 	}
 }
 

@@ -14,7 +14,7 @@ const rowsSQL = `SELECT hit_id, ts_ms, account, kind, status, reason, webinar_id
     order_id, amount, delta, currency, attendee_id, email_sha256, click_id,
     campaign_id, ip, user_agent, referer, query, order_key, has_amount,
     product_id, product_name, source, macro_keys, macro_values, cost,
-    source_id, network_id, goal, txid, conv_status, raw_status
+    source_id, network_id, goal, txid, conv_status, raw_status, log_id, log_pos
 FROM hits FINAL`
 
 // Rows calls fn with every row of account (of all accounts if account is
@@ -55,7 +55,7 @@ func (c *Client) Rows(ctx context.Context, account string, fn func(storage.Hit) 
 			&h.AttendeeID, &h.EmailSHA256, &h.ClickID, &h.CampaignID, &h.IP,
 			&h.UserAgent, &h.Referer, &h.Query, &h.OrderKey, &hasAmount,
 			&h.ProductID, &h.ProductName, &h.Source, &keys, &values, &cost,
-			&h.SourceID, &h.NetworkID, &h.Goal, &h.TxID, &h.ConvStatus, &h.RawStatus)
+			&h.SourceID, &h.NetworkID, &h.Goal, &h.TxID, &h.ConvStatus, &h.RawStatus, &h.Log, &h.Pos)
 		if err != nil {
 			return fmt.Errorf("cannot read hit row: %w", err)
 		}

@@ -52,6 +52,10 @@ var hitColumns = [...]column{
 	{"conv_status", "String"},
 	{"raw_status", "String"},
 	{"version", "UInt8"},
+	// Where the hit was in its node's hits log (storage.Hit.Log, Pos):
+	// reconcile --repair re-applies it there, so the ledger knows it.
+	{"log_id", "String"},
+	{"log_pos", "UInt64"},
 }
 
 // hitsKey is the partitioning and sorting of the hits table, on one

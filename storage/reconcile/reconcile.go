@@ -4,8 +4,10 @@
 // decided hits in hit order, so reconcile folds them again into a scratch
 // embedded ledger, compares every webinar's totals and every attendee's
 // lifetime value with the live ledger, and with Repair re-applies the hits
-// to the live ledger: those it still knows come back as replayed duplicates
-// (idempotent by hit id), those it lost are applied again, in order.
+// to the live ledger at their places in their hits logs (storage.Hit.Log,
+// Pos): those it still has come back as replayed duplicates (its mark for
+// each log was written with their effects, and lost with them), those it
+// lost are applied again, in order.
 package reconcile
 
 import (
@@ -33,9 +35,10 @@ type Options struct {
 	// ScratchDir holds the scratch ledger (removed afterwards); "" = the
 	// system's temporary directory.
 	ScratchDir string
-	// Now bounds what Repair may replay: hits older than the ledger's
-	// memory of hit ids (storage.HitRetention, less a day of margin) would
-	// be applied twice, so they are not replayed. nil: time.Now.
+	// Now bounds what Repair may replay of rows written by earlier builds
+	// (without a hits-log place): hits older than those builds' memory of
+	// hit ids (storage.HitRetention, less a day of margin) would be
+	// applied twice, so they are not replayed. nil: time.Now.
 	Now func() time.Time
 }
 
@@ -145,12 +148,18 @@ func (f *folder) fold(ctx context.Context, src Source, dst storage.Ledger, repai
 		if h.Pending() || h.Status == storage.StatusRejected || h.Status == storage.StatusQueued {
 			return nil
 		}
-		if repair {
+		op := h.ReplayOp()
+		if repair && op.Log == "" {
+			// A row of an earlier build, which knew hits by id, not by
+			// their place in a log: the ledger looks its id up where that
+			// build remembered it, for as long as it did.
 			if h.Time.Before(f.oldest) {
 				f.tooOld++
 				return nil
 			}
-		} else {
+			op.CheckHitID = true
+		}
+		if !repair {
 			f.hits++
 			if err := f.account(ctx, h.Account); err != nil {
 				return err
@@ -163,7 +172,7 @@ func (f *folder) fold(ctx context.Context, src Source, dst storage.Ledger, repai
 				s.attendees[h.AttendeeID] = true
 			}
 		}
-		ops = append(ops, h.ReplayOp())
+		ops = append(ops, op)
 		if len(ops) == batch {
 			return flush()
 		}

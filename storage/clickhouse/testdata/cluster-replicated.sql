@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS `pixelpost`.hits_local ON CLUSTER `pp_cluster` (
     txid String,
     conv_status String,
     raw_status String,
-    version UInt8
+    version UInt8,
+    log_id String,
+    log_pos UInt64
 )
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/pixelpost/hits_local', '{replica}', version)
 PARTITION BY toYYYYMM(ts)
