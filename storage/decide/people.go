@@ -69,10 +69,10 @@ func (t *Txn) lead(op *storage.Op, id string) (storage.Result, error) {
 }
 
 // mergeProfile merges fields into the attendee's profile: a field is set
-// when it differs from the stored one (an absent field reads ""); a
-// profile is new when the attendee had none, and exists from then on even
-// without fields. isNew when it had none, changed when new or a field was
-// set.
+// when the profile lacks it or has another value (a field sent empty, a
+// card's hidden field, is a value like another); a profile is new when
+// the attendee had none, and exists from then on even without fields.
+// isNew when it had none, changed when new or a field was set.
 func (t *Txn) mergeProfile(id string, fields map[string]string) (isNew, changed bool, err error) {
 	prof, err := t.profile(id)
 	if err != nil {
@@ -81,7 +81,7 @@ func (t *Txn) mergeProfile(id string, fields map[string]string) (isNew, changed 
 	isNew = prof == nil
 	set := map[string]string{}
 	for k, v := range fields {
-		if prof[k] != v {
+		if old, ok := prof[k]; !ok || old != v {
 			set[k] = v
 		}
 	}

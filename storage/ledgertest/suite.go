@@ -85,6 +85,7 @@ func cases() []testCase {
 	all = append(all, identityCases()...)
 	all = append(all, registrationCases()...)
 	all = append(all, dedupeCases()...)
+	all = append(all, logCases()...)
 	all = append(all, batchCases()...)
 	all = append(all, eraseCases()...)
 	all = append(all, restartCases()...)
