@@ -19,7 +19,8 @@ import (
 
 // BenchmarkLedgerRedis applies the load benchmark's pixel mix (new orders,
 // refreshes, recurring charges) to the Redis ledger in batches of 512, as
-// the pipeline's applier does, and reports the Redis server's own CPU time
+// the pipeline's applier does (each op at its place in a hits log, the
+// saved cursor a batch behind), and reports the Redis server's own CPU time
 // per op (on a machine where Redis shares the cores with pixelpost, that
 // is what the ledger costs the throughput), the memory the ledger's keys
 // take per op (used_memory before and after) and the bytes its writes add
@@ -49,9 +50,13 @@ func BenchmarkLedgerRedis(b *testing.B) {
 	defer held()
 	cpu0, mem0, aof0 := redisCPU(b, admin), redisInfo(b, admin, "memory", "used_memory"), redisInfo(b, admin, "persistence", "aof_current_size")
 	b.ResetTimer()
+	var kept, last uint64 // the applier's saved cursor: a batch behind
 	for i := 0; i < b.N; i++ {
-		ops = append(ops, mixOp(acct, i))
+		op := mixOp(acct, i)
+		op.Log, op.Pos, op.Kept = "bench-log", uint64(i+1), kept
+		ops = append(ops, op)
 		if len(ops) == batch || i == b.N-1 {
+			kept, last = last, op.Pos
 			if _, err := l.Apply(ctx, ops); err != nil {
 				b.Fatal(err)
 			}

@@ -141,6 +141,17 @@ func (d *Decoder) Map() map[string]string {
 	return m
 }
 
+// Bytes reads n bytes (a copy).
+func (d *Decoder) Bytes(n int) []byte {
+	if n > len(d.b) {
+		d.Fail("truncated bytes")
+		return nil
+	}
+	out := append([]byte(nil), d.b[:n]...)
+	d.b = d.b[n:]
+	return out
+}
+
 // Bool reads what AppendBool wrote.
 func (d *Decoder) Bool() bool {
 	if len(d.b) == 0 {

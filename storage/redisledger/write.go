@@ -2,6 +2,7 @@ package redisledger
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"maps"
 	"math/rand/v2"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pixelpost/pixelpost/attribution"
 	"github.com/pixelpost/pixelpost/internal/binenc"
 	"github.com/pixelpost/pixelpost/storage"
 	"github.com/pixelpost/pixelpost/storage/decide"
@@ -272,13 +274,16 @@ func (v *view) logWrites(ch *decide.Changes, lr *learned) {
 	}
 }
 
-// encodeResults is a batch's kept results: each position (uvarint) and
-// its result (storage.AppendResult, length-prefixed).
+// encodeResults is a batch's kept results, compactly (they are written
+// with every batch): for each, its position after the previous one
+// (uvarint), then its result (appendResult).
 func encodeResults(kept []decide.Retained) string {
 	var b []byte
+	var prev uint64
 	for i := range kept {
-		b = binary.AppendUvarint(b, kept[i].Pos)
-		b = binenc.AppendString(b, string(storage.AppendResult(nil, &kept[i].Result)))
+		b = binary.AppendUvarint(b, kept[i].Pos-prev)
+		prev = kept[i].Pos
+		b = appendResult(b, &kept[i].Result)
 	}
 	return string(b)
 }
@@ -286,18 +291,90 @@ func encodeResults(kept []decide.Retained) string {
 func decodeResults(log, raw string) []decide.Retained {
 	var out []decide.Retained
 	d := binenc.NewDecoder([]byte(raw), decide.ErrCorrupt)
+	var pos uint64
 	for d.Len() > 0 && d.Err() == nil {
-		pos := d.Uvarint()
-		res, err := storage.DecodeResult([]byte(d.String()))
+		pos += d.Uvarint()
+		res := decodeResult(d)
 		if d.Err() != nil {
 			break
 		}
-		if err == nil {
-			out = append(out, decide.Retained{Log: log, Pos: pos, Result: res})
-		}
+		out = append(out, decide.Retained{Log: log, Pos: pos, Result: res})
 	}
 	return out
 }
+
+// statuses are coded by their index.
+var statuses = [...]storage.Status{storage.StatusAccepted, storage.StatusUpdated, storage.StatusDuplicate,
+	storage.StatusRejected, storage.StatusQueued}
+
+// appendResult encodes a result: its status's index, reason, delta, the
+// attendee (an email attendee's 12 bytes of hash rather than 26
+// characters), credited webinars and the conversion (JSON), if any.
+func appendResult(b []byte, r *storage.Result) []byte {
+	code := byte(len(statuses))
+	for i, s := range statuses {
+		if s == r.Status {
+			code = byte(i)
+		}
+	}
+	b = append(b, code)
+	if code == byte(len(statuses)) {
+		b = binenc.AppendString(b, string(r.Status))
+	}
+	b = binenc.AppendString(b, r.Reason)
+	b = binary.AppendVarint(b, int64(r.Delta))
+	if raw, ok := emailIDBytes(r.AttendeeID); ok {
+		b = append(append(b, 1), raw...)
+	} else {
+		b = binenc.AppendString(append(b, 0), r.AttendeeID)
+	}
+	b = binenc.AppendStrings(b, r.Credited)
+	var conv []byte
+	if r.Conversion != nil {
+		conv, _ = json.Marshal(r.Conversion) // strings, maps and numbers: cannot fail
+	}
+	return binenc.AppendString(b, string(conv))
+}
+
+func decodeResult(d *binenc.Decoder) storage.Result {
+	var r storage.Result
+	code := d.Uvarint()
+	if code < uint64(len(statuses)) {
+		r.Status = statuses[code]
+	} else {
+		r.Status = storage.Status(d.String())
+	}
+	r.Reason = d.String()
+	r.Delta = attribution.Micros(d.Varint())
+	if d.Uvarint() == 1 {
+		r.AttendeeID = emailID(d.Bytes(12))
+	} else {
+		r.AttendeeID = d.String()
+	}
+	r.Credited = d.Strings()
+	if conv := d.String(); conv != "" {
+		r.Conversion = &storage.Conversion{}
+		if json.Unmarshal([]byte(conv), r.Conversion) != nil {
+			r.Conversion = nil
+		}
+	}
+	return r
+}
+
+// emailIDBytes are the 12 bytes an email attendee id ("e_" and 24 hex
+// digits, attribution.EmailAttendeeID) stands for.
+func emailIDBytes(id string) ([]byte, bool) {
+	if len(id) != 26 || !strings.HasPrefix(id, "e_") {
+		return nil, false
+	}
+	raw, err := hex.DecodeString(id[2:])
+	if err != nil || hex.EncodeToString(raw) != id[2:] {
+		return nil, false // upper-case digits: not one we made
+	}
+	return raw, true
+}
+
+func emailID(raw []byte) string { return "e_" + hex.EncodeToString(raw) }
 
 // sortedTags orders tag index changes (deterministic commands).
 func sortedTags(m map[decide.TagEntry]bool) []decide.TagEntry {
