@@ -62,7 +62,10 @@ func Open(path string, cfg Config) (*Ledger, error) {
 		if err := boltfile.InitLayout(tx, layoutVersion, bucketAccounts, bucketHits, bucketHitDays); err != nil {
 			return err
 		}
-		return indexClicks(tx)
+		if err := indexClicks(tx); err != nil {
+			return err
+		}
+		return indexTies(tx)
 	})
 	if err != nil {
 		_ = db.Close()
