@@ -66,7 +66,10 @@ func (r *Reader) Next() (rec []byte, next Pos, err error) {
 			r.err = r.corrupt(limit)
 			return nil, r.pos, r.err
 		}
-		r.pos += Pos(frameHeaderSize + len(rec))
+		r.pos = r.seg.base + Pos(r.fr.off-segHeaderSize)
+		if st == frameErased {
+			continue // erased in place by Rewrite
+		}
 		return rec, r.pos, nil
 	}
 }

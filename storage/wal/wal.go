@@ -222,6 +222,9 @@ type Log struct {
 	closedCh chan struct{}
 
 	cursorMu sync.Mutex
+	// rewriteMu is held by Rewrite while it rewrites a segment and by
+	// Release, which must not delete a segment a rename then brings back.
+	rewriteMu sync.Mutex
 
 	recovery RecoveryInfo
 
