@@ -219,3 +219,56 @@ func checkClickRows(t *testing.T, rows []storage.Hit, camp string) {
 		t.Errorf("%d click rows, %d of bob's; want 2 and 1", clicks, bobs)
 	}
 }
+
+// With ClickHouse, the rows of a click the person converted (the click, a
+// network's later postback on it) keep campaign, cost and status but lose
+// the macros, query, IP and user agent; the campaign's clicks and cost in
+// the reports do not change; the person's rows are deleted.
+func TestErasureStripsTheClickRowsInClickHouse(t *testing.T) {
+	ch := clickHouse(t)
+	h := newHarnessWith(t, Deps{Ledger: embeddedLedger(t), ClickHouse: ch}, "--allow-private-targets", "--keep-full-ip")
+	camp := h.pixelCampaign("http://127.0.0.1:9")
+	ann := "ann@example.com"
+	cid := h.convertClick(camp, "EXT-ANN-MACRO", ann, "A1")
+	h.convertClick(camp, "EXT-BOB-MACRO", "bob@example.com", "B1")
+	// A later conversion of ann's click, reported by a postback.
+	if code, body := h.postback(fmt.Sprintf("/v1/postback/%s?cid=%s&payout=3&txid=T2", h.acct, cid)); code != 200 {
+		t.Fatalf("postback: %d %s", code, body)
+	}
+	report := func() map[string]any {
+		rows := h.api("GET", "/accounts/"+h.acct+"/reports/campaigns?group_by=campaign&from=2026-02-01&to=2026-04-01", nil, 200)["rows"].([]any)
+		if len(rows) != 1 {
+			return nil // not shipped yet
+		}
+		return rows[0].(map[string]any)
+	}
+	waitFor(t, "the click rows in ClickHouse", func() bool { return report()["clicks"] == 2.0 })
+	before := report()
+	h.clock.add(time.Minute)
+	if out := h.api("DELETE", "/accounts/"+h.acct+"/attendees/"+ann, nil, 200); out["raw_hits"] != "deleted" {
+		t.Fatalf("erasure: %v", out)
+	}
+	after := report()
+	if after["clicks"] != before["clicks"] || fmt.Sprint(after["cost"]) != fmt.Sprint(before["cost"]) {
+		t.Errorf("campaign report before the erasure %v, after %v: clicks and cost must not change", before, after)
+	}
+	var clickRows int
+	for _, r := range rowsOf(t, ch, h.acct) {
+		if r.EmailSHA256 == emailSHA256(ann) || r.AttendeeID == attribution.EmailAttendeeID(ann) {
+			t.Errorf("a row of the erased person: %+v", r)
+		}
+		if r.ClickID != cid {
+			continue
+		}
+		clickRows++
+		if len(r.Macros) != 0 || r.Query != "" || r.IP != "" || r.UserAgent != "" {
+			t.Errorf("a row of the erased person's click keeps what the visit told: %+v", r)
+		}
+		if r.CampaignID != camp || r.Status != storage.StatusAccepted {
+			t.Errorf("a row of the erased person's click lost its campaign or status: %+v", r)
+		}
+	}
+	if clickRows != 2 { // the click, the network's postback (ann's own conversion row is deleted)
+		t.Errorf("%d rows of ann's click left, want 2", clickRows)
+	}
+}
