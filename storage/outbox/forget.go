@@ -40,10 +40,11 @@ func (o *Outbox) Forget(ctx context.Context, account, needle string) (int, error
 // one match names loses its body, headers, the path and query of its URL
 // (a postback template may put the person's values in either) and the
 // responses of its attempts. One still pending is not sent: it fails with
-// an "erased" error (an attempt in flight then records nothing). The old
-// copies bolt keeps of the changed pages are overwritten
-// (boltfile.DB.ScrubFreePages). It returns how many deliveries it
-// changed; match runs inside the transaction and must not block.
+// an "erased" error (an attempt in flight then records nothing). Then the
+// old copies bolt keeps of changed pages are overwritten
+// (boltfile.DB.ScrubFreePages: deliveries pause meanwhile). It returns
+// how many deliveries it changed (one erased already is not counted
+// again); match runs inside the transaction and must not block.
 func (o *Outbox) ForgetWhere(ctx context.Context, account string, match func(d *Delivery) bool) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -96,10 +97,10 @@ func (o *Outbox) ForgetWhere(ctx context.Context, account string, match func(d *
 		return 0, fmt.Errorf("cannot forget in the deliveries of %s: %w", account, wrap(err))
 	}
 	o.addCounts(delta)
-	if changed > 0 {
-		if err := o.db.ScrubFreePages(); err != nil {
-			return changed, fmt.Errorf("cannot forget in the deliveries of %s: %w", account, wrap(err))
-		}
+	// Even when nothing changed now: a call repeated after a failed scrub
+	// finishes the job.
+	if err := o.db.ScrubFreePages(); err != nil {
+		return changed, fmt.Errorf("cannot forget in the deliveries of %s: %w", account, wrap(err))
 	}
 	return changed, nil
 }
