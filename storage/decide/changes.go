@@ -25,10 +25,8 @@ type Changes struct {
 	Stats       map[string]*Stats
 	Clicks      map[string]*ClickChange
 	Conversions map[string]*ConvChange
-	// Ties are clicks an attendee converted; Untied are attendees whose
-	// ties go.
+	// Ties are clicks an attendee converted (kept as long as the click).
 	Ties     []Tie
-	Untied   []string
 	Stripped []TiedClick // clicks stripped of their macros (Rec after)
 	Profiles map[string]*ProfileChange
 	// Tombstones are erased attendees and the time erased at, after.
@@ -132,7 +130,7 @@ func (c *Changes) stats(w string) *Stats {
 func (c *Changes) Empty() bool {
 	return len(c.Orders) == 0 && len(c.Archived) == 0 && len(c.Attendees) == 0 && len(c.Cookies) == 0 &&
 		len(c.Registrations) == 0 && len(c.Listed) == 0 && len(c.Stats) == 0 && len(c.Clicks) == 0 &&
-		len(c.Conversions) == 0 && len(c.Ties) == 0 && len(c.Untied) == 0 && len(c.Stripped) == 0 &&
+		len(c.Conversions) == 0 && len(c.Ties) == 0 && len(c.Stripped) == 0 &&
 		len(c.Profiles) == 0 && len(c.Tombstones) == 0 && len(c.Webinars) == 0 && len(c.Tags) == 0 &&
 		len(c.Marks) == 0 && len(c.Retain) == 0 && len(c.Forget) == 0 && len(c.Scrubbed) == 0
 }

@@ -1,6 +1,7 @@
 package decide
 
 import (
+	"slices"
 	"time"
 
 	"github.com/pixelpost/pixelpost/attribution"
@@ -11,7 +12,8 @@ import (
 // (docs/ledger.md "Erasure"): its record, orders (current and replaced
 // ones of its order list), registrations, profile and cookie links go; the
 // webinar totals lose what they counted of it; the clicks it converted
-// lose their macros; the results kept for replays that name it go; and its
+// lose their macros (and are named in the Erasure); the results kept for
+// replays that name it go; and its
 // tombstone refuses its ops dated up to at. The account must exist.
 func (t *Txn) Erase(email string, at time.Time) (storage.Erasure, error) {
 	id := attribution.EmailAttendeeID(email)
@@ -29,17 +31,23 @@ func (t *Txn) Erase(email string, at time.Time) (storage.Erasure, error) {
 		return er, err
 	}
 	for _, c := range tied {
-		if c.Rec == nil {
-			continue // dropped already
+		// Named to the caller, who strips them where else they are kept
+		// (raw hits, outbound postbacks); the ties stay as long as their
+		// clicks, so the same erasure sent again names them again.
+		if c.ID != "" {
+			er.ClickIDs = append(er.ClickIDs, c.ID)
+		}
+		if c.Rec == nil || len(c.Rec.Macros) == 0 {
+			continue // dropped already, or stripped by an earlier erasure
 		}
 		// Its campaign, cost, time and valuation stay (reports stay
 		// right); the traffic source's ids of the person's visit go.
 		stripped := *c.Rec
 		stripped.Macros = nil
-		t.ch.Stripped = append(t.ch.Stripped, TiedClick{Ref: c.Ref, Rec: &stripped})
+		t.ch.Stripped = append(t.ch.Stripped, TiedClick{Ref: c.Ref, ID: c.ID, Rec: &stripped})
 		er.Clicks++
 	}
-	t.ch.Untied = append(t.ch.Untied, id)
+	slices.Sort(er.ClickIDs)
 	if rec != nil {
 		for _, w := range rec.Webinars { // it converted for w
 			st := t.ch.stats(w)

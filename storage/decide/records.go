@@ -84,10 +84,11 @@ type Webinar struct {
 }
 
 // TiedClick is a click an attendee converted (the conversion pixel), as
-// the adapter finds it: Ref names it for the adapter, Rec is nil when the
-// click is gone.
+// the adapter finds it: Ref names it for the adapter, ID is its id ("" when
+// the store knows it only by a hash), Rec is nil when the click is gone.
 type TiedClick struct {
 	Ref string
+	ID  string
 	Rec *storage.ClickRec
 }
 

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,11 +42,8 @@ type Config struct {
 
 // Ledger is the embedded storage.Ledger. It is safe for concurrent use.
 type Ledger struct {
-	db     *bolt.DB
+	db     *boltfile.DB // its transactions exclude ScrubFreePages
 	closed atomic.Bool
-	// mu is held shared by every transaction, and alone by scrubFreePages,
-	// which must know that no reader still sees the pages it overwrites.
-	mu sync.RWMutex
 }
 
 var _ storage.Ledger = (*Ledger)(nil)
@@ -67,7 +63,10 @@ func Open(path string, cfg Config) (*Ledger, error) {
 		if err := boltfile.InitLayout(tx, layoutVersion, bucketAccounts, bucketHits, bucketHitDays); err != nil {
 			return err
 		}
-		return indexClicks(tx)
+		if err := indexClicks(tx); err != nil {
+			return err
+		}
+		return indexTies(tx)
 	})
 	if err != nil {
 		_ = db.Close()
@@ -98,8 +97,6 @@ func (l *Ledger) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	l.mu.RLock()
-	defer l.mu.RUnlock()
 	return l.wrap(l.db.View(fn))
 }
 
@@ -110,8 +107,6 @@ func (l *Ledger) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	l.mu.RLock()
-	defer l.mu.RUnlock()
 	return l.wrap(l.db.Update(fn))
 }
 

@@ -22,8 +22,12 @@ var (
 	bucketConvs    = []byte("convs")
 	bucketProfiles = []byte("profiles")
 	// attclicks/ lp(attendee) click id -> "": the clicks an attendee
-	// converted (conversion pixel), whose macros its erasure strips.
+	// converted (conversion pixel), whose macros its erasure strips; and
+	// clickatts/ lp(click id) attendee -> "", the same ties by click, so
+	// that they go when the click is dropped (pruneClicks). An erasure
+	// keeps them: the same erasure sent again finds the clicks again.
 	bucketAttClicks = []byte("attclicks")
+	bucketClickAtts = []byte("clickatts")
 )
 
 // Profile returns an attendee's profile fields.
@@ -95,9 +99,86 @@ func (t *txn) pruneClicks(budget int) error {
 		if err := clicks.Delete([]byte(clickID)); err != nil {
 			return err
 		}
+		if err := untie(root, clickID); err != nil {
+			return err
+		}
 		return deletePrefix(root.Bucket(bucketConvs), []byte(clickID+"|")) // storage.ConvKey
 	}, nil)
 	return err
+}
+
+// tie records that attendee id converted clickID, in both directions.
+func tie(root *bolt.Bucket, id, clickID string) error {
+	byAtt, err := root.CreateBucketIfNotExists(bucketAttClicks)
+	if err != nil {
+		return err
+	}
+	byClick, err := root.CreateBucketIfNotExists(bucketClickAtts)
+	if err != nil {
+		return err
+	}
+	if err := byAtt.Put(pair(id, clickID), empty); err != nil {
+		return err
+	}
+	return byClick.Put(pair(clickID, id), empty)
+}
+
+// untie forgets every tie of a dropped click.
+func untie(root *bolt.Bucket, clickID string) error {
+	byClick := root.Bucket(bucketClickAtts)
+	if byClick == nil {
+		return nil
+	}
+	prefix := lp(nil, clickID)
+	var atts []string
+	c := byClick.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		atts = append(atts, string(k[len(prefix):]))
+	}
+	if byAtt := root.Bucket(bucketAttClicks); byAtt != nil {
+		for _, id := range atts {
+			if err := byAtt.Delete(pair(id, clickID)); err != nil {
+				return err
+			}
+		}
+	}
+	return deletePrefix(byClick, prefix)
+}
+
+// indexTies files every tie by click too: once, for a file whose ties
+// were written before clickatts existed.
+func indexTies(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta.Get(keyTiesIndexed) != nil {
+		return nil
+	}
+	err := tx.Bucket(bucketAccounts).ForEachBucket(func(account []byte) error {
+		root := tx.Bucket(bucketAccounts).Bucket(account)
+		byAtt := root.Bucket(bucketAttClicks)
+		if byAtt == nil {
+			return nil
+		}
+		var ties [][2]string
+		err := byAtt.ForEach(func(k, _ []byte) error {
+			if id, clickID, ok := unpair(k); ok {
+				ties = append(ties, [2]string{id, clickID})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, t := range ties {
+			if err := tie(root, t[0], t[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return meta.Put(keyTiesIndexed, empty)
 }
 
 // deletePrefix deletes the keys of b (if any) that start with prefix.

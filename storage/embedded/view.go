@@ -250,7 +250,7 @@ func (v *view) TiedClicks(id string) ([]decide.TiedClick, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, decide.TiedClick{Ref: clickID, Rec: rec})
+		out = append(out, decide.TiedClick{Ref: clickID, ID: clickID, Rec: rec})
 	}
 	return out, nil
 }

@@ -204,7 +204,7 @@ func (w writer) stats(ch *decide.Changes) error {
 }
 
 func (w writer) clicks(ch *decide.Changes) error {
-	if len(ch.Clicks) == 0 && len(ch.Conversions) == 0 && len(ch.Ties) == 0 && len(ch.Untied) == 0 && len(ch.Stripped) == 0 {
+	if len(ch.Clicks) == 0 && len(ch.Conversions) == 0 && len(ch.Ties) == 0 && len(ch.Stripped) == 0 {
 		return nil
 	}
 	clicks, err := w.bucket(bucketClicks)
@@ -247,17 +247,8 @@ func (w writer) clicks(ch *decide.Changes) error {
 			return err
 		}
 	}
-	ties, err := w.bucket(bucketAttClicks)
-	if err != nil {
-		return err
-	}
-	for _, id := range ch.Untied {
-		if err := deletePrefix(ties, lp(nil, id)); err != nil {
-			return err
-		}
-	}
-	for _, tie := range ch.Ties {
-		if err := ties.Put(pair(tie.Attendee, tie.ClickID), empty); err != nil {
+	for _, t := range ch.Ties {
+		if err := tie(w.b.root, t.Attendee, t.ClickID); err != nil {
 			return err
 		}
 	}

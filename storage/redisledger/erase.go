@@ -121,8 +121,12 @@ func (l *Ledger) readErasure(ctx context.Context, v *view, id string) error {
 		for _, w := range webinars.Val() {
 			get(registrantsKey(w), id)
 		}
-		for _, h := range ties.Val() {
-			get("k:"+h, "")
+		for _, m := range ties.Val() {
+			if legacyTie(m) {
+				get("k:"+m, "")
+			} else {
+				get(clickKey(m), "")
+			}
 		}
 		return nil
 	})

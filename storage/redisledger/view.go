@@ -293,9 +293,12 @@ func (v *view) LinkedCookies(id string) ([]string, error) {
 
 func (v *view) TiedClicks(id string) ([]decide.TiedClick, error) {
 	var out []decide.TiedClick
-	for _, h := range v.erasure.ties {
-		t := decide.TiedClick{Ref: h}
-		if raw := v.raw("k:"+h, "", kindPresence); raw != "" {
+	for _, m := range v.erasure.ties {
+		t := decide.TiedClick{Ref: hx(m), ID: m}
+		if legacyTie(m) {
+			t = decide.TiedClick{Ref: m} // an earlier build kept the click's h
+		}
+		if raw := v.raw("k:"+t.Ref, "", kindPresence); raw != "" {
 			var c storage.ClickRec
 			if err := json.Unmarshal([]byte(raw), &c); err != nil {
 				return nil, fmt.Errorf("click of %s: %w", v.account, err)
@@ -314,6 +317,21 @@ func (v *view) RetainedResults() ([]decide.Retained, error) {
 		out = append(out, decodeResults(log, v.raw(sfxLog, f, kindExact))...)
 	}
 	return out, nil
+}
+
+// legacyTie reports whether a member of an attendee's ties is the h of a
+// click (40 hex digits, as an earlier build wrote it) rather than its id
+// (26 characters).
+func legacyTie(m string) bool {
+	if len(m) != 40 {
+		return false
+	}
+	for _, c := range m {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // Values.

@@ -176,12 +176,9 @@ func (v *view) clickWrites(ch *decide.Changes, lr *learned) {
 		}
 		lr.puts[cacheKey(v.account, k, "")] = raw
 	}
-	for _, id := range ch.Untied {
-		r.write("DEL", tiesKey(id))
-	}
 	for _, t := range ch.Ties {
 		k := tiesKey(t.Attendee)
-		r.write("SADD", k, hx(t.ClickID))
+		r.write("SADD", k, t.ClickID)
 		r.write("KEEPAS", k, clickKey(t.ClickID))
 	}
 }
