@@ -54,14 +54,20 @@ type tomb struct {
 }
 
 // New starts a Txn over v.
-func New(v View) *Txn {
+func New(v View) *Txn { return NewSized(v, 0) }
+
+// NewSized starts a Txn over v for about n ops (its maps start that big).
+func NewSized(v View, n int) *Txn {
+	ch := newChanges()
+	ch.Orders, ch.Attendees = make(map[string]*Order, n), make(map[string]*AttendeeChange, n)
+	ch.Retain = make([]Retained, 0, n)
 	return &Txn{
 		v:         v,
-		ch:        newChanges(),
+		ch:        ch,
 		marks:     map[string]uint64{},
-		retained:  map[logPos]*storage.Result{},
-		orders:    map[string]*Order{},
-		attendees: map[string]*Attendee{},
+		retained:  make(map[logPos]*storage.Result, n),
+		orders:    make(map[string]*Order, n),
+		attendees: make(map[string]*Attendee, n),
 		cookies:   map[string]string{},
 		regs:      map[RegKey]*Registration{},
 		tags:      map[string][]string{},

@@ -30,6 +30,7 @@ func (l *Ledger) Apply(ctx context.Context, ops []storage.Op) ([]storage.Result,
 	}
 	err := l.update(ctx, func(tx *bolt.Tx) error {
 		t := newTxn(tx)
+		t.sizeHint = len(ops)
 		for i := range ops {
 			op := &ops[i]
 			d := t.decider(op.Account)
@@ -67,6 +68,7 @@ type txn struct {
 	newest   int64 // the newest day of any op applied, ever
 	newestUp bool  // newest changed in this transaction
 	deciders map[string]*decide.Txn
+	sizeHint int // ops of the batch
 }
 
 func newTxn(tx *bolt.Tx) *txn {
@@ -86,7 +88,7 @@ func newTxn(tx *bolt.Tx) *txn {
 func (t *txn) decider(account string) *decide.Txn {
 	d := t.deciders[account]
 	if d == nil {
-		d = decide.New(t.view(account))
+		d = decide.NewSized(t.view(account), t.sizeHint)
 		t.deciders[account] = d
 	}
 	return d

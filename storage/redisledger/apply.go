@@ -122,7 +122,7 @@ func (l *Ledger) decideAccount(ctx context.Context, account string, idx []int, o
 	if st.exists {
 		v.req.check(checkRef{key: sfxAccount, field: "ep", kind: kindExact}, "="+st.ep)
 	}
-	d := decide.New(v)
+	d := decide.NewSized(v, len(idx))
 	for _, i := range idx {
 		r, err := d.Apply(&ops[i])
 		if err != nil {
@@ -202,14 +202,10 @@ func (l *Ledger) commit(ctx context.Context, calls []*call) error {
 // learn teaches the node what a written commit read and wrote.
 func (l *Ledger) learn(c *call) {
 	v, lr := c.view, c.learned
-	for ck, raw := range v.checked {
-		if _, ok := v.clickIDs[ck]; ok {
-			continue
+	for _, ck := range v.missed {
+		if _, ok := v.clickIDs[ck]; !ok {
+			l.cache.put(ck, v.checked[ck]) // absent indeed
 		}
-		if _, ok := v.pre[ck]; ok {
-			continue // read ahead for an erasure: not worth keeping
-		}
-		l.cache.put(ck, raw)
 	}
 	for ck, raw := range lr.puts {
 		l.cache.put(ck, raw)

@@ -55,7 +55,7 @@ func newRecCache(max int) *recCache {
 	if max <= 0 {
 		max = defaultCacheRecords
 	}
-	return &recCache{cur: map[string]string{}, old: map[string]string{}, max: max}
+	return &recCache{cur: make(map[string]string, max), old: map[string]string{}, max: max}
 }
 
 func cacheKey(account, key, field string) string {
@@ -84,7 +84,7 @@ func (c *recCache) put(k, v string) {
 func (c *recCache) putLocked(k, v string) {
 	c.cur[k] = v
 	if len(c.cur) >= c.max {
-		c.old, c.cur = c.cur, make(map[string]string, c.max/4)
+		c.old, c.cur = c.cur, make(map[string]string, c.max)
 	}
 }
 

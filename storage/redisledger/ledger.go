@@ -428,6 +428,7 @@ func (l *Ledger) readAttendee(ctx context.Context, account string, fields map[st
 	if err != nil {
 		return storage.Attendee{}, err
 	}
+	id = attendeeID(id, rec)
 	a := storage.Attendee{ID: id, Email: rec.Email, Orders: rec.Orders, LTV: rec.LTV.Public(),
 		Webinars: orEmpty(rec.Webinars), Acquisition: orEmpty(rec.Acquisition), OrderList: []storage.Order{}}
 	type entry struct {

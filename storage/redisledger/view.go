@@ -34,6 +34,7 @@ type view struct {
 	absent   map[string]bool   // attendees read as absent (so without registrations)
 	clickIDs map[string]string // cache key -> click id, of the clicks checked
 	erasure  *erasureRead      // what an erasure read ahead (the records themselves are in pre)
+	missed   []string          // cache keys of the records the cache did not hold
 }
 
 // erasureRead lists what readErasure found of an attendee.
@@ -60,7 +61,9 @@ func (v *view) raw(key, field string, kind recordKind) string {
 	}
 	val, ok := v.pre[ck]
 	if !ok {
-		val, _ = v.l.cache.get(ck) // a miss: taken as absent, and checked so
+		if val, ok = v.l.cache.get(ck); !ok {
+			v.missed = append(v.missed, ck) // taken as absent, and checked so
+		}
 	}
 	v.checked[ck] = val
 	v.req.check(checkRef{key: key, field: field, kind: kind}, kind.want(val))
@@ -352,8 +355,8 @@ func decodeOrderValue(raw string) (*decide.Order, error) {
 func attendeeValue(tok, id string, a *decide.Attendee) string {
 	b := make([]byte, 0, 64)
 	b = append(b, tok...)
-	if a.Email != "" && attribution.EmailAttendeeID(a.Email) == id {
-		id = ""
+	if a.Email != "" {
+		id = "" // an attendee with an email is the email's (decide's identify)
 	}
 	b = binenc.AppendString(b, id)
 	return string(decide.AppendAttendee(b, a))
@@ -370,10 +373,15 @@ func decodeAttendeeValue(raw string) (string, *decide.Attendee, error) {
 	}
 	id := string(b[w : w+int(n)])
 	a, err := decide.DecodeAttendee(b[w+int(n):])
-	if err == nil && id == "" {
-		id = attribution.EmailAttendeeID(a.Email)
-	}
 	return id, a, err
+}
+
+// attendeeID is the id of an attendee read by decodeAttendeeValue.
+func attendeeID(id string, a *decide.Attendee) string {
+	if id == "" {
+		return attribution.EmailAttendeeID(a.Email)
+	}
+	return id
 }
 
 // orderListField is an attendee's field for an order of its list.
