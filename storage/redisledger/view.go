@@ -386,9 +386,13 @@ func attendeeID(id string, a *decide.Attendee) string {
 
 // orderListField is an attendee's field for an order of its list.
 func orderListField(key string, firstSeen int64) string {
+	return orderListFieldRaw(sha1Raw(key), firstSeen)
+}
+
+// orderListFieldRaw is orderListField from the order key's SHA-1.
+func orderListFieldRaw(sha []byte, firstSeen int64) string {
 	b := make([]byte, 0, 29)
-	b = append(b, 'o')
-	b = append(b, sha1Raw(key)...)
+	b = append(append(b, 'o'), sha...)
 	return string(binary.BigEndian.AppendUint64(b, uint64(firstSeen)))
 }
 

@@ -6,6 +6,7 @@
 //	pixelpost reconcile [--repair] [--source wal|clickhouse] [flags]
 //	pixelpost clickhouse-ddl --cluster NAME [--replicated] [flags]
 //	                                     print the DDL of a ClickHouse cluster
+//	pixelpost migrate-ledger [flags]     convert a Redis ledger of an earlier build (every node stopped)
 //	pixelpost healthcheck [url]          exit 0 if url (default local /readyz) answers 200
 package main
 
@@ -48,9 +49,9 @@ func run(args []string) error {
 	switch cmd {
 	case "healthcheck":
 		return healthcheck(args)
-	case "import-wal", "reconcile", "clickhouse-ddl", "":
+	case "import-wal", "reconcile", "clickhouse-ddl", "migrate-ledger", "":
 	default:
-		return fmt.Errorf("unknown command %q (serve, import-wal, reconcile, clickhouse-ddl, healthcheck)", cmd)
+		return fmt.Errorf("unknown command %q (serve, import-wal, reconcile, clickhouse-ddl, migrate-ledger, healthcheck)", cmd)
 	}
 	var opts reconcileOptions
 	var ddl ddlOptions
@@ -88,6 +89,8 @@ func run(args []string) error {
 		return importWAL(ctx, cfg)
 	case "reconcile":
 		return reconcileCmd(ctx, cfg, opts, log)
+	case "migrate-ledger":
+		return migrateLedger(ctx, os.Stdout, cfg)
 	}
 	return serve(ctx, cfg, log)
 }

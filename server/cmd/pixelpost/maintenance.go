@@ -15,6 +15,7 @@ import (
 	"github.com/pixelpost/pixelpost/storage/clickhouse"
 	"github.com/pixelpost/pixelpost/storage/pipeline"
 	"github.com/pixelpost/pixelpost/storage/reconcile"
+	"github.com/pixelpost/pixelpost/storage/redisledger"
 	"github.com/pixelpost/pixelpost/storage/wal"
 )
 
@@ -239,4 +240,27 @@ func printReport(rep reconcile.Report) {
 			fmt.Println("  " + d.String())
 		}
 	}
+}
+
+// migrateLedger converts a Redis ledger written by an earlier build to the
+// layout of this one (redisledger.Migrate), account by account; running it
+// again converts what is left and changes nothing else. Stop every node
+// first: an earlier build still running would write the old layout.
+func migrateLedger(ctx context.Context, out io.Writer, cfg server.Config) error {
+	if cfg.RedisURL == "" && len(cfg.RedisCluster) == 0 {
+		return fmt.Errorf("migrate-ledger converts a Redis ledger: give --redis-url or --redis-cluster")
+	}
+	ledger, err := server.OpenLedger(ctx, cfg, zerolog.Nop())
+	if err != nil {
+		return err
+	}
+	defer ledger.Close()
+	rl, ok := ledger.(*redisledger.Ledger)
+	if !ok {
+		return fmt.Errorf("migrate-ledger converts a Redis ledger, not %T", ledger)
+	}
+	st, err := rl.Migrate(ctx, func(account string) { fmt.Fprintf(out, "account %s converted\n", account) })
+	fmt.Fprintf(out, "%d accounts converted: %d orders, %d attendees, %d conversions, %d cookie links\n",
+		st.Accounts, st.Orders, st.Attendees, st.Conversions, st.Cookies)
+	return err
 }
