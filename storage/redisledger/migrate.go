@@ -44,40 +44,24 @@ type MigrateStats struct {
 func (l *Ledger) Migrate(ctx context.Context, progress func(account string)) (MigrateStats, error) {
 	var st MigrateStats
 	scan := func(ctx context.Context, node *redis.Client) error {
-		// One pass over the node's keys: each key of an account still in
-		// the earlier layout is converted, then the accounts are marked.
-		layouts := map[string]bool{} // account -> converted already
-		var todo []string
-		iter := node.Scan(ctx, 0, "pp:{*", 1000).Iterator()
-		for iter.Next(ctx) {
-			k := iter.Val()
-			account, sfx, ok := splitKey(k)
-			if !ok {
-				continue
+		// One pass over the node's keys, a page at a time (reads and
+		// writes pipelined): each key of an account still in the earlier
+		// layout is converted, then the accounts are marked.
+		m := migration{node: node, st: &st, done: map[string]bool{}}
+		var cursor uint64
+		for {
+			keys, next, err := node.Scan(ctx, cursor, "pp:{*", 1000).Result()
+			if err != nil {
+				return err
 			}
-			done, seen := layouts[account]
-			if !seen {
-				layout, err := node.HGet(ctx, keyPrefix(account)+sfxAccount, "layout").Result()
-				if err != nil && !errors.Is(err, redis.Nil) {
-					return err
-				}
-				done = layout == layoutVersion
-				layouts[account] = done
-				if !done {
-					todo = append(todo, account)
-				}
+			if err := m.page(ctx, keys); err != nil {
+				return err
 			}
-			if done {
-				continue
-			}
-			if err := migrateKey(ctx, node, k, sfx, &st); err != nil {
-				return fmt.Errorf("%s: %w", k, err)
+			if cursor = next; cursor == 0 {
+				break
 			}
 		}
-		if err := iter.Err(); err != nil {
-			return err
-		}
-		for _, account := range todo {
+		for _, account := range m.todo {
 			p := keyPrefix(account)
 			if n, err := node.Exists(ctx, p+sfxAccount).Result(); err != nil || n == 0 {
 				continue // keys of an account that is gone
@@ -112,6 +96,14 @@ func (l *Ledger) Migrate(ctx context.Context, progress func(account string)) (Mi
 	return st, nil
 }
 
+// migration is Migrate on one node.
+type migration struct {
+	node *redis.Client
+	st   *MigrateStats
+	done map[string]bool // account -> in layout 2 already
+	todo []string        // accounts being converted
+}
+
 // splitKey splits pp:{<account>}:<suffix>.
 func splitKey(k string) (account, sfx string, ok bool) {
 	rest, ok := strings.CutPrefix(k, "pp:{")
@@ -122,56 +114,195 @@ func splitKey(k string) (account, sfx string, ok bool) {
 	return account, sfx, ok && keyable(account)
 }
 
-// migrateKey converts one key of an account in the earlier layout.
-func migrateKey(ctx context.Context, node *redis.Client, k, sfx string, st *MigrateStats) error {
+// converted are the records Migrate converts: orders, replaced orders,
+// attendees and conversions (cookie links are one hash per account).
+func converted(sfx string) bool {
+	return strings.HasPrefix(sfx, "o:") || strings.HasPrefix(sfx, "oa:") || strings.HasPrefix(sfx, "a:") ||
+		strings.HasPrefix(sfx, "cv:")
+}
+
+// page converts the keys of one SCAN page: their records read in two
+// pipelines (type and time to live, then the hashes of the earlier
+// layout), written in a third.
+func (m *migration) page(ctx context.Context, keys []string) error {
+	type item struct {
+		key, sfx string
+		typ      *redis.StatusCmd
+		ttl      *redis.DurationCmd
+		prof     *redis.IntCmd
+		fields   *redis.MapStringStringCmd
+	}
+	var items []*item
+	for _, k := range keys {
+		account, sfx, ok := splitKey(k)
+		if !ok {
+			continue
+		}
+		done, seen := m.done[account]
+		if !seen {
+			layout, err := m.node.HGet(ctx, keyPrefix(account)+sfxAccount, "layout").Result()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return err
+			}
+			done = layout == layoutVersion
+			m.done[account] = done
+			if !done {
+				m.todo = append(m.todo, account)
+			}
+		}
+		switch {
+		case done:
+		case sfx == sfxCookies:
+			if err := migrateCookies(ctx, m.node, k, m.st); err != nil {
+				return fmt.Errorf("%s: %w", k, err)
+			}
+		case converted(sfx):
+			items = append(items, &item{key: k, sfx: sfx})
+		}
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	_, err := m.node.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for _, it := range items {
+			it.typ, it.ttl = pipe.Type(ctx, it.key), pipe.PTTL(ctx, it.key)
+			if h, ok := strings.CutPrefix(it.sfx, "a:"); ok {
+				it.prof = pipe.Exists(ctx, strings.TrimSuffix(it.key, it.sfx)+"prof:"+h)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	_, err = m.node.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for _, it := range items {
+			if it.typ.Val() == "hash" { // converted ones are strings, or attendees with r
+				it.fields = pipe.HGetAll(ctx, it.key)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var bad error
+	_, err = m.node.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for _, it := range items {
+			if it.fields == nil {
+				continue
+			}
+			if err := m.convert(ctx, pipe, it.key, it.sfx, it.fields.Val(), it.ttl.Val(), it.prof); err != nil {
+				bad = fmt.Errorf("%s: %w", it.key, err)
+				return bad
+			}
+		}
+		return nil
+	})
+	if bad != nil {
+		return bad
+	}
+	return err
+}
+
+// convert queues the writes that convert one record of the earlier
+// layout, keeping its time to live.
+func (m *migration) convert(ctx context.Context, pipe redis.Pipeliner, k, sfx string, fields map[string]string,
+	ttl time.Duration, prof *redis.IntCmd) error {
+	if ttl < 0 {
+		ttl = 0 // none
+	}
 	switch {
-	case strings.HasPrefix(sfx, "oa:"):
-		return migrateOrder(ctx, node, k, false, st)
-	case strings.HasPrefix(sfx, "o:"):
-		return migrateOrder(ctx, node, k, true, st)
-	case strings.HasPrefix(sfx, "a:"):
-		return migrateAttendee(ctx, node, strings.TrimSuffix(k, sfx), k, st)
+	case strings.HasPrefix(sfx, "oa:"), strings.HasPrefix(sfx, "o:"):
+		o, err := decodeLegacyOrder(fields)
+		if err != nil {
+			return err
+		}
+		var prefix []byte
+		if strings.HasPrefix(sfx, "o:") {
+			prefix = []byte(newToken()) // a current order is versioned
+		}
+		pipe.Set(ctx, k, decide.AppendOrder(prefix, o), ttl)
+		m.st.Orders++
 	case strings.HasPrefix(sfx, "cv:"):
-		return migrateConversion(ctx, node, k, st)
-	case sfx == sfxCookies:
-		return migrateCookies(ctx, node, k, st)
+		v, err := strconv.ParseInt(fields["v"], 10, 64)
+		if err != nil {
+			return fmt.Errorf("bad conversion value %q", fields["v"])
+		}
+		rec, _ := json.Marshal(storage.ConvRec{Status: fields["st"], RawStatus: fields["raw"], Value: v, Currency: fields["cur"]})
+		pipe.Set(ctx, k, newToken()+string(rec), ttl)
+		m.st.Conversions++
+	case strings.HasPrefix(sfx, "a:"):
+		if fields["r"] != "" {
+			return nil // converted already
+		}
+		args, err := legacyAttendee(fields, prof != nil && prof.Val() == 1)
+		if err != nil {
+			return err
+		}
+		pipe.Del(ctx, k)
+		pipe.HSet(ctx, k, args...)
+		if ttl > 0 {
+			pipe.PExpire(ctx, k, ttl)
+		}
+		m.st.Attendees++
 	}
 	return nil
 }
 
-// migrateOrder turns an order's hash (k, amt, cur, w, att, src, fs, ls and
-// the labels id, pid, pn) into its record: versioned for a current order,
-// bare for a replaced one.
-func migrateOrder(ctx context.Context, node *redis.Client, k string, versioned bool, st *MigrateStats) error {
-	if typ, err := node.Type(ctx, k).Result(); err != nil || typ != "hash" {
-		return err // converted already
+// legacyAttendee converts an attendee's fields (id, em, n, l:<CUR>, acq,
+// w:<webinar>, o:<order key h>:<first seen>, pf once it had a profile)
+// into the arguments of HSET of its record r, compact order list and,
+// with a profile, pv.
+func legacyAttendee(m map[string]string, hasProfile bool) ([]any, error) {
+	a := &decide.Attendee{Email: m["em"]}
+	var list []string
+	var err error
+	for f, v := range m {
+		switch {
+		case f == "n":
+			if a.Orders, err = strconv.ParseInt(v, 10, 64); err != nil {
+				return nil, fmt.Errorf("bad orders %q", v)
+			}
+		case strings.HasPrefix(f, "l:"):
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("bad LTV %q", v)
+			}
+			if n != 0 {
+				if a.LTV == nil {
+					a.LTV = decide.Money{}
+				}
+				a.LTV[f[2:]] = attribution.Micros(n)
+			}
+		case f == "acq":
+			if err := json.Unmarshal([]byte(v), &a.Acquisition); err != nil {
+				return nil, fmt.Errorf("bad acquisition %q", v)
+			}
+		case strings.HasPrefix(f, "w:"):
+			a.Webinars = append(a.Webinars, f[2:])
+		case strings.HasPrefix(f, "o:"):
+			list = append(list, f)
+		}
 	}
-	m, err := node.HGetAll(ctx, k).Result()
-	if err != nil {
-		return err
+	slices.Sort(a.Webinars)
+	args := []any{"r", attendeeValue(newToken(), m["id"], a)}
+	for _, f := range list {
+		parts := strings.Split(f, ":") // o, key h, first seen
+		if len(parts) != 3 {
+			return nil, fmt.Errorf("bad order list entry %q", f)
+		}
+		raw, err1 := hex.DecodeString(parts[1])
+		fs, err2 := strconv.ParseInt(parts[2], 10, 64)
+		if err1 != nil || err2 != nil || len(raw) != 20 {
+			return nil, fmt.Errorf("bad order list entry %q", f)
+		}
+		args = append(args, orderListFieldRaw(raw, fs), "")
 	}
-	o, err := decodeLegacyOrder(m)
-	if err != nil {
-		return err
+	if hasProfile || m["pf"] != "" {
+		args = append(args, "pv", newToken())
 	}
-	var prefix []byte
-	if versioned {
-		prefix = []byte(newToken())
-	}
-	if err := node.Set(ctx, k, decide.AppendOrder(prefix, o), keepTTL(ctx, node, k)).Err(); err != nil {
-		return err
-	}
-	st.Orders++
-	return nil
-}
-
-// keepTTL is the key's remaining time to live for SET, 0 (none) when it
-// has none.
-func keepTTL(ctx context.Context, node *redis.Client, k string) time.Duration {
-	if d, err := node.PTTL(ctx, k).Result(); err == nil && d > 0 {
-		return d
-	}
-	return 0
+	return args, nil
 }
 
 func decodeLegacyOrder(m map[string]string) (*decide.Order, error) {
@@ -185,94 +316,6 @@ func decodeLegacyOrder(m map[string]string) (*decide.Order, error) {
 	}
 	o.Amount, o.FirstSeen, o.LastSeen = attribution.Micros(amt), fs, ls
 	return o, nil
-}
-
-// migrateAttendee turns an attendee's fields (id, em, n, l:<CUR>, acq,
-// w:<webinar>, o:<order key h>:<first seen>) into its record r and
-// compact order list; pv marks a profile it has.
-func migrateAttendee(ctx context.Context, node *redis.Client, p, k string, st *MigrateStats) error {
-	m, err := node.HGetAll(ctx, k).Result()
-	if err != nil || m["r"] != "" {
-		return err // converted already
-	}
-	a := &decide.Attendee{Email: m["em"]}
-	var list []string
-	for f, v := range m {
-		switch {
-		case f == "n":
-			if a.Orders, err = strconv.ParseInt(v, 10, 64); err != nil {
-				return fmt.Errorf("bad orders %q", v)
-			}
-		case strings.HasPrefix(f, "l:"):
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return fmt.Errorf("bad LTV %q", v)
-			}
-			if n != 0 {
-				if a.LTV == nil {
-					a.LTV = decide.Money{}
-				}
-				a.LTV[f[2:]] = attribution.Micros(n)
-			}
-		case f == "acq":
-			if err := json.Unmarshal([]byte(v), &a.Acquisition); err != nil {
-				return fmt.Errorf("bad acquisition %q", v)
-			}
-		case strings.HasPrefix(f, "w:"):
-			a.Webinars = append(a.Webinars, f[2:])
-		case strings.HasPrefix(f, "o:"):
-			list = append(list, f)
-		}
-	}
-	slices.Sort(a.Webinars)
-	args := []any{"r", attendeeValue(newToken(), m["id"], a)}
-	for _, f := range list {
-		parts := strings.Split(f, ":") // o, key h, first seen
-		raw, err1 := hex.DecodeString(parts[1])
-		fs, err2 := strconv.ParseInt(parts[len(parts)-1], 10, 64)
-		if len(parts) != 3 || err1 != nil || err2 != nil || len(raw) != 20 {
-			return fmt.Errorf("bad order list entry %q", f)
-		}
-		args = append(args, orderListFieldRaw(raw, fs), "")
-	}
-	prof, err := node.Exists(ctx, p+"prof:"+strings.TrimPrefix(k, p+"a:")).Result()
-	if err != nil {
-		return err
-	}
-	if prof == 1 || m["pf"] != "" {
-		args = append(args, "pv", newToken())
-	}
-	_, err = node.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.Del(ctx, k)
-		pipe.HSet(ctx, k, args...)
-		return nil
-	})
-	if err == nil {
-		st.Attendees++
-	}
-	return err
-}
-
-// migrateConversion turns a conversion's hash (st, raw, v, cur) into its
-// versioned record, keeping its time to live.
-func migrateConversion(ctx context.Context, node *redis.Client, k string, st *MigrateStats) error {
-	if typ, err := node.Type(ctx, k).Result(); err != nil || typ != "hash" {
-		return err
-	}
-	m, err := node.HGetAll(ctx, k).Result()
-	if err != nil {
-		return err
-	}
-	v, err := strconv.ParseInt(m["v"], 10, 64)
-	if err != nil {
-		return fmt.Errorf("bad conversion value %q", m["v"])
-	}
-	rec, _ := json.Marshal(storage.ConvRec{Status: m["st"], RawStatus: m["raw"], Value: v, Currency: m["cur"]})
-	if err := node.Set(ctx, k, newToken()+string(rec), keepTTL(ctx, node, k)).Err(); err != nil {
-		return err
-	}
-	st.Conversions++
-	return nil
 }
 
 // migrateCookies drops the attendee's h earlier builds put before the
