@@ -25,6 +25,9 @@ type erasureView struct {
 	// RawHits: "deleted" from ClickHouse, or "no_clickhouse" when none is
 	// configured (the local rows archive keeps hashed rows: see README).
 	RawHits string `json:"raw_hits"`
+	// ReportRows are the rows deleted from the embedded default's hit
+	// index (the reports without ClickHouse); 0 with ClickHouse.
+	ReportRows int `json:"report_rows"`
 }
 
 // eraseAttendee erases an attendee (GDPR, SPEC §6): the ledger first, whose
@@ -55,6 +58,14 @@ func (s *Server) eraseAttendee(c *fiber.Ctx) error {
 		return err
 	}
 	s.rejected.forget(acct, emailSHA256(email), er.AttendeeID)
+	if s.index != nil {
+		if v.ReportRows, err = s.eraseFromIndex(acct, emailSHA256(email), er.AttendeeID); err != nil {
+			s.errLog.Warn().Err(err).Str("account", acct).Msg("erasure: report rows not deleted yet")
+			return &apiError{fiber.StatusServiceUnavailable, "report_rows_pending",
+				"the attendee is erased from the ledger, but its rows in the report index could not be deleted yet (" +
+					err.Error() + "): send the same DELETE again"}
+		}
+	}
 	if s.clickhouse == nil {
 		return c.JSON(v)
 	}
@@ -81,6 +92,21 @@ func (s *Server) deleteRawHits(ctx context.Context, acct, emailHash, attendeeID 
 		return err
 	}
 	return s.clickhouse.DeleteAttendee(ctx, acct, emailHash, attendeeID)
+}
+
+// eraseFromIndex deletes a person's rows from the hit index (the reports
+// of the embedded default), as ClickHouse's are deleted, once the rows
+// decided before now are indexed.
+func (s *Server) eraseFromIndex(acct, emailHash, attendeeID string) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), eraseWait)
+	defer cancel()
+	if err := s.pipeline.Sync(ctx); err != nil {
+		return 0, err
+	}
+	if err := s.index.WaitIndexed(ctx, s.pipeline.Rows().End()); err != nil {
+		return 0, err
+	}
+	return s.index.Erase(ctx, acct, emailHash, attendeeID)
 }
 
 // tombstonesTTL is how long the shipper trusts the tombstones it read. A

@@ -11,7 +11,8 @@ import (
 // account with that email hash or one of those attendee ids, as
 // ClickHouse's DeleteAttendee does, so that the reports stay equal to
 // ClickHouse's and nothing of the person (hash, attendee id, IP, user
-// agent, query) stays here. It returns the number of rows deleted. Call it
+// agent, query) stays here, not even in the file's free pages (the file
+// is rewritten). It returns the number of rows deleted. Call it
 // once the rows decided before the erasure are indexed (WaitIndexed):
 // later rows of the person are refused by the ledger's tombstone and keep
 // no trace of them.
@@ -29,7 +30,7 @@ func (x *Index) Erase(ctx context.Context, account, emailSHA256 string, attendee
 		}
 	}
 	n := 0
-	err := x.db.Update(func(tx *bolt.Tx) error {
+	err := x.update(func(tx *bolt.Tx) error {
 		b, ok := openAccount(tx, account)
 		if !ok {
 			return nil
@@ -65,6 +66,15 @@ func (x *Index) Erase(ctx context.Context, account, emailSHA256 string, attendee
 	})
 	if err != nil {
 		return 0, fmt.Errorf("cannot erase rows: %w", err)
+	}
+	if n > 0 || x.compactPending.Load() {
+		// A failed compaction is tried again by the next erasure (the
+		// DELETE is answered 503 and sent again).
+		if err := x.compact(); err != nil {
+			x.compactPending.Store(true)
+			return n, err
+		}
+		x.compactPending.Store(false)
 	}
 	return n, nil
 }

@@ -33,6 +33,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,6 +70,11 @@ type Config struct {
 // Index is safe for concurrent use: reports read while the follower
 // writes (bbolt: one writer, many readers).
 type Index struct {
+	path   string
+	noSync bool
+	// mu guards db: every use holds it shared; compact, which swaps the
+	// file, holds it alone.
+	mu sync.RWMutex
 	db *bolt.DB
 
 	pos    atomic.Uint64 // rows-log position indexed up to
@@ -76,6 +82,8 @@ type Index struct {
 	posCh  chan struct{} // closed and replaced when pos moves
 	rowsIn atomic.Uint64 // rows indexed since start
 	bad    atomic.Uint64 // rows-log records that did not decode
+	// compactPending: an erasure's compaction failed; the next one retries.
+	compactPending atomic.Bool
 }
 
 // Open opens (creating if needed) the index file.
@@ -84,7 +92,7 @@ func Open(cfg Config) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open hit index: %w", err)
 	}
-	x := &Index{db: db, posCh: make(chan struct{})}
+	x := &Index{path: cfg.Path, noSync: cfg.NoSync, db: db, posCh: make(chan struct{})}
 	err = db.Update(func(tx *bolt.Tx) error {
 		if err := boltfile.InitLayout(tx, layoutVersion, bucketAccounts); err != nil {
 			return err
@@ -102,7 +110,18 @@ func Open(cfg Config) (*Index, error) {
 }
 
 // Close closes the file. Call it after Follow returned.
-func (x *Index) Close() error { return x.db.Close() }
+func (x *Index) Close() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.db.Close()
+}
+
+// update and view run a transaction on the current file.
+func (x *Index) update(fn func(tx *bolt.Tx) error) error {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.db.Update(fn)
+}
 
 // Pos is the rows-log position the index holds every row before.
 func (x *Index) Pos() wal.Pos { return wal.Pos(x.pos.Load()) }
@@ -149,7 +168,7 @@ func (x *Index) Stats() Stats { return Stats{Rows: x.rowsIn.Load(), BadRecords: 
 // unknown accounts) are not reported on and are left out. Idempotent by
 // hit id.
 func (x *Index) Add(hits []storage.Hit, pos wal.Pos) error {
-	err := x.db.Update(func(tx *bolt.Tx) error {
+	err := x.update(func(tx *bolt.Tx) error {
 		w := writer{tx: tx, accounts: map[string]*acctBuckets{}}
 		for i := range hits {
 			if err := w.add(&hits[i]); err != nil {
@@ -387,7 +406,47 @@ func (x *Index) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
 	return x.db.View(fn)
+}
+
+// compact rewrites the file with its live data only: bbolt leaves deleted
+// values in its free pages until they are reused, and an erased person's
+// rows must not stay anywhere (SPEC §6). Reports and indexing wait while
+// it runs (erasures are rare); on failure the old file stays in use.
+func (x *Index) compact() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	tmp := x.path + ".compact"
+	_ = os.Remove(tmp)
+	dst, err := boltfile.Open(tmp, 5*time.Second, x.noSync)
+	if err != nil {
+		return fmt.Errorf("cannot compact hit index: %w", err)
+	}
+	if err := bolt.Compact(dst, x.db, 64<<20); err != nil {
+		dst.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("cannot compact hit index: %w", err)
+	}
+	if err := dst.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("cannot compact hit index: %w", err)
+	}
+	if err := x.db.Close(); err != nil {
+		return fmt.Errorf("cannot compact hit index: %w", err)
+	}
+	renameErr := os.Rename(tmp, x.path)
+	db, err := boltfile.Open(x.path, 5*time.Second, x.noSync)
+	if err != nil {
+		return fmt.Errorf("cannot reopen hit index after compaction: %w", err)
+	}
+	x.db = db
+	if renameErr != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("cannot compact hit index: %w", renameErr)
+	}
+	return nil
 }
 
 var errStop = errors.New("stop")
