@@ -11,7 +11,7 @@ import (
 
 // Rate limits: a rate is a positive plain decimal with at most
 // maxRateIntDigits digits before the point and maxRateDecimals after it
-// (1 JPY = 0.0061 EUR, 1 EUR = 165.38 JPY, 1 BTC = 60123.45 USD all fit).
+// (1 JPY = 0.0061 EUR, 1 EUR = 165.38 JPY, 1 IDR = 0.000061 USD all fit).
 const (
 	maxRateIntDigits = 9
 	maxRateDecimals  = 10

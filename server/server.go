@@ -187,6 +187,7 @@ func (s *Server) startHitIndex(ctx context.Context) error {
 		return err
 	}
 	s.index, s.reports = x, x
+	x.Align(s.pipeline.Rows(), s.log) // before Settle relies on its position
 	s.metrics.watchHitIndex(x, s.pipeline.Rows())
 	s.bg.Add(1)
 	go func() {

@@ -43,15 +43,7 @@ type FollowDeps struct {
 // as the ClickHouse shipper does.
 func (x *Index) Follow(ctx context.Context, deps FollowDeps) error {
 	log, logger := deps.Log, deps.Logger
-	start := x.Pos()
-	if start < log.First() || start > log.End() {
-		if start != 0 {
-			logger.Warn().Uint64("pos", uint64(start)).Uint64("first", uint64(log.First())).Uint64("end", uint64(log.End())).
-				Msg("hit index: its position is not in the rows log: indexing the log again from its start")
-		}
-		start = log.First()
-	}
-	r := log.NewReader(start)
+	r := log.NewReader(x.Align(log, logger))
 	defer func() { r.Close() }()
 	batch := make([]storage.Hit, 0, followBatch)
 	wait := minBackoff
@@ -88,6 +80,24 @@ func (x *Index) Follow(ctx context.Context, deps FollowDeps) error {
 		}
 		clear(batch) // drop the strings for the collector
 	}
+}
+
+// Align makes the index's position one the rows log has and returns it:
+// a position before the log's first record (released segments) or after
+// its end (a log cut after a crash, or replaced) becomes the log's start,
+// to be indexed again. Call it before WaitIndexed is relied on (Follow
+// calls it too).
+func (x *Index) Align(log *wal.Log, logger zerolog.Logger) wal.Pos {
+	start := x.Pos()
+	if start >= log.First() && start <= log.End() {
+		return start
+	}
+	if start != 0 {
+		logger.Warn().Uint64("pos", uint64(start)).Uint64("first", uint64(log.First())).Uint64("end", uint64(log.End())).
+			Msg("hit index: its position is not in the rows log: indexing the log again from its start")
+	}
+	x.setPos(log.First()) // what the index holds for sure: WaitIndexed waits for the rest
+	return log.First()
 }
 
 // fill reads rows into batch until it is full or the log has no more
