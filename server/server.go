@@ -44,10 +44,6 @@ type Server struct {
 	clickhouse *clickhouse.Client
 	pipeline   *pipeline.Pipeline
 	shipper    *clickhouse.Shipper
-	// reports answers the reports: ClickHouse, or index (the embedded
-	// default's hit index, nil with ClickHouse).
-	reports storage.Reports
-	index   *hitindex.Index
 	outbox     *outbox.Outbox
 	meta       *meta.Forwarder
 	accounts   *accountCache
@@ -63,6 +59,11 @@ type Server struct {
 
 	// trustedProxies are the peers whose X-Forwarded-For is believed (clientaddr.go).
 	trustedProxies []netip.Prefix
+
+	// reports answers the reports: ClickHouse, or index (the embedded
+	// default's hit index, nil with ClickHouse).
+	reports storage.Reports
+	index   *hitindex.Index
 
 	stop      context.CancelFunc
 	bg        sync.WaitGroup
