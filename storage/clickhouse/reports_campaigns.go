@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/pixelpost/pixelpost/report"
@@ -183,7 +184,10 @@ func (c *Client) campaignGroups(ctx context.Context, q campaignQuery, levels int
 		dest = append(dest, &keys[i])
 	}
 	group := func() *report.CampaignSums {
-		k := strings.Join(keys, "\x00")
+		var k string
+		for _, v := range keys { // length-prefixed: values may hold any byte
+			k += strconv.Itoa(len(v)) + ":" + v
+		}
 		i, ok := index[k]
 		if !ok {
 			i = len(out)

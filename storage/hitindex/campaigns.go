@@ -2,6 +2,7 @@ package hitindex
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 
 	"github.com/pixelpost/pixelpost/report"
@@ -161,7 +162,8 @@ func (x *Index) CampaignSums(ctx context.Context, account string, q report.Campa
 		key = key[:0]
 		for i, d := range q.GroupBy {
 			vals[i] = value(d)
-			key = append(append(key, vals[i]...), 0)
+			key = binary.AppendUvarint(key, uint64(len(vals[i]))) // values may hold any byte
+			key = append(key, vals[i]...)
 		}
 		if !click {
 			convKey = append(append(append(convKey[:0], f.clickID...), 0), storage.ConvKey("", f.txid, f.goal)...)
