@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"maps"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -29,6 +30,9 @@ type erasureView struct {
 	// RawHits: "deleted" from ClickHouse, or "no_clickhouse" when none is
 	// configured (the local rows archive keeps hashed rows: see README).
 	RawHits string `json:"raw_hits"`
+	// ReportRows are the rows deleted from the embedded default's hit
+	// index (the reports without ClickHouse); 0 with ClickHouse.
+	ReportRows int `json:"report_rows"`
 }
 
 // eraseAttendee erases an attendee (GDPR, SPEC §6): the ledger first,
@@ -93,6 +97,14 @@ func (s *Server) eraseAttendee(c *fiber.Ctx) error {
 	if v.Deliveries, err = s.forgetDeliveries(c.UserContext(), acct, email, e.ClickIDs); err != nil {
 		return err
 	}
+	if s.index != nil {
+		if v.ReportRows, err = s.eraseFromIndex(e); err != nil {
+			s.errLog.Warn().Err(err).Str("account", acct).Msg("erasure: report rows not deleted yet")
+			return &apiError{fiber.StatusServiceUnavailable, "report_rows_pending",
+				"the attendee is erased from the ledger, but its rows in the report index could not be deleted yet (" +
+					err.Error() + "): send the same DELETE again"}
+		}
+	}
 	if s.clickhouse == nil {
 		return c.JSON(v)
 	}
@@ -136,6 +148,36 @@ func (s *Server) eraseRawHits(ctx context.Context, e *storage.RowErasure) error 
 		return err
 	}
 	return s.clickhouse.EraseAttendee(ctx, e)
+}
+
+// eraseFromIndex erases a person from the hit index (the reports of the
+// embedded default) as from ClickHouse (eraseRawHits), once the rows
+// decided before now are indexed: the rows of the clicks they converted
+// stripped, then their own rows deleted.
+func (s *Server) eraseFromIndex(e *storage.RowErasure) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), eraseWait)
+	defer cancel()
+	if err := s.pipeline.Sync(ctx); err != nil {
+		return 0, err
+	}
+	if err := s.index.WaitIndexed(ctx, s.pipeline.Rows().End()); err != nil {
+		return 0, err
+	}
+	clicks := maps.Clone(e.ClickIDs)
+	if clicks == nil {
+		clicks = map[string]bool{}
+	}
+	found, err := s.index.ConvertedClicks(ctx, e.Account, e.EmailSHA256, e.AttendeeID)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range found {
+		clicks[id] = true
+	}
+	if err := s.index.StripClicks(ctx, e.Account, clicks); err != nil {
+		return 0, err
+	}
+	return s.index.Erase(ctx, e.Account, e.EmailSHA256, e.AttendeeID)
 }
 
 // tombstonesTTL is how long the shipper trusts the tombstones it read. A
