@@ -241,16 +241,12 @@ type Result struct {
 	// what outbound postbacks need.
 	Conversion *Conversion
 	// Original is set on a replayed hit (duplicate, ReasonReplayedHit) when
-	// the ledger still remembers what the hit's first application decided
-	// (for ResultRetention): a process that crashed before it recorded a
-	// result gets it back when it applies the hit again.
+	// the ledger still keeps what the op's first application decided: until
+	// the applier's saved cursor passes the op (Op.Kept). A process that
+	// crashed before it recorded a result gets it back when it applies the
+	// hit again.
 	Original *Result
 }
-
-// ResultRetention is how long a ledger keeps the result of each applied
-// hit for replays (Result.Original). Longer than any restart; in Redis it
-// costs about 100 bytes of memory per hit of the last day.
-const ResultRetention = 24 * time.Hour
 
 // Conversion is a conversion reported for a click, after an OpPostback.
 type Conversion struct {
@@ -411,6 +407,14 @@ type Ledger interface {
 	Close() error
 }
 
+// MarkReader is a ledger that tells how far it applied each hits log of
+// an account (Op.Log): the position of the last op of each it applied,
+// written with the ops' effects. reconcile --repair re-applies what is
+// past them.
+type MarkReader interface {
+	Marks(ctx context.Context, account string) (map[string]uint64, error)
+}
+
 // Configuration kinds. Campaign ids are global: the click URL /c/{id}
 // names no account.
 const (
@@ -426,6 +430,8 @@ const (
 // /v1/leads/{id}, /v1/crm/{id}/events).
 var GlobalKinds = map[string]bool{ConfigCampaign: true, ConfigLeadEndpoint: true, ConfigCRMSource: true}
 
-// HitRetention is how long a ledger remembers applied hit ids: a replay
-// older than that is not recognised as one.
+// HitRetention is how long builds before exactly-once by log position
+// remembered applied hit ids: the ledger still finds those it can for ops
+// of Op.CheckHitID, and reconcile does not replay rows of such builds
+// older than that.
 const HitRetention = 35 * 24 * time.Hour

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -347,4 +348,27 @@ func (w writer) logs(ch *decide.Changes) error {
 		}
 	}
 	return nil
+}
+
+// Marks returns the account's high-water marks by log
+// (storage.MarkReader).
+func (l *Ledger) Marks(ctx context.Context, account string) (map[string]uint64, error) {
+	out := map[string]uint64{}
+	err := l.view(ctx, func(tx *bolt.Tx) error {
+		b, ok := openAccount(tx, account)
+		if !ok {
+			return notFound("account", account)
+		}
+		mb := b.root.Bucket(bucketMarks)
+		if mb == nil {
+			return nil
+		}
+		return mb.ForEach(func(k, v []byte) error {
+			if len(v) == 8 {
+				out[string(k)] = binary.BigEndian.Uint64(v)
+			}
+			return nil
+		})
+	})
+	return out, err
 }

@@ -11,6 +11,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -120,6 +121,7 @@ type folder struct {
 	oldest     time.Time // repair: hits before this are not replayed
 	reapplied  int
 	tooOld     int
+	marks      map[string]map[string]uint64 // repair: the live ledger's, by account
 }
 
 // fold applies the replay op of every decided hit to dst in batches.
@@ -144,12 +146,17 @@ func (f *folder) fold(ctx context.Context, src Source, dst storage.Ledger, repai
 		ops = ops[:0]
 		return nil
 	}
+	var tail lostTail
 	err := src(ctx, func(h *storage.Hit) error {
 		if h.Pending() || h.Status == storage.StatusRejected || h.Status == storage.StatusQueued {
 			return nil
 		}
 		op := h.ReplayOp()
-		if repair && op.Log == "" {
+		switch {
+		case !repair:
+			// The scratch ledger takes every hit once, in hit order.
+			op.Log, op.Pos = "", 0
+		case op.Log == "":
 			// A row of an earlier build, which knew hits by id, not by
 			// their place in a log: the ledger looks its id up where that
 			// build remembered it, for as long as it did.
@@ -158,6 +165,16 @@ func (f *folder) fold(ctx context.Context, src Source, dst storage.Ledger, repai
 				return nil
 			}
 			op.CheckHitID = true
+		default:
+			// The live ledger has every hit of a log up to its mark; those
+			// past it were lost with it, and go back in in their log's
+			// order (hit order can differ by a few milliseconds).
+			lost, err := f.pastMark(ctx, &op)
+			if err != nil || !lost {
+				return err
+			}
+			tail.add(op)
+			return nil
 		}
 		if !repair {
 			f.hits++
@@ -181,7 +198,65 @@ func (f *folder) fold(ctx context.Context, src Source, dst storage.Ledger, repai
 	if err != nil {
 		return err
 	}
+	for _, op := range tail.ordered() {
+		ops = append(ops, op)
+		if len(ops) == batch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
 	return flush()
+}
+
+// pastMark reports whether the live ledger lacks op, past its mark for
+// op's log. A ledger that cannot tell (no storage.MarkReader) is given
+// every op, in hit order, and answers replays itself.
+func (f *folder) pastMark(ctx context.Context, op *storage.Op) (bool, error) {
+	mr, ok := f.live.(storage.MarkReader)
+	if !ok {
+		return true, nil
+	}
+	marks, ok := f.marks[op.Account]
+	if !ok {
+		var err error
+		if marks, err = mr.Marks(ctx, op.Account); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return false, fmt.Errorf("cannot read marks of %s: %w", op.Account, err)
+		}
+		if f.marks == nil {
+			f.marks = map[string]map[string]uint64{}
+		}
+		f.marks[op.Account] = marks
+	}
+	return op.Pos > marks[op.Log], nil
+}
+
+// lostTail gathers the hits the live ledger lost (the last writes before
+// a failure: a second or so of each node's log), to put them back in
+// their logs' order.
+type lostTail struct{ ops []storage.Op }
+
+func (t *lostTail) add(op storage.Op) { t.ops = append(t.ops, op) }
+
+// ordered is the hits in hit order, except that each log's take its
+// places in that order by position: the order the ledger applied them.
+func (t *lostTail) ordered() []storage.Op {
+	ops := t.ops
+	slices.SortStableFunc(ops, func(a, b storage.Op) int { return a.Time.Compare(b.Time) })
+	byLog := map[string][]storage.Op{}
+	for _, op := range ops {
+		byLog[op.Log] = append(byLog[op.Log], op)
+	}
+	for _, l := range byLog {
+		slices.SortStableFunc(l, func(a, b storage.Op) int { return cmp.Compare(a.Pos, b.Pos) })
+	}
+	out := make([]storage.Op, 0, len(ops))
+	next := map[string]int{}
+	for _, op := range ops {
+		out = append(out, byLog[op.Log][next[op.Log]])
+		next[op.Log]++
+	}
+	return out
 }
 
 // account copies an account from the live ledger into the scratch one the

@@ -1,10 +1,13 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -196,5 +199,67 @@ func TestRepairRestoresTotalsAfterRedisLostItsLastWrites(t *testing.T) {
 	rep, err = Run(ctx, FromWAL(p.Rows(), nil), l, Options{Repair: true})
 	if err != nil || len(rep.Differences) != 0 {
 		t.Fatalf("second run: %+v, %v", rep, err)
+	}
+}
+
+// Rows come in hit order (time, then id), which is not quite the order of
+// their hits log (two requests of one millisecond are logged in either
+// order). The fold counts every row, and the repair puts the hits the live
+// ledger lost back in their log's order, past its mark for that log.
+func TestRepairPutsLostHitsBackInLogOrder(t *testing.T) {
+	ctx := context.Background()
+	live, err := embedded.Open(filepath.Join(t.TempDir(), "ledger.db"), embedded.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	if err := live.PutAccount(ctx, storage.Account{ID: "acme", DefaultCurrency: "USD"}); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var rows []*storage.Hit
+	for _, log := range []string{"node-a", "node-b"} {
+		for pos := 1; pos <= 10; pos++ {
+			at := base.Add(time.Duration(pos) * time.Millisecond)
+			if pos%2 == 0 {
+				at = at.Add(-2 * time.Millisecond) // logged after the one before it, dated before it
+			}
+			rows = append(rows, &storage.Hit{ID: fmt.Sprintf("%s-%02d", log, pos), Time: at, Account: "acme",
+				Kind: storage.KindPixel, Status: storage.StatusAccepted, Credited: []string{"w1"},
+				OrderKey: fmt.Sprintf("o:%s-%d", log, pos), HasAmount: true, Amount: 1_000_000, Delta: 1_000_000,
+				Currency: "USD", AttendeeID: "e_1", Source: "pixel", Log: log, Pos: uint64(pos)})
+		}
+	}
+	// The live ledger applied node a's first 4 and node b's first 3, then
+	// lost the rest.
+	for _, n := range []struct{ from, to int }{{0, 4}, {10, 13}} {
+		var ops []storage.Op
+		for _, h := range rows[n.from:n.to] {
+			ops = append(ops, h.ReplayOp())
+		}
+		if _, err := live.Apply(ctx, ops); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.SortFunc(rows, func(a, b *storage.Hit) int { return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.ID, b.ID)) })
+	src := func(ctx context.Context, fn func(h *storage.Hit) error) error {
+		for _, h := range rows {
+			c := *h
+			if err := fn(&c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	rep, err := Run(ctx, src, live, Options{Repair: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Hits != 20 || len(rep.Differences) == 0 || !rep.Repaired || rep.Reapplied != 13 || len(rep.Remaining) != 0 {
+		t.Fatalf("report %+v: want 20 hits folded, differences, 13 reapplied, none remaining", rep)
+	}
+	s, err := live.WebinarStats(ctx, "acme", "w1")
+	if err != nil || s.Sales != 20 || s.Revenue["USD"] != 20_000_000 {
+		t.Fatalf("after the repair: %+v, %v; want 20 sales", s, err)
 	}
 }

@@ -141,3 +141,27 @@ func pos16(p uint64) string {
 	}
 	return string(b[:])
 }
+
+// Marks returns the account's high-water marks by log
+// (storage.MarkReader).
+func (l *Ledger) Marks(ctx context.Context, account string) (map[string]uint64, error) {
+	if !keyable(account) {
+		return nil, fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
+	}
+	all, err := l.c.HGetAll(ctx, keyPrefix(account)+sfxLog).Result()
+	if err != nil {
+		return nil, wrap("cannot read marks of "+account, err)
+	}
+	out := map[string]uint64{}
+	for f, v := range all {
+		if strings.Contains(f, ":") {
+			continue // a batch's kept results
+		}
+		n, err := strconv.ParseUint(v, 16, 64)
+		if err != nil {
+			return nil, fmt.Errorf("mark of log %q of %s: bad value %q", f, account, v)
+		}
+		out[f] = n
+	}
+	return out, nil
+}
