@@ -198,6 +198,24 @@ func TestThreeNodesStayExact(t *testing.T) {
 	}
 }
 
+// An account another node creates is one this node knows at once, though
+// it refused an op of it just before.
+func TestAccountCreatedByAnotherNode(t *testing.T) {
+	n := nodes(t, false, 2)
+	acct := randomID("rl-")
+	o := conv(acct, "o1", 1)
+	if r := applyOK(t, n[0], o)[0]; r.Reason != storage.ReasonUnknownAccount {
+		t.Fatalf("op of an account that does not exist: %+v", r)
+	}
+	if err := n[1].PutAccount(t.Context(), storage.Account{ID: acct, DefaultCurrency: "USD"}); err != nil {
+		t.Fatal(err)
+	}
+	o.HitID = randomID("hit-")
+	if r := applyOK(t, n[0], o)[0]; r.Status != storage.StatusAccepted {
+		t.Fatalf("op of the account once another node created it: %+v", r)
+	}
+}
+
 func int64ToMicros(units int) attribution.Micros {
 	return attribution.Micros(units) * attribution.MicrosPerUnit
 }

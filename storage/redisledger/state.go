@@ -43,6 +43,7 @@ func (l *Ledger) state(ctx context.Context, account string) (*acctState, *acctLo
 		campaigns: map[string][]byte{}, clicks: map[string]string{}, listed: map[string]bool{},
 		profiles: map[string]profileCopy{}}
 	if !st.exists {
+		// Not kept: another node may create the account any moment.
 		return st, &acctLogs{blobs: map[string][]blob{}}, nil
 	}
 	v := acct.Val()
