@@ -50,6 +50,7 @@ func BenchmarkLedgerRedis(b *testing.B) {
 	held := holdAOFRewrites(b, admin)
 	defer held()
 	cpu0, mem0, aof0 := redisCPU(b, admin), redisInfo(b, admin, "memory", "used_memory"), redisInfo(b, admin, "persistence", "aof_current_size")
+	calls0 := scriptCalls(b, admin)
 	b.ResetTimer()
 	goCPU0 := processCPU(b)
 	var kept, last uint64 // the applier's saved cursor: a batch behind
@@ -72,6 +73,30 @@ func BenchmarkLedgerRedis(b *testing.B) {
 	b.ReportMetric((redisCPU(b, admin)-cpu0)*1e6/float64(b.N), "redis-µs/op")
 	b.ReportMetric((redisInfo(b, admin, "memory", "used_memory")-mem0)/float64(b.N), "redis-mem-B/op")
 	b.ReportMetric((redisInfo(b, admin, "persistence", "aof_current_size")-aof0)/float64(b.N), "aof-B/op")
+	batches := (b.N + batch - 1) / batch
+	b.ReportMetric((scriptCalls(b, admin)-calls0)/float64(batches), "calls/batch")
+}
+
+// scriptCalls counts the server's script calls (EVALSHA and EVAL).
+func scriptCalls(b *testing.B, c *redis.Client) float64 {
+	info, err := c.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var n float64
+	for _, line := range strings.Split(info, "\r\n") {
+		k, v, _ := strings.Cut(line, ":")
+		if k != "cmdstat_evalsha" && k != "cmdstat_eval" {
+			continue
+		}
+		for _, f := range strings.Split(v, ",") {
+			if calls, ok := strings.CutPrefix(f, "calls="); ok {
+				x, _ := strconv.ParseFloat(calls, 64)
+				n += x
+			}
+		}
+	}
+	return n
 }
 
 // holdAOFRewrites turns automatic AOF rewrites off (a rewrite would shrink
