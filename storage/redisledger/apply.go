@@ -203,9 +203,7 @@ func (l *Ledger) commit(ctx context.Context, calls []*call) error {
 func (l *Ledger) learn(c *call) {
 	v, lr := c.view, c.learned
 	for _, ck := range v.missed {
-		if _, ok := v.clickIDs[ck]; !ok {
-			l.cache.put(ck, v.checked[ck]) // absent indeed
-		}
+		l.cache.put(ck, v.checked[ck]) // absent indeed
 	}
 	for ck, raw := range lr.puts {
 		l.cache.put(ck, raw)
@@ -213,17 +211,14 @@ func (l *Ledger) learn(c *call) {
 	if lr.epMoved {
 		l.states.drop(v.account)
 	} else {
-		st := v.st
-		st.mu.Lock()
 		for ck, id := range v.clickIDs {
-			st.clicks[id] = v.checked[ck]
+			l.cache.put(clickCacheKey(v.account, v.st.ep, id), v.checked[ck])
 		}
 		for id, raw := range lr.clicks {
-			st.clicks[id] = raw
+			l.cache.put(clickCacheKey(v.account, v.st.ep, id), raw)
 		}
-		for id, p := range lr.profiles {
-			st.profiles[id] = p
-		}
+		st := v.st
+		st.mu.Lock()
 		for _, w := range lr.listed {
 			st.listed[w] = true
 		}
@@ -263,9 +258,7 @@ func (l *Ledger) learnStale(v *view, stale []any) error {
 		case ref.key == sfxAccount:
 			l.states.drop(v.account) // the epoch moved
 		case v.clickIDs[ck] != "":
-			v.st.mu.Lock()
-			v.st.clicks[v.clickIDs[ck]] = val
-			v.st.mu.Unlock()
+			l.cache.put(clickCacheKey(v.account, v.st.ep, v.clickIDs[ck]), val)
 		default:
 			l.cache.put(ck, val)
 		}

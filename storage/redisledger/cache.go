@@ -48,8 +48,10 @@ type recCache struct {
 }
 
 // defaultCacheRecords bounds the cache: two generations of this many
-// records, each a few hundred bytes (about 100 MB at worst).
-const defaultCacheRecords = 1 << 17
+// records, each about 200 bytes (25 MB at worst). A generation holds the
+// records of some 30,000 ops: a refresh, or a customer's next charge, finds
+// its order and attendee there unless another node applied them.
+const defaultCacheRecords = 1 << 16
 
 func newRecCache(max int) *recCache {
 	if max <= 0 {
@@ -60,6 +62,18 @@ func newRecCache(max int) *recCache {
 
 func cacheKey(account, key, field string) string {
 	return account + "\x00" + key + "\x00" + field
+}
+
+// clickCacheKey is where a click is cached: with the account's epoch, as
+// an erasure (which moves it) may strip its macros.
+func clickCacheKey(account, ep, id string) string {
+	return cacheKey(account+"\x00"+ep, clickKey(id), "")
+}
+
+// profileCacheKey is where a profile's fields (JSON) are cached: with the
+// token they had.
+func profileCacheKey(account, id, token string) string {
+	return cacheKey(account, profileKey(id), token)
 }
 
 func (c *recCache) get(k string) (string, bool) {
@@ -90,8 +104,7 @@ func (c *recCache) putLocked(k, v string) {
 
 // acctState is what a batch of an account reads as a whole, valid for
 // one epoch (pp:{A}:account field ep): its tombstones, tag index and
-// campaign documents, and the clicks (an erasure strips a click and moves
-// the epoch). A change of the epoch drops it.
+// campaign documents. A change of the epoch drops it.
 type acctState struct {
 	mu        sync.Mutex // guards the maps: batches of the account may run at once
 	exists    bool
@@ -99,15 +112,7 @@ type acctState struct {
 	tombs     map[string]int64
 	tags      map[string][]string
 	campaigns map[string][]byte
-	clicks    map[string]string // raw records by click id
-	listed    map[string]bool   // webinars known to be listed
-	profiles  map[string]profileCopy
-}
-
-// profileCopy is an attendee's profile as read, with the token it had.
-type profileCopy struct {
-	token  string
-	fields map[string]string
+	listed    map[string]bool // webinars known to be listed
 }
 
 // acctLogs is what the node knows of an account's log hash: the batches

@@ -40,8 +40,7 @@ func (l *Ledger) state(ctx context.Context, account string) (*acctState, *acctLo
 		return nil, nil, wrap("cannot read account "+account, err)
 	}
 	st = &acctState{exists: exists.Val() == 1, tombs: map[string]int64{}, tags: map[string][]string{},
-		campaigns: map[string][]byte{}, clicks: map[string]string{}, listed: map[string]bool{},
-		profiles: map[string]profileCopy{}}
+		campaigns: map[string][]byte{}, listed: map[string]bool{}}
 	if !st.exists {
 		// Not kept: another node may create the account any moment.
 		return st, &acctLogs{blobs: map[string][]blob{}}, nil

@@ -178,9 +178,7 @@ func (v *view) Click(id string) (*storage.ClickRec, error) {
 	raw, ok := v.checked[ck]
 	if !ok {
 		if raw, ok = v.pre[ck]; !ok {
-			v.st.mu.Lock()
-			raw = v.st.clicks[id]
-			v.st.mu.Unlock()
+			raw, _ = v.l.cache.get(clickCacheKey(v.account, v.st.ep, id))
 		}
 		v.checked[ck] = raw
 		v.clickIDs[ck] = id
@@ -215,20 +213,29 @@ func (v *view) Profile(id string) (map[string]string, error) {
 	if tok == "" {
 		return nil, nil
 	}
-	v.st.mu.Lock()
-	pc, ok := v.st.profiles[id]
-	v.st.mu.Unlock()
-	if ok && pc.token == tok {
-		return pc.fields, nil
+	if fields, ok := v.cachedProfile(id, tok); ok {
+		return fields, nil
 	}
 	fields, err := v.l.c.HGetAll(v.ctx, keyPrefix(v.account)+profileKey(id)).Result()
 	if err != nil {
 		return nil, wrap("cannot read profile of "+v.account, err)
 	}
-	v.st.mu.Lock()
-	v.st.profiles[id] = profileCopy{token: tok, fields: fields}
-	v.st.mu.Unlock()
+	b, _ := json.Marshal(fields) // strings: cannot fail
+	v.l.cache.put(profileCacheKey(v.account, id, tok), string(b))
 	return fields, nil
+}
+
+// cachedProfile is the profile of the version tok the node holds.
+func (v *view) cachedProfile(id, tok string) (map[string]string, bool) {
+	raw, ok := v.l.cache.get(profileCacheKey(v.account, id, tok))
+	var fields map[string]string
+	if !ok || json.Unmarshal([]byte(raw), &fields) != nil {
+		return nil, false
+	}
+	if fields == nil {
+		fields = map[string]string{}
+	}
+	return fields, true
 }
 
 func (v *view) Config(kind, id string) ([]byte, error) {

@@ -20,7 +20,6 @@ import (
 type learned struct {
 	puts     map[string]string // cache key -> raw value after
 	clicks   map[string]string // click id -> raw record after
-	profiles map[string]profileCopy
 	listed   []string
 	added    map[string][]blob // batches of results kept, by log
 	removed  map[string]bool   // fields of batches dropped
@@ -36,7 +35,7 @@ func newToken() string {
 // view's checks) and returns what the cache learns once they are made.
 func (v *view) writes(ch *decide.Changes) *learned {
 	r := v.req
-	lr := &learned{puts: map[string]string{}, clicks: map[string]string{}, profiles: map[string]profileCopy{},
+	lr := &learned{puts: map[string]string{}, clicks: map[string]string{},
 		added: map[string][]blob{}, removed: map[string]bool{}}
 	put := func(key, field, raw string) { lr.puts[cacheKey(v.account, key, field)] = raw }
 
@@ -202,12 +201,12 @@ func (v *view) profileWrites(ch *decide.Changes, lr *learned) {
 		lr.puts[cacheKey(v.account, attendeeKey(id), "pv")] = tok
 		fields := map[string]string{}
 		if !c.Created {
-			v.st.mu.Lock()
-			maps.Copy(fields, v.st.profiles[id].fields)
-			v.st.mu.Unlock()
+			prev, _ := v.cachedProfile(id, v.checked[cacheKey(v.account, attendeeKey(id), "pv")])
+			maps.Copy(fields, prev)
 		}
 		maps.Copy(fields, c.Set)
-		lr.profiles[id] = profileCopy{token: tok, fields: fields}
+		b, _ := json.Marshal(fields) // strings: cannot fail
+		lr.puts[profileCacheKey(v.account, id, tok)] = string(b)
 	}
 }
 
