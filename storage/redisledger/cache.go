@@ -48,10 +48,11 @@ type recCache struct {
 }
 
 // defaultCacheRecords bounds the cache: two generations of this many
-// records, each about 200 bytes (25 MB at worst). A generation holds the
-// records of some 30,000 ops: a refresh, or a customer's next charge, finds
-// its order and attendee there unless another node applied them.
-const defaultCacheRecords = 1 << 16
+// records, each about 200 bytes (13 MB at worst, under SPEC §7's RSS
+// bound). The two hold the records of some 30,000 ops: a refresh, or a
+// customer's next charge, finds its order and attendee there unless
+// another node applied them.
+const defaultCacheRecords = 1 << 15
 
 func newRecCache(max int) *recCache {
 	if max <= 0 {

@@ -50,7 +50,7 @@ var commitSrc string
 // Config tunes a Ledger. The zero value is the production setting.
 type Config struct {
 	// CacheRecords bounds the node's cache of records (two generations of
-	// this many); 0: 131072.
+	// this many); 0: 32768.
 	CacheRecords int
 }
 
