@@ -78,6 +78,7 @@ func cases() []testCase {
 	all = append(all, configCases()...)
 	all = append(all, documentCases()...)
 	all = append(all, s2sCases()...)
+	all = append(all, statusCases()...)
 	all = append(all, leadCases()...)
 	all = append(all, registrationProfileCases()...)
 	all = append(all, orderCases()...)
