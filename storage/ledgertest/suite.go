@@ -79,6 +79,7 @@ func cases() []testCase {
 	all = append(all, documentCases()...)
 	all = append(all, s2sCases()...)
 	all = append(all, statusCases()...)
+	all = append(all, stateCases()...)
 	all = append(all, leadCases()...)
 	all = append(all, registrationProfileCases()...)
 	all = append(all, orderCases()...)

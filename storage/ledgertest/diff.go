@@ -1,0 +1,70 @@
+package ledgertest
+
+import (
+	"strings"
+)
+
+// diffLines is a line diff of two renderings (dump's JSON): the lines only
+// in want marked "-", only in got "+", with two lines of context, so that a
+// difference deep in a whole account's state shows at once.
+func diffLines(want, got string) string {
+	a, b := strings.Split(want, "\n"), strings.Split(got, "\n")
+	if len(a)*len(b) > 4_000_000 {
+		return "--- want\n" + want + "\n+++ got\n" + got
+	}
+	// lcs[i][j]: the longest common subsequence of a[i:] and b[j:].
+	lcs := make([][]int32, len(a)+1)
+	for i := range lcs {
+		lcs[i] = make([]int32, len(b)+1)
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		for j := len(b) - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	type line struct {
+		mark byte
+		text string
+	}
+	var lines []line
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case i < len(a) && j < len(b) && a[i] == b[j]:
+			lines = append(lines, line{' ', a[i]})
+			i, j = i+1, j+1
+		case i < len(a) && (j == len(b) || lcs[i+1][j] >= lcs[i][j+1]):
+			lines = append(lines, line{'-', a[i]})
+			i++
+		default:
+			lines = append(lines, line{'+', b[j]})
+			j++
+		}
+	}
+	const context = 2
+	var out strings.Builder
+	last := -1 // the last line written
+	for k, l := range lines {
+		if l.mark == ' ' {
+			continue
+		}
+		from := max(k-context, last+1)
+		if last >= 0 && from > last+1 {
+			out.WriteString("  ...\n")
+		}
+		for c := from; c < k; c++ {
+			out.WriteString("  " + lines[c].text + "\n")
+		}
+		out.WriteString(string(l.mark) + " " + l.text + "\n")
+		last = k
+		for c := k + 1; c < len(lines) && c <= k+context && lines[c].mark == ' '; c++ {
+			out.WriteString("  " + lines[c].text + "\n")
+			last = c
+		}
+	}
+	return out.String()
+}
