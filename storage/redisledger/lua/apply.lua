@@ -381,10 +381,13 @@ end
 
 -- mergeProfile merges the profile fields of the JSON object prof into
 -- the attendee's profile; it returns whether the profile is new and
--- whether anything changed.
+-- whether anything changed. A profile without fields (a lead with an
+-- email only) is no hash: the attendee's pf field says it exists.
 local function mergeProfile(prof)
   local pk = P .. 'prof:' .. hx(att)
-  local isNew = redis.call('EXISTS', pk) == 0
+  local a = attendee(att)
+  local isNew = redis.call('EXISTS', pk) == 0 and redis.call('HEXISTS', a.key, 'pf') == 0
+  if isNew then redis.call('HSET', a.key, 'pf', '1') end
   local changed = isNew
   for k, v in pairs(cjson.decode(prof)) do
     if redis.call('HGET', pk, k) ~= v then
