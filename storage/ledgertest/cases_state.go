@@ -13,7 +13,7 @@ func (f *fixture) wantState(want storage.AccountState) {
 	f.Helper()
 	want.Normalize()
 	if got := f.state(); !reflect.DeepEqual(got, want) {
-		f.Errorf("DumpAccount differs from the expected state (-want +got):\n%s", diffLines(dump(want), dump(got)))
+		f.Errorf("DumpAccount differs from the expected state (-want +got):\n%s", diffLines(flat(want), flat(got)))
 	}
 }
 

@@ -1,7 +1,16 @@
 package ledgertest
 
 import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/pixelpost/pixelpost/storage"
 )
 
 // diffLines is a line diff of two renderings (dump's JSON): the lines only
@@ -67,4 +76,72 @@ func diffLines(want, got string) string {
 		}
 	}
 	return out.String()
+}
+
+// flat renders v as "path: value" lines (through JSON, map keys sorted),
+// so that each line of a diff names where it is in a whole state.
+func flat(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err.Error()
+	}
+	var x any
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(&x); err != nil {
+		return err.Error()
+	}
+	var out strings.Builder
+	var walk func(path string, x any)
+	walk = func(path string, x any) {
+		switch x := x.(type) {
+		case map[string]any:
+			if len(x) == 0 {
+				out.WriteString(path + ": {}\n")
+			}
+			for _, k := range slices.Sorted(maps.Keys(x)) {
+				walk(path+"."+k, x[k])
+			}
+		case []any:
+			if len(x) == 0 {
+				out.WriteString(path + ": []\n")
+			}
+			for i, e := range x {
+				walk(path+"["+strconv.Itoa(i)+"]", e)
+			}
+		case nil:
+			// Empty: left out, as Normalize leaves it out.
+		default:
+			v, _ := json.Marshal(x)
+			out.WriteString(path + ": " + string(v) + "\n")
+		}
+	}
+	walk("", x)
+	return out.String()
+}
+
+// fmtOp renders the fields of an op that are set, its time as an offset
+// from the suite's base time.
+func fmtOp(op storage.Op) string {
+	var out []string
+	v := reflect.ValueOf(op)
+	for i := range v.NumField() {
+		f, name := v.Field(i), v.Type().Field(i).Name
+		if f.IsZero() {
+			continue
+		}
+		switch x := f.Interface().(type) {
+		case time.Time:
+			out = append(out, name+"=base+"+x.Sub(base).String())
+		case time.Duration:
+			out = append(out, name+"="+x.String())
+		case storage.OpKind:
+			out = append(out, name+"="+[]string{"?", "conversion", "registration", "click", "postback", "lead"}[min(int(x), 5)])
+		case string:
+			out = append(out, name+"="+strconv.Quote(x))
+		default:
+			out = append(out, name+"="+js(x))
+		}
+	}
+	return "{" + strings.Join(out, " ") + "}"
 }

@@ -167,7 +167,7 @@ func (d *differential) step(tally *Tally) string {
 		d.sameErasures(what, func(l storage.Ledger) (storage.Erasure, error) { return l.EraseAttendee(ctx, g.acct, email, at) })
 	default:
 		ops := g.batch()
-		what = "Apply " + js(ops)
+		what = "Apply " + fmtOps(ops)
 		d.sameResults(what, ops, tally)
 		tally.Ops += len(ops)
 	}
@@ -248,7 +248,7 @@ func (d *differential) sameResults(what string, ops []storage.Op, tally *Tally) 
 		for j := range got {
 			if !reflect.DeepEqual(got[j], want[j]) {
 				d.t.Fatalf("op %d of %d differs (-%s +%s):\n%s\nop: %s\nrecent steps:\n  %s", j, len(ops),
-					d.subjects[0].Name, s.Name, d.g.readable(diffLines(dump(want[j]), dump(got[j]))), js(ops[j]),
+					d.subjects[0].Name, s.Name, d.g.readable(diffLines(flat(want[j]), flat(got[j]))), fmtOp(ops[j]),
 					strings.Join(d.recent, "\n  "))
 			}
 		}
@@ -291,9 +291,17 @@ func (d *differential) sameStates(step int, what string) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			d.t.Fatalf("step %d: the states differ (-%s +%s):\n%s\nrecent steps, the last one first:\n  %s", step,
-				d.subjects[0].Name, s.Name, d.g.readable(diffLines(dump(want), dump(got))), strings.Join(reversed(d.recent), "\n  "))
+				d.subjects[0].Name, s.Name, d.g.readable(diffLines(flat(want), flat(got))), strings.Join(reversed(d.recent), "\n  "))
 		}
 	}
+}
+
+func fmtOps(ops []storage.Op) string {
+	out := make([]string, len(ops))
+	for i, op := range ops {
+		out[i] = fmtOp(op)
+	}
+	return "[\n    " + strings.Join(out, "\n    ") + "]"
 }
 
 func reversed(s []string) []string {

@@ -81,7 +81,7 @@ func cases() []testCase {
 	all = append(all, statusCases()...)
 	all = append(all, stateCases()...)
 	all = append(all, leadCases()...)
-	all = append(all, profileCases()...)
+	all = append(all, driftCases()...)
 	all = append(all, registrationProfileCases()...)
 	all = append(all, orderCases()...)
 	all = append(all, tagCases()...)

@@ -213,12 +213,18 @@ func (l *Ledger) PutWebinar(ctx context.Context, account string, w storage.Webin
 	if w.ID == "" || len(w.ID) > maxIDLen {
 		return fmt.Errorf("cannot put webinar: invalid id of %d bytes", len(w.ID))
 	}
-	tags := slices.Clone(w.Tags)
+	// As the embedded ledger: no empty tag, none longer than an id.
+	tags := make([]string, 0, len(w.Tags))
+	for _, t := range w.Tags {
+		if len(t) > maxIDLen {
+			return fmt.Errorf("cannot put webinar %q: tag of %d bytes", w.ID, len(t))
+		}
+		if t != "" {
+			tags = append(tags, t)
+		}
+	}
 	slices.Sort(tags)
 	tags = slices.Compact(tags)
-	if tags == nil {
-		tags = []string{}
-	}
 	rec, err := json.Marshal(webinarRec{Name: w.Name, Tags: tags})
 	if err != nil {
 		return fmt.Errorf("cannot encode webinar %q: %w", w.ID, err)

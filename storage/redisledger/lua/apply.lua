@@ -556,6 +556,8 @@ local function convert()
         fields[#fields + 1], fields[#fields + 2] = name, ARGV[15 + j]
       end
     end
+    -- A replaced order (its window expired) leaves none of its labels.
+    if stored ~= nil then redis.call('DEL', ko) end
     redis.call('HSET', ko, unpack(fields))
   else
     -- Labels stay those of the first sighting.

@@ -2,13 +2,15 @@ package ledgertest
 
 import (
 	"maps"
+	"reflect"
+	"time"
 
 	"github.com/pixelpost/pixelpost/storage"
 )
 
-// profileCases pin the merge of profile fields (leads, imported
-// registrants) where the ledgers once disagreed.
-func profileCases() []testCase {
+// driftCases pin the rules where the ledgers once disagreed (found by
+// Differential): each failed on one of them.
+func driftCases() []testCase {
 	return []testCase{
 		{"a_profile_field_sent_empty_is_kept", func(f *fixture) {
 			// A card's hidden field sent empty is a value like another:
@@ -35,6 +37,26 @@ func profileCases() []testCase {
 			f.expect(f.lead(a, map[string]string{}),
 				storage.Result{Status: storage.StatusDuplicate, Reason: storage.ReasonSameProfile, AttendeeID: eid(a)})
 			f.expect(f.lead(a, map[string]string{"name": "Bo"}), storage.Result{Status: storage.StatusUpdated, AttendeeID: eid(a)})
+		}},
+		{"an_order_replaced_after_its_window_keeps_none_of_the_old_labels", func(f *fixture) {
+			a := "win@example.com"
+			o := f.conv("fp").orderID("").webinars("w1").window(30 * time.Minute).email(a)
+			f.expect(o.amount("5").product("p1", "Course").orderID("ORD-1"), accepted(m("5"), eid(a), "w1"))
+			// After the window: a new order under the same key, with its
+			// own labels (none), not the replaced one's.
+			f.expect(o.hit(randomID("hit-")).amount("7").at(2*time.Hour), accepted(m("7"), eid(a), "w1"))
+			want := storage.Order{Key: "fp", Amount: m("7"), Currency: "USD", Webinars: []string{"w1"},
+				AttendeeID: eid(a), Source: "pixel", FirstSeen: at(2 * time.Hour), LastSeen: at(2 * time.Hour)}
+			if got := f.state().Orders["fp"]; !reflect.DeepEqual(got, want) {
+				f.Errorf("the new order:\n got  %s\n want %s", dump(got), dump(want))
+			}
+		}},
+		{"an_empty_tag_is_no_tag", func(f *fixture) {
+			f.putWebinar("w1", "One", "", "t", "")
+			f.wantWebinars(storage.Webinar{ID: "w1", Name: "One", Tags: []string{"t"}})
+			if got := f.state().Tags; len(got) != 1 || len(got[storage.HashID("t")]) != 1 {
+				f.Errorf("tag index = %v, want t only", got)
+			}
 		}},
 	}
 }
