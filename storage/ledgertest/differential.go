@@ -66,6 +66,9 @@ type Tally struct {
 	Ops     int
 	Steps   int
 	Results map[string]int
+	// Accounts the sequences made (the caller may delete them from a
+	// shared store).
+	Accounts []string
 }
 
 // Add adds o to t.
@@ -75,6 +78,7 @@ func (t *Tally) Add(o Tally) {
 	}
 	t.Ops += o.Ops
 	t.Steps += o.Steps
+	t.Accounts = append(t.Accounts, o.Accounts...)
 	for k, n := range o.Results {
 		t.Results[k] += n
 	}
@@ -98,7 +102,7 @@ func Differential(t testing.TB, src Source, steps int, subjects ...Subject) Tall
 		t.Fatal("ledgertest.Differential needs two ledgers or more")
 	}
 	d := &differential{t: t, subjects: subjects, g: newGenerator(src, randomID("diff-"))}
-	tally := Tally{Results: map[string]int{}}
+	tally := Tally{Results: map[string]int{}, Accounts: []string{d.g.acct}}
 	for _, s := range subjects {
 		if _, ok := s.Ledger.(storage.StateDumper); !ok {
 			t.Fatalf("%s (%T) is not a storage.StateDumper", s.Name, s.Ledger)

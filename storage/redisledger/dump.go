@@ -3,6 +3,7 @@ package redisledger
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -16,16 +17,17 @@ import (
 var _ storage.StateDumper = (*Ledger)(nil)
 
 // dumpScanCount is how many keys one SCAN step of a dump looks at.
-const dumpScanCount = 2000
+const dumpScanCount = 5000
 
 // DumpAccount reads everything of an account (storage.StateDumper): SCAN
-// finds the account's keys on the node of its slot, and each is read with
-// the ledger's own reads where there is one. Hit ids and their results
-// (hb:, rb:, hb-since and the earlier h:, hr:) are bookkeeping and left
-// out. A key the dump cannot place (an unknown kind, totals of a webinar
-// that is not listed) is an error: a layout change must teach the dump,
-// or a rule leaves strays. Not a consistent snapshot under concurrent
-// writes; it costs a scan of the node's keyspace.
+// finds the account's keys on the node of its slot, one pipeline reads
+// them all (attendees through attendee.lua, as AttendeeByID reads them),
+// and the ledger's own decoders read the values. Hit ids and their
+// results (hb:, rb:, hb-since and the earlier h:, hr:) are bookkeeping
+// and left out. A key the dump cannot place (an unknown kind, totals of a
+// webinar that is not listed) is an error: a layout change must teach the
+// dump, or a rule leaves strays. Not a consistent snapshot under
+// concurrent writes; it costs a scan of the node's keyspace.
 func (l *Ledger) DumpAccount(ctx context.Context, account string) (storage.AccountState, error) {
 	s, err := l.dumpAccount(ctx, account)
 	if err != nil {
@@ -55,10 +57,6 @@ func (l *Ledger) dumpAccount(ctx context.Context, account string) (storage.Accou
 		Configs:        map[string]map[string]string{},
 		Claims:         map[string][]string{},
 	}
-	keys, node, err := l.accountKeys(ctx, account)
-	if err != nil {
-		return s, err
-	}
 	ws, err := l.Webinars(ctx, account)
 	if err != nil {
 		return s, err
@@ -66,105 +64,31 @@ func (l *Ledger) dumpAccount(ctx context.Context, account string) (storage.Accou
 	webinarOf := map[string]string{} // hx(webinar) -> webinar
 	for _, w := range ws {
 		webinarOf[hx(w.ID)] = w.ID
-		st, err := l.WebinarStats(ctx, account, w.ID)
-		if err != nil {
-			return s, err
-		}
-		regs, err := l.Registrants(ctx, account, w.ID)
-		if err != nil {
-			return s, err
-		}
-		s.Webinars[w.ID] = storage.WebinarState{Name: w.Name, Tags: w.Tags, Stats: st, Registrants: regs}
+		s.Webinars[w.ID] = storage.WebinarState{Name: w.Name, Tags: w.Tags}
 	}
 	if s.Erased, err = l.Erased(ctx, account); err != nil {
 		return s, err
 	}
+	keys, node, err := l.accountKeys(ctx, account)
+	if err != nil {
+		return s, err
+	}
+	cmds, err := l.readKeys(ctx, node, account, keys)
+	if err != nil {
+		return s, err
+	}
 	p := keyPrefix(account)
-	var profiles []string // attendee id hashes
-	for _, key := range keys {
+	profiles := map[string]map[string]string{} // by attendee id hash
+	for i, key := range keys {
 		kind, h, _ := strings.Cut(strings.TrimPrefix(key, p), ":")
-		switch kind {
-		case "account", "webinars", "erased", "hb", "rb", "hb-since", "h", "hr":
-			// Read above, or bookkeeping.
-		case "ws", "wr":
-			if _, ok := webinarOf[h]; !ok {
-				return s, fmt.Errorf("key %s belongs to no listed webinar", key)
-			}
-		case "t":
-			members, err := node.ZRange(ctx, key, 0, -1).Result()
-			if err != nil {
-				return s, wrap("cannot read "+key, err)
-			}
-			s.Tags[h] = members
-		case "cookies":
-			links, err := node.HGetAll(ctx, key).Result()
-			if err != nil {
-				return s, wrap("cannot read "+key, err)
-			}
-			for cookie, link := range links {
-				if len(link) < 40 {
-					return s, fmt.Errorf("cookie %q: bad link %q", cookie, link)
-				}
-				s.Cookies[cookie] = link[40:]
-			}
-		case "a":
-			if err := l.dumpAttendee(ctx, account, h, &s); err != nil {
-				return s, err
-			}
-		case "o", "oa":
-			m, err := node.HGetAll(ctx, key).Result()
-			if err != nil {
-				return s, wrap("cannot read "+key, err)
-			}
-			o, err := decodeOrder(m)
-			if err != nil {
-				return s, err
-			}
-			if kind == "o" {
-				s.Orders[o.Key] = o
-			} else {
-				s.Replaced = append(s.Replaced, o)
-			}
-		case "prof":
-			profiles = append(profiles, h)
-		case "k":
-			v, err := node.Get(ctx, key).Bytes()
-			if err != nil {
-				return s, wrap("cannot read "+key, err)
-			}
-			var c storage.ClickRec
-			if err := json.Unmarshal(v, &c); err != nil {
-				return s, fmt.Errorf("click %s: %w", key, err)
-			}
-			s.Clicks[h] = c
-		case "cv":
-			m, err := node.HGetAll(ctx, key).Result()
-			if err != nil {
-				return s, wrap("cannot read "+key, err)
-			}
-			v, err := strconv.ParseInt(m["v"], 10, 64)
-			if err != nil {
-				return s, fmt.Errorf("conversion %s: bad value %q", key, m["v"])
-			}
-			s.Conversions[h] = storage.ConvRec{Status: m["st"], RawStatus: m["raw"], Value: v, Currency: m["cur"]}
-		case "ak":
-			clicks, err := node.SMembers(ctx, key).Result()
-			if err != nil {
-				return s, wrap("cannot read "+key, err)
-			}
-			s.ClickTies[h] = clicks
-		case "cfg":
-			docs, err := node.HGetAll(ctx, key).Result()
-			if err != nil {
-				return s, wrap("cannot read "+key, err)
-			}
-			s.Configs[h] = docs
-		default:
-			return s, fmt.Errorf("unknown key %s", key)
+		if err := dumpKey(&s, kind, h, cmds[i], webinarOf, profiles); err != nil {
+			return s, fmt.Errorf("key %s: %w", key, err)
 		}
 	}
 	// Converted attendees: the w:<webinar> fields of attendee records.
+	idOf := map[string]string{}
 	for id, a := range s.Attendees {
+		idOf[hx(id)] = id
 		for _, w := range a.Webinars {
 			ws, ok := s.Webinars[w]
 			if !ok {
@@ -174,21 +98,17 @@ func (l *Ledger) dumpAccount(ctx context.Context, account string) (storage.Accou
 			s.Webinars[w] = ws
 		}
 	}
-	if err := l.dumpProfiles(ctx, node, p, profiles, &s); err != nil {
-		return s, err
-	}
-	for kind := range storage.GlobalKinds {
-		owners, err := l.c.HGetAll(ctx, routesKey(kind)).Result()
-		if err != nil {
-			return s, wrap("cannot read the owners of "+kind, err)
+	for h, prof := range profiles {
+		id, ok := idOf[h]
+		if !ok {
+			s.OrphanProfiles[h] = prof
+			continue
 		}
-		for id, owner := range owners {
-			if owner == account {
-				s.Claims[kind] = append(s.Claims[kind], id)
-			}
-		}
+		a := s.Attendees[id]
+		a.Profile = prof
+		s.Attendees[id] = a
 	}
-	return s, nil
+	return s, l.dumpClaims(ctx, account, &s)
 }
 
 // accountKeys lists the account's keys (each once, sorted) and returns the
@@ -218,46 +138,148 @@ func (l *Ledger) accountKeys(ctx context.Context, account string) ([]string, red
 	return keys, node, nil
 }
 
-// dumpAttendee reads the attendee of id hash h as AttendeeByID does.
-func (l *Ledger) dumpAttendee(ctx context.Context, account, h string, s *storage.AccountState) error {
-	v, err := l.attendee.Run(ctx, l.c, []string{accountKey(account)}, h).Slice()
-	if err != nil {
-		return wrap("cannot read attendee "+h, err)
+// readKeys reads every key in one pipeline on the account's node, each
+// as its kind is stored (nil for the keys read otherwise or left out).
+func (l *Ledger) readKeys(ctx context.Context, node redis.Cmdable, account string, keys []string) ([]redis.Cmder, error) {
+	p := keyPrefix(account)
+	for attempt := 0; ; attempt++ {
+		cmds := make([]redis.Cmder, len(keys))
+		_, err := node.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			for i, key := range keys {
+				kind, h, _ := strings.Cut(strings.TrimPrefix(key, p), ":")
+				switch kind {
+				case "t":
+					cmds[i] = pipe.ZRange(ctx, key, 0, -1)
+				case "k":
+					cmds[i] = pipe.Get(ctx, key)
+				case "ak":
+					cmds[i] = pipe.SMembers(ctx, key)
+				case "a":
+					cmds[i] = l.attendee.EvalSha(ctx, pipe, []string{accountKey(account)}, h)
+				case "ws", "wr", "cookies", "o", "oa", "prof", "cv", "cfg":
+					cmds[i] = pipe.HGetAll(ctx, key)
+				}
+			}
+			return nil
+		})
+		if err != nil && attempt == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			if err := l.attendee.Load(ctx, node).Err(); err != nil {
+				return nil, wrap("cannot load the attendee script", err)
+			}
+			continue
+		}
+		if err != nil && !errors.Is(err, redis.Nil) { // a key gone since the scan: skipped
+			return nil, wrap("cannot read the keys of "+account, err)
+		}
+		return cmds, nil
 	}
-	if len(v) == 0 {
-		return fmt.Errorf("attendee %s vanished during the dump", h)
+}
+
+// dumpKey places the value of one key (of kind and id hash h) in s.
+func dumpKey(s *storage.AccountState, kind, h string, cmd redis.Cmder, webinarOf map[string]string, profiles map[string]map[string]string) error {
+	hash := func() map[string]string { return cmd.(*redis.MapStringStringCmd).Val() }
+	switch kind {
+	case "account", "webinars", "erased", "hb", "rb", "hb-since", "h", "hr":
+		// Read by the ledger's reads, or bookkeeping.
+	case "ws", "wr":
+		w, ok := webinarOf[h]
+		if !ok {
+			return fmt.Errorf("it belongs to no listed webinar")
+		}
+		ws := s.Webinars[w]
+		var err error
+		if kind == "ws" {
+			ws.Stats, err = decodeStats(hash())
+		} else {
+			ws.Registrants, err = decodeRegistrants(hash())
+		}
+		if err != nil {
+			return err
+		}
+		s.Webinars[w] = ws
+	case "t":
+		s.Tags[h] = cmd.(*redis.StringSliceCmd).Val()
+	case "cookies":
+		for cookie, link := range hash() {
+			if len(link) < 40 {
+				return fmt.Errorf("cookie %q: bad link %q", cookie, link)
+			}
+			s.Cookies[cookie] = link[40:]
+		}
+	case "a":
+		v, err := cmd.(*redis.Cmd).Slice()
+		if err != nil || len(v) == 0 {
+			return fmt.Errorf("cannot read attendee: %v (%d parts)", err, len(v))
+		}
+		a, err := decodeAttendee(v)
+		if err != nil {
+			return err
+		}
+		if hx(a.ID) != h {
+			return fmt.Errorf("the record holds id %q", a.ID)
+		}
+		s.Attendees[a.ID] = storage.AttendeeState{Attendee: a}
+	case "o", "oa":
+		o, err := decodeOrder(hash())
+		if err != nil {
+			return err
+		}
+		if kind == "o" {
+			s.Orders[o.Key] = o
+		} else {
+			s.Replaced = append(s.Replaced, o)
+		}
+	case "prof":
+		profiles[h] = hash()
+	case "k":
+		if errors.Is(cmd.Err(), redis.Nil) {
+			return nil // expired since the scan
+		}
+		var c storage.ClickRec
+		if err := json.Unmarshal([]byte(cmd.(*redis.StringCmd).Val()), &c); err != nil {
+			return err
+		}
+		s.Clicks[h] = c
+	case "cv":
+		m := hash()
+		v, err := strconv.ParseInt(m["v"], 10, 64)
+		if err != nil {
+			return fmt.Errorf("bad value %q", m["v"])
+		}
+		s.Conversions[h] = storage.ConvRec{Status: m["st"], RawStatus: m["raw"], Value: v, Currency: m["cur"]}
+	case "ak":
+		s.ClickTies[h] = cmd.(*redis.StringSliceCmd).Val()
+	case "cfg":
+		s.Configs[h] = hash()
+	default:
+		return fmt.Errorf("unknown kind of key")
 	}
-	a, err := decodeAttendee(v)
-	if err != nil {
-		return fmt.Errorf("cannot decode attendee %s: %w", h, err)
-	}
-	if hx(a.ID) != h {
-		return fmt.Errorf("attendee record %s holds id %q", h, a.ID)
-	}
-	s.Attendees[a.ID] = storage.AttendeeState{Attendee: a}
 	return nil
 }
 
-// dumpProfiles reads the profiles (prof:<h>) onto their attendees, or as
-// orphans when no attendee record has that id.
-func (l *Ledger) dumpProfiles(ctx context.Context, node redis.Cmdable, prefix string, hashes []string, s *storage.AccountState) error {
-	idOf := map[string]string{}
-	for id := range s.Attendees {
-		idOf[hx(id)] = id
+// dumpClaims lists the global ids the account owns (pp:routes:<kind>, one
+// key per kind, outside the account's slot).
+func (l *Ledger) dumpClaims(ctx context.Context, account string, s *storage.AccountState) error {
+	kinds := make([]string, 0, len(storage.GlobalKinds))
+	for kind := range storage.GlobalKinds {
+		kinds = append(kinds, kind)
 	}
-	for _, h := range hashes {
-		prof, err := node.HGetAll(ctx, prefix+"prof:"+h).Result()
-		if err != nil {
-			return wrap("cannot read profile "+h, err)
+	cmds := make([]*redis.MapStringStringCmd, len(kinds))
+	_, err := l.c.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, kind := range kinds {
+			cmds[i] = pipe.HGetAll(ctx, routesKey(kind))
 		}
-		id, ok := idOf[h]
-		if !ok {
-			s.OrphanProfiles[h] = prof
-			continue
+		return nil
+	})
+	if err != nil {
+		return wrap("cannot read the owners of global ids", err)
+	}
+	for i, kind := range kinds {
+		for id, owner := range cmds[i].Val() {
+			if owner == account {
+				s.Claims[kind] = append(s.Claims[kind], id)
+			}
 		}
-		a := s.Attendees[id]
-		a.Profile = prof
-		s.Attendees[id] = a
 	}
 	return nil
 }
