@@ -13,6 +13,10 @@ import (
 	"github.com/pixelpost/pixelpost/storage"
 )
 
+// Diff renders the differences of two values (states, results) as
+// "path: value" lines, those only in want marked "-", only in got "+".
+func Diff(want, got any) string { return diffLines(flat(want), flat(got)) }
+
 // diffLines is a line diff of two renderings (dump's JSON): the lines only
 // in want marked "-", only in got "+", with two lines of context, so that a
 // difference deep in a whole account's state shows at once.
