@@ -58,5 +58,22 @@ func driftCases() []testCase {
 				f.Errorf("tag index = %v, want t only", got)
 			}
 		}},
+		{"a_hit_that_waited_does_not_move_last_seen_back", func(f *fixture) {
+			// A fingerprinted order seen at 1h, then a hit of it dated 0h
+			// that waited in the log, then a refresh at 1h20: one order,
+			// last seen at 1h20. (Were last seen moved back to 0h, the
+			// refresh would be outside the window: a second sale.)
+			a := "late@example.com"
+			o := f.conv("fp").orderID("").webinars("w1").window(30 * time.Minute).email(a).amount("9")
+			f.expect(o.at(time.Hour), accepted(m("9"), eid(a), "w1"))
+			f.expect(o.hit(randomID("hit-")), sameOrder(eid(a), "w1"))
+			f.expect(o.hit(randomID("hit-")).at(80*time.Minute), sameOrder(eid(a), "w1"))
+			f.wantStats("w1", storage.WebinarStats{Converted: 1, Sales: 1, Revenue: money("USD", "9")})
+			f.wantAttendee(a, storage.Attendee{
+				Orders: 1, LTV: money("USD", "9"), Webinars: []string{"w1"}, Acquisition: []string{"w1"},
+				OrderList: []storage.Order{{Key: "fp", Amount: m("9"), Currency: "USD", Webinars: []string{"w1"},
+					AttendeeID: eid(a), Source: "pixel", FirstSeen: at(time.Hour), LastSeen: at(80 * time.Minute)}},
+			})
+		}},
 	}
 }

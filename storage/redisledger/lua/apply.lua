@@ -560,8 +560,10 @@ local function convert()
     if stored ~= nil then redis.call('DEL', ko) end
     redis.call('HSET', ko, unpack(fields))
   else
-    -- Labels stay those of the first sighting.
-    redis.call('HSET', ko, 'amt', amount, 'w', enc(webinars), 'att', orderAtt, 'ls', now)
+    -- Labels stay those of the first sighting; last seen never moves back.
+    local ls = prev.ls
+    if gt(now, ls) then ls = now end
+    redis.call('HSET', ko, 'amt', amount, 'w', enc(webinars), 'att', orderAtt, 'ls', ls)
   end
   return result(status, reason, diff, webinars)
 end
