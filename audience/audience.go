@@ -283,7 +283,8 @@ func e164(digits string) string {
 // WriteCSV writes a file: the header, then the rows, each cell a
 // spreadsheet would read as a formula (starting with =, +, -, @, a tab or
 // a carriage return) prefixed with an apostrophe, except a phone number
-// in E.164 ("+" and digits), which a spreadsheet reads as a number.
+// in E.164 ("+" and digits) and a negative decimal ("-12.50", a report's
+// loss), which a spreadsheet reads as numbers.
 func WriteCSV(w io.Writer, header []string, rows [][]string) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(header); err != nil {
@@ -303,10 +304,17 @@ func WriteCSV(w io.Writer, header []string, rows [][]string) error {
 }
 
 func neutralise(c string) string {
-	if c == "" || !strings.ContainsRune("=+-@\t\r", rune(c[0])) || e164Digits(c) {
+	if c == "" || !strings.ContainsRune("=+-@\t\r", rune(c[0])) || e164Digits(c) || negativeDecimal(c) {
 		return c
 	}
 	return "'" + c
+}
+
+// negativeDecimal: "-" then digits with at most one '.' between digits.
+func negativeDecimal(c string) bool {
+	whole, frac, dot := strings.Cut(c[1:], ".")
+	digits := func(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
+	return c[0] == '-' && digits(whole) && (!dot || digits(frac))
 }
 
 func e164Digits(c string) bool {

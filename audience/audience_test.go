@@ -163,11 +163,11 @@ func TestSelector(t *testing.T) {
 
 func TestWriteCSVNeutralisesFormulas(t *testing.T) {
 	var b bytes.Buffer
-	rows := [][]string{{"=HYPERLINK(\"http://x\")", "+33612345678", "-2+3", "@SUM(A1)", "plain", "+1 (555) 010"}}
-	if err := WriteCSV(&b, []string{"a", "b", "c", "d", "e", "f"}, rows); err != nil {
+	rows := [][]string{{"=HYPERLINK(\"http://x\")", "+33612345678", "-2+3", "@SUM(A1)", "plain", "+1 (555) 010", "-12.50", "-1.", "-.5", "-"}}
+	if err := WriteCSV(&b, []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}, rows); err != nil {
 		t.Fatal(err)
 	}
-	want := "a,b,c,d,e,f\n\"'=HYPERLINK(\"\"http://x\"\")\",+33612345678,'-2+3,'@SUM(A1),plain,'+1 (555) 010\n"
+	want := "a,b,c,d,e,f,g,h,i,j\n\"'=HYPERLINK(\"\"http://x\"\")\",+33612345678,'-2+3,'@SUM(A1),plain,'+1 (555) 010,-12.50,'-1.,'-.5,'-\n"
 	if b.String() != want {
 		t.Errorf("csv:\n%s\nwant\n%s", b.String(), want)
 	}

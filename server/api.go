@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/pixelpost/pixelpost/attribution"
+	"github.com/pixelpost/pixelpost/report"
 	"github.com/pixelpost/pixelpost/storage"
 	"github.com/pixelpost/pixelpost/storage/pipeline"
 )
@@ -94,19 +95,34 @@ type accountBody struct {
 	Name            string `json:"name"`
 	DefaultCurrency string `json:"default_currency"`
 	MaxAmount       string `json:"max_amount"` // in DefaultCurrency; empty: attribution.DefaultMaxAmount
+	// Report options (reportSettings): the zone of report days and date
+	// presets, and fixed exchange rates into DefaultCurrency.
+	Timezone string            `json:"timezone"`
+	Rates    map[string]string `json:"rates"`
 }
 
-// accountView is an account as the API shows it: max_amount always set.
+// accountView is an account as the API shows it: max_amount, timezone
+// and rates always set.
 type accountView struct {
-	ID              string `json:"id"`
-	Name            string `json:"name"`
-	DefaultCurrency string `json:"default_currency"`
-	MaxAmount       string `json:"max_amount"`
+	ID              string            `json:"id"`
+	Name            string            `json:"name"`
+	DefaultCurrency string            `json:"default_currency"`
+	MaxAmount       string            `json:"max_amount"`
+	Timezone        string            `json:"timezone"`
+	Rates           map[string]string `json:"rates"`
 }
 
-func viewAccount(a storage.Account) accountView {
-	return accountView{ID: a.ID, Name: a.Name, DefaultCurrency: a.DefaultCurrency,
-		MaxAmount: attribution.FormatAmount(attribution.MaxAmountOrDefault(a.MaxAmount), a.DefaultCurrency)}
+func viewAccount(a storage.Account, rs reportSettings) accountView {
+	v := accountView{ID: a.ID, Name: a.Name, DefaultCurrency: a.DefaultCurrency,
+		MaxAmount: attribution.FormatAmount(attribution.MaxAmountOrDefault(a.MaxAmount), a.DefaultCurrency),
+		Timezone:  rs.Timezone, Rates: rs.Rates}
+	if v.Timezone == "" {
+		v.Timezone = "UTC"
+	}
+	if v.Rates == nil {
+		v.Rates = map[string]string{}
+	}
+	return v
 }
 
 func (s *Server) putAccount(c *fiber.Ctx) error {
@@ -134,15 +150,31 @@ func (s *Server) putAccount(c *fiber.Ctx) error {
 			return errBadRequest("invalid_max_amount", fmt.Sprintf("max_amount %q is not a positive amount of %s", body.MaxAmount, cur))
 		}
 	}
+	if _, err := checkTimezone(body.Timezone); err != nil {
+		return err
+	}
+	rates, err := report.ParseRates(body.Rates, cur)
+	if err != nil {
+		return errBadRequest("invalid_rates", "rates: "+err.Error())
+	}
+	rs := reportSettings{Timezone: body.Timezone, Rates: rates.Map()}
 	if err := s.ledger.PutAccount(c.UserContext(), a); err != nil {
 		return err
 	}
+	doc, _ := json.Marshal(rs) // strings only: cannot fail
+	if err := s.ledger.PutConfig(c.UserContext(), id, configReportSettings, reportSettingsID, doc); err != nil {
+		return err
+	}
 	s.accounts.forget(id)
-	return c.JSON(viewAccount(a))
+	return c.JSON(viewAccount(a, rs))
 }
 
 func (s *Server) getAccount(c *fiber.Ctx) error {
-	return c.JSON(viewAccount(account(c)))
+	rs, err := s.reportSettings(c.UserContext(), account(c).ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(viewAccount(account(c), rs))
 }
 
 type webinarBody struct {

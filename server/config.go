@@ -198,6 +198,10 @@ func (c *Config) WALDir() string { return filepath.Join(c.DataDir, "wal") }
 // OutboxDir holds the outbox of outbound deliveries.
 func (c *Config) OutboxDir() string { return filepath.Join(c.DataDir, "outbox") }
 
+// HitIndexPath is the embedded default's hit index: the reports without
+// ClickHouse (rebuilt from the rows log when deleted).
+func (c *Config) HitIndexPath() string { return filepath.Join(c.DataDir, "reports", "hits.db") }
+
 // MetaDir holds the queue of events for Meta's Conversions API.
 func (c *Config) MetaDir() string { return filepath.Join(c.DataDir, "meta") }
 

@@ -2,12 +2,14 @@ package server
 
 import (
 	"context"
+	"maps"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/pixelpost/pixelpost/attribution"
 	"github.com/pixelpost/pixelpost/storage"
+	"github.com/pixelpost/pixelpost/storage/outbox"
 )
 
 // eraseWait bounds how long an erasure waits for the hits recorded before
@@ -28,74 +30,154 @@ type erasureView struct {
 	// RawHits: "deleted" from ClickHouse, or "no_clickhouse" when none is
 	// configured (the local rows archive keeps hashed rows: see README).
 	RawHits string `json:"raw_hits"`
+	// ReportRows are the rows deleted from the embedded default's hit
+	// index (the reports without ClickHouse); 0 with ClickHouse.
+	ReportRows int `json:"report_rows"`
 }
 
-// eraseAttendee erases an attendee (GDPR, SPEC §6): the ledger first, whose
-// tombstone refuses the attendee's hits still waiting in the log (their
-// rows keep no trace of the person); its rows in stored audience exports
-// and its data in outbound deliveries (webhooks); the hits log up to now
-// (Pipeline.Purge); then, once every row decided before is in ClickHouse, the attendee's raw hits there, by email hash and by
-// attendee id (cookie-only hits carry no email). Idempotent: when
-// ClickHouse cannot finish, the answer says so and the same DELETE is
-// sent again.
+// eraseAttendee erases an attendee (GDPR, SPEC §6): the ledger first,
+// whose tombstone refuses the attendee's hits still waiting in the log
+// (their rows keep no trace of the person), and its rows in stored
+// audience exports; then the hits log up to now (Pipeline.Purge); the
+// person's rows in the rows log, and the rows of the clicks they converted
+// stripped (Pipeline.EraseRows); outbound deliveries that name them, or
+// postbacks of those clicks (their URLs hold the source's macros); then,
+// once every row decided before is in ClickHouse, the same there (by
+// email hash and by attendee id: cookie-only hits carry no email).
+// Idempotent: when a step cannot finish, the answer says so and the same
+// DELETE is sent again.
 func (s *Server) eraseAttendee(c *fiber.Ctx) error {
 	email, err := emailParam(c)
 	if err != nil {
 		return err
 	}
 	acct := account(c).ID
+	at := s.now()
 	// Exports first: they are ledger documents, and the embedded ledger's
 	// erasure overwrites the old copies of every page rewritten before it.
 	exportRows, err := s.eraseFromExports(c.UserContext(), acct, attribution.EmailAttendeeID(email))
 	if err != nil {
 		return err
 	}
-	er, err := s.ledger.EraseAttendee(c.UserContext(), acct, email, s.now())
+	er, err := s.ledger.EraseAttendee(c.UserContext(), acct, email, at)
 	if err != nil {
 		return err
 	}
 	v := erasureView{AttendeeID: er.AttendeeID, Found: er.Found, Orders: er.Orders,
 		Registrations: er.Registrations, Cookies: er.Cookies, Clicks: er.Clicks, ExportRows: exportRows,
 		RawHits: "no_clickhouse"}
-	if v.Deliveries, err = s.outbox.Forget(c.UserContext(), acct, email); err != nil {
-		return err
-	}
 	s.rejected.forget(acct, emailSHA256(email), er.AttendeeID)
 	ctx, cancel := context.WithTimeout(context.Background(), eraseWait)
 	defer cancel()
 	// The hits log holds each hit as it came (email, name, phone) until
 	// its segment is released: the hits recorded before now are applied
-	// (the tombstone refuses the person's) and their segments deleted.
-	if err := s.pipeline.Purge(ctx); err != nil {
+	// (the tombstone refuses the person's), announced (Sync: their
+	// deliveries exist) and their segments deleted.
+	err = s.pipeline.Purge(ctx)
+	if err == nil {
+		err = s.pipeline.Sync(ctx)
+	}
+	if err != nil {
 		s.errLog.Warn().Err(err).Str("account", acct).Msg("erasure: hits log not released yet")
 		return &apiError{fiber.StatusServiceUnavailable, "hits_log_pending",
 			"the attendee is erased from the ledger, but hits recorded before the erasure are still in the hits log, " +
 				"waiting for the ledger (" + err.Error() + "): send the same DELETE again"}
 	}
+	e := &storage.RowErasure{Account: acct, AttendeeID: er.AttendeeID, EmailSHA256: emailSHA256(email), At: at,
+		ClickIDs: map[string]bool{}}
+	for _, id := range er.ClickIDs {
+		e.ClickIDs[id] = true
+	}
+	if _, err := s.pipeline.EraseRows(e); err != nil {
+		s.log.Error().Err(err).Str("account", acct).Msg("erasure: rows log not rewritten")
+		return &apiError{fiber.StatusServiceUnavailable, "rows_log_pending",
+			"the attendee is erased from the ledger, but its rows could not be taken out of the rows log (" +
+				err.Error() + "): send the same DELETE again"}
+	}
+	if v.Deliveries, err = s.forgetDeliveries(c.UserContext(), acct, email, e.ClickIDs); err != nil {
+		return err
+	}
+	if s.index != nil {
+		if v.ReportRows, err = s.eraseFromIndex(e); err != nil {
+			s.errLog.Warn().Err(err).Str("account", acct).Msg("erasure: report rows not deleted yet")
+			return &apiError{fiber.StatusServiceUnavailable, "report_rows_pending",
+				"the attendee is erased from the ledger, but its rows in the report index could not be deleted yet (" +
+					err.Error() + "): send the same DELETE again"}
+		}
+	}
 	if s.clickhouse == nil {
 		return c.JSON(v)
 	}
-	if err := s.deleteRawHits(ctx, acct, emailSHA256(email), er.AttendeeID); err != nil {
-		s.errLog.Warn().Err(err).Str("account", acct).Msg("erasure: raw hits not deleted yet")
+	known := len(e.ClickIDs)
+	if err := s.eraseRawHits(ctx, e); err != nil {
+		s.errLog.Warn().Err(err).Str("account", acct).Msg("erasure: raw hits not erased yet")
 		return &apiError{fiber.StatusServiceUnavailable, "raw_hits_pending",
-			"the attendee is erased from the ledger, but its raw hits in ClickHouse could not be deleted yet (" +
+			"the attendee is erased from the ledger, but its raw hits in ClickHouse could not be erased yet (" +
 				err.Error() + "): send the same DELETE again"}
+	}
+	if len(e.ClickIDs) > known { // older clicks, named only by rows in ClickHouse
+		n, err := s.forgetDeliveries(c.UserContext(), acct, "", e.ClickIDs)
+		if err != nil {
+			return err
+		}
+		v.Deliveries += n
 	}
 	v.RawHits = "deleted"
 	return c.JSON(v)
 }
 
-// deleteRawHits deletes an attendee's rows from ClickHouse once the rows
-// decided before now are shipped (a row shipped after the deletion would
-// bring them back).
-func (s *Server) deleteRawHits(ctx context.Context, acct, emailHash, attendeeID string) error {
+// forgetDeliveries strips from the outbox the deliveries that name email
+// (webhooks) and the postbacks of the given clicks, whose URLs hold the
+// traffic source's macros (their key starts with the click id, see
+// announcement).
+func (s *Server) forgetDeliveries(ctx context.Context, acct, email string, clicks map[string]bool) (int, error) {
+	holds := outbox.Holds(email)
+	return s.outbox.ForgetWhere(ctx, acct, func(d *outbox.Delivery) bool {
+		return holds(d) || (d.Kind == outbox.KindPostback && clicks[storage.ConvKeyClick(d.Key)])
+	})
+}
+
+// eraseRawHits erases an attendee from ClickHouse (clickhouse.Client.
+// EraseAttendee) once the rows decided before now are shipped (a row
+// shipped after the erasure would bring them back).
+func (s *Server) eraseRawHits(ctx context.Context, e *storage.RowErasure) error {
 	if err := s.pipeline.Sync(ctx); err != nil {
 		return err
 	}
 	if err := s.shipper.WaitShipped(ctx, s.pipeline.Rows().End()); err != nil {
 		return err
 	}
-	return s.clickhouse.DeleteAttendee(ctx, acct, emailHash, attendeeID)
+	return s.clickhouse.EraseAttendee(ctx, e)
+}
+
+// eraseFromIndex erases a person from the hit index (the reports of the
+// embedded default) as from ClickHouse (eraseRawHits), once the rows
+// decided before now are indexed: the rows of the clicks they converted
+// stripped, then their own rows deleted.
+func (s *Server) eraseFromIndex(e *storage.RowErasure) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), eraseWait)
+	defer cancel()
+	if err := s.pipeline.Sync(ctx); err != nil {
+		return 0, err
+	}
+	if err := s.index.WaitIndexed(ctx, s.pipeline.Rows().End()); err != nil {
+		return 0, err
+	}
+	clicks := maps.Clone(e.ClickIDs)
+	if clicks == nil {
+		clicks = map[string]bool{}
+	}
+	found, err := s.index.ConvertedClicks(ctx, e.Account, e.EmailSHA256, e.AttendeeID)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range found {
+		clicks[id] = true
+	}
+	if err := s.index.StripClicks(ctx, e.Account, clicks); err != nil {
+		return 0, err
+	}
+	return s.index.Erase(ctx, e.Account, e.EmailSHA256, e.AttendeeID)
 }
 
 // tombstonesTTL is how long the shipper trusts the tombstones it read. A

@@ -69,6 +69,7 @@ func (s *Server) takeLead(c *fiber.Ctx, h *storage.Hit, endpoint string) (int, s
 		}
 		return fiber.StatusServiceUnavailable, "unavailable"
 	}
+	h.SourceID = endpoint // the lead log lists an endpoint's leads, refused ones too
 	fields := ep.Fields.WithDefaults()
 	// The card's fields are personal whatever the endpoint names them.
 	h.Query = attribution.RedactQueryWith(c.Request().URI().QueryString(), maxRecordedQuery,

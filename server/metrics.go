@@ -8,8 +8,10 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/pixelpost/pixelpost/storage/clickhouse"
+	"github.com/pixelpost/pixelpost/storage/hitindex"
 	"github.com/pixelpost/pixelpost/storage/outbox"
 	"github.com/pixelpost/pixelpost/storage/pipeline"
+	"github.com/pixelpost/pixelpost/storage/wal"
 )
 
 // metrics are this server's Prometheus series. Hot paths count here instead
@@ -89,6 +91,18 @@ func (m *metrics) watchShipper(sh *clickhouse.Shipper) {
 	m.set.NewGauge("pixelpost_clickhouse_shipped_total", func() float64 { return float64(sh.Stats().Shipped) })
 	m.set.NewGauge("pixelpost_clickhouse_lag", func() float64 { return float64(sh.Stats().Lag) })
 	m.set.NewGauge("pixelpost_clickhouse_down", func() float64 { return boolGauge(sh.Stats().Down) })
+}
+
+// watchHitIndex exports the embedded default's hit index: rows indexed,
+// and the bytes of the rows log not indexed yet (how far the reports lag).
+func (m *metrics) watchHitIndex(x *hitindex.Index, rows *wal.Log) {
+	m.set.NewGauge("pixelpost_hitindex_rows_total", func() float64 { return float64(x.Stats().Rows) })
+	m.set.NewGauge("pixelpost_hitindex_lag_bytes", func() float64 {
+		if end, pos := rows.End(), x.Pos(); end > pos {
+			return float64(end - pos)
+		}
+		return 0
+	})
 }
 
 func boolGauge(b bool) float64 {

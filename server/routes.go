@@ -74,6 +74,10 @@ func (s *Server) newApp() *fiber.App {
 	acct.Get("/reports/webinars/:webinar/series", s.webinarSeries)
 	acct.Get("/reports/hits", s.hitsByStatus)
 	acct.Get("/reports/campaigns", s.campaignReport)
+	acct.Get("/logs/clicks", s.clickLog)
+	acct.Get("/logs/conversions", s.conversionLog)
+	acct.Get("/logs/leads", s.leadLog)
+	acct.Get("/logs/purchases", s.purchaseLog)
 	for _, cfg := range []struct {
 		path, kind, what string
 		put              fiber.Handler

@@ -1,13 +1,9 @@
 package server
 
 import (
-	"bytes"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,23 +13,8 @@ import (
 // assertNoFileHolds fails when a file under dir holds one of the needles.
 func assertNoFileHolds(t *testing.T, dir string, needles ...string) {
 	t.Helper()
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for _, n := range needles {
-			if bytes.Contains(b, []byte(n)) {
-				t.Errorf("%s holds %q", path, n)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	for _, f := range filesHolding(t, dir, needles...) {
+		t.Error(f)
 	}
 }
 

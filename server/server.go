@@ -17,6 +17,7 @@ import (
 
 	"github.com/pixelpost/pixelpost/storage"
 	"github.com/pixelpost/pixelpost/storage/clickhouse"
+	"github.com/pixelpost/pixelpost/storage/hitindex"
 	"github.com/pixelpost/pixelpost/storage/meta"
 	"github.com/pixelpost/pixelpost/storage/outbox"
 	"github.com/pixelpost/pixelpost/storage/pipeline"
@@ -26,7 +27,8 @@ import (
 type Deps struct {
 	Ledger storage.Ledger // owned by the caller: the Server does not close it
 	// ClickHouse, if set, receives raw hits and answers the reports that
-	// need it. Owned by the caller.
+	// read them; without it the Server keeps its own hit index
+	// (storage/hitindex) in DataDir. Owned by the caller.
 	ClickHouse *clickhouse.Client
 	Log        zerolog.Logger
 	// Now is the clock; nil means time.Now. Tests pin it.
@@ -57,6 +59,11 @@ type Server struct {
 
 	// trustedProxies are the peers whose X-Forwarded-For is believed (clientaddr.go).
 	trustedProxies []netip.Prefix
+
+	// reports answers the reports: ClickHouse, or index (the embedded
+	// default's hit index, nil with ClickHouse).
+	reports storage.Reports
+	index   *hitindex.Index
 
 	stop      context.CancelFunc
 	bg        sync.WaitGroup
@@ -163,13 +170,49 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			}
 		}()
 	}
+	if deps.ClickHouse != nil {
+		s.reports = deps.ClickHouse
+	} else if err := s.startHitIndex(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.app = s.newApp()
 	return s, nil
 }
 
+// startHitIndex opens the embedded default's hit index and follows the
+// rows log into it: the reports without ClickHouse (docs/reports.md).
+func (s *Server) startHitIndex(ctx context.Context) error {
+	x, err := hitindex.Open(hitindex.Config{Path: s.cfg.HitIndexPath()})
+	if err != nil {
+		return err
+	}
+	s.index, s.reports = x, x
+	x.Align(s.pipeline.Rows(), s.log) // before Settle relies on its position
+	s.metrics.watchHitIndex(x, s.pipeline.Rows())
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		err := x.Follow(ctx, hitindex.FollowDeps{Log: s.pipeline.Rows(), Leave: s.erasedRows(ctx), Logger: s.log})
+		if err != nil {
+			s.log.Error().Err(err).Msg("hit index stopped")
+		}
+	}()
+	return nil
+}
+
 // Settle waits until every hit recorded so far has been applied to the
-// ledger and written to the rows log (tests, benchmarks, tools).
-func (s *Server) Settle(ctx context.Context) error { return s.pipeline.Sync(ctx) }
+// ledger and written to the rows log, and, on the embedded default,
+// indexed for the reports (tests, benchmarks, tools).
+func (s *Server) Settle(ctx context.Context) error {
+	if err := s.pipeline.Sync(ctx); err != nil {
+		return err
+	}
+	if s.index != nil {
+		return s.index.WaitIndexed(ctx, s.pipeline.Rows().End())
+	}
+	return nil
+}
 
 // Handler exposes the Fiber app, for tests (app.Test).
 func (s *Server) Handler() *fiber.App { return s.app }
@@ -223,6 +266,11 @@ func (s *Server) Close() {
 		}
 		if err := s.meta.Close(); err != nil {
 			s.log.Error().Err(err).Msg("cannot close the meta forwarder")
+		}
+		if s.index != nil {
+			if err := s.index.Close(); err != nil {
+				s.log.Error().Err(err).Msg("cannot close the hit index")
+			}
 		}
 	})
 }

@@ -77,7 +77,8 @@ func AppendHit(dst []byte, h *Hit) []byte {
 	return binenc.AppendBool(dst, h.PixelConversions != nil && *h.PixelConversions)
 }
 
-// DecodeHit decodes a record written by AppendHit. The Hit owns its
+// DecodeHit decodes a record written by AppendHit, maybe followed by zero
+// bytes (a record shortened in place keeps its length). The Hit owns its
 // strings: b may be reused afterwards.
 func DecodeHit(b []byte) (Hit, error) {
 	var h Hit
@@ -145,10 +146,22 @@ func DecodeHit(b []byte) (Hit, error) {
 	if err := d.Err(); err != nil {
 		return Hit{}, err
 	}
-	if d.Len() != 0 {
+	if rest := b[len(b)-d.Len():]; len(rest) != 0 && !allZero(rest) {
 		return Hit{}, fmt.Errorf("%w: %d trailing bytes", ErrBadHit, d.Len())
 	}
 	return h, nil
+}
+
+// allZero reports whether b holds zero bytes only: the padding after a
+// record an erasure shortened in place (wal.Log.Rewrite), which DecodeHit
+// ignores.
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // resultCodecVersion is the version byte of AppendResult's encoding.

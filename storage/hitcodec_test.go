@@ -69,10 +69,21 @@ func TestDecodeHitVersion2HasUnknownClickAccess(t *testing.T) {
 func TestDecodeHitRejectsDamage(t *testing.T) {
 	h := sampleHit()
 	b := AppendHit(nil, &h)
-	for _, bad := range [][]byte{nil, {2}, b[:len(b)-1], append(append([]byte{}, b...), 0)} {
+	for _, bad := range [][]byte{nil, {2}, b[:len(b)-1], append(append([]byte{}, b...), 1), append(append([]byte{}, b...), 0, 0, 7)} {
 		if _, err := DecodeHit(bad); err == nil {
 			t.Errorf("DecodeHit(%d bytes) accepted damage", len(bad))
 		}
+	}
+}
+
+// A record shortened in place (an erasure rewriting the rows log) is
+// followed by zero bytes up to its old length: they are padding.
+func TestDecodeHitIgnoresZeroPadding(t *testing.T) {
+	h := sampleHit()
+	padded := append(AppendHit(nil, &h), make([]byte, 40)...)
+	got, err := DecodeHit(padded)
+	if err != nil || !reflect.DeepEqual(got, h) {
+		t.Errorf("DecodeHit of a padded record: %+v, %v; want %+v", got, err, h)
 	}
 }
 

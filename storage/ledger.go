@@ -318,8 +318,13 @@ type Erasure struct {
 	Orders        int    `json:"orders"`        // its orders, current and replaced
 	Registrations int    `json:"registrations"` // webinars it was a registrant of
 	Cookies       int    `json:"cookies"`       // cookie links to it
-	// Clicks it converted (conversion pixel), stripped of their macros.
+	// Clicks it converted (conversion pixel), stripped of their macros now.
 	Clicks int `json:"clicks"`
+	// ClickIDs are the ids of every click the ledger knows it converted,
+	// whether stripped now or by an earlier erasure, sorted: the caller
+	// strips them where else they are kept (raw hits, outbound
+	// postbacks). A ledger knows them as long as it keeps the click.
+	ClickIDs []string `json:"click_ids,omitempty"`
 }
 
 // Ledger is the exact state of an installation. Every method is safe for

@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pixelpost/pixelpost/attribution"
@@ -168,6 +169,13 @@ func ConvKey(clickID, txid, goal string) string {
 		goal = "default"
 	}
 	return clickID + "|g|" + goal
+}
+
+// ConvKeyClick is the click id a conversion key starts with (ConvKey), or
+// a key built on one (an outbound postback's idempotency key).
+func ConvKeyClick(key string) string {
+	id, _, _ := strings.Cut(key, "|")
+	return id
 }
 
 // ConvRevenue is what a conversion adds to revenue: its value while it

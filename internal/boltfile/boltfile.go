@@ -23,16 +23,20 @@ var (
 // Only one process can have it open: a second Open waits for lockTimeout,
 // then fails. The freelist is rebuilt by a scan at open instead of written
 // by every commit: smaller commits on the hot path.
-func Open(path string, lockTimeout time.Duration, noSync bool) (*bolt.DB, error) {
+func Open(path string, lockTimeout time.Duration, noSync bool) (*DB, error) {
 	if err := private.MkdirAll(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("cannot create directory: %w", err)
 	}
-	return bolt.Open(path, private.FileMode, &bolt.Options{
+	db, err := bolt.Open(path, private.FileMode, &bolt.Options{
 		Timeout:        lockTimeout,
 		NoSync:         noSync,
 		FreelistType:   bolt.FreelistMapType,
 		NoFreelistSync: true,
 	})
+	if err != nil {
+		return nil, err
+	}
+	return &DB{DB: db}, nil
 }
 
 // InitLayout creates bucket "meta" and the given top-level buckets, and

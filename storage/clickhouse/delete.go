@@ -22,11 +22,24 @@ const mutationPoll = 50 * time.Millisecond
 // rows of account whose email_sha256 is emailSHA256 (if not empty) or whose
 // attendee_id is one of attendeeIDs (cookie-only hits carry no email).
 // It runs ALTER TABLE ... DELETE, a mutation (ClickHouse 1.1.54388 and
-// later; 18.16 has them), and waits until the table's mutations are done or
-// ctx ends; after ctx ends the mutation still completes in the background.
-// Rows of the attendee still in the rows WAL and shipped later are not
-// covered: erase the attendee from the ledger first, so no new rows name it.
+// later; 18.16 has them), on every shard of a cluster, and waits until the
+// table's mutations are done or ctx ends (see mutate). Rows of the
+// attendee still in the rows WAL and shipped later are not covered: erase
+// the attendee from the ledger first, so no new rows name it.
 func (c *Client) DeleteAttendee(ctx context.Context, account, emailSHA256 string, attendeeIDs ...string) error {
+	where, args, err := attendeeWhere(account, emailSHA256, attendeeIDs)
+	if err != nil {
+		return err
+	}
+	if err := c.mutate(ctx, "DELETE WHERE "+where, args); err != nil {
+		return fmt.Errorf("cannot delete attendee rows: %w", err)
+	}
+	return nil
+}
+
+// attendeeWhere selects the rows of an attendee of account: by email hash
+// (if not empty) or attendee id.
+func attendeeWhere(account, emailSHA256 string, attendeeIDs []string) (string, []any, error) {
 	var ids []string
 	for _, id := range attendeeIDs {
 		if id != "" {
@@ -34,7 +47,7 @@ func (c *Client) DeleteAttendee(ctx context.Context, account, emailSHA256 string
 		}
 	}
 	if account == "" || (emailSHA256 == "" && len(ids) == 0) {
-		return ErrNoAttendee
+		return "", nil, ErrNoAttendee
 	}
 	where, args := "", []any{account}
 	switch {
@@ -47,25 +60,29 @@ func (c *Client) DeleteAttendee(ctx context.Context, account, emailSHA256 string
 	}
 	// The driver binds a slice as an array literal; 18.16 cannot mutate
 	// with "IN [...]", hence has().
-	where = "account = ? AND " + where
-	if c.cluster != "" {
-		return c.deleteOnShards(ctx, where, args)
-	}
-	if err := c.conn.Exec(ctx, "ALTER TABLE hits DELETE WHERE "+where, args...); err != nil {
-		return fmt.Errorf("cannot delete attendee rows: %w", err)
-	}
-	if err := waitMutations(ctx, c.conn, c.db, "hits"); err != nil {
-		return fmt.Errorf("cannot delete attendee rows: %w", err)
-	}
-	return nil
+	return "account = ? AND " + where, args, nil
 }
 
-// deleteOnShards runs the mutation on hits_local on every server of the
+// mutate runs ALTER TABLE ... action (a DELETE or UPDATE mutation) on the
+// hits table, or on hits_local of every server of a cluster, and waits
+// until it is done or ctx ends; after ctx ends the mutation still
+// completes in the background.
+func (c *Client) mutate(ctx context.Context, action string, args []any) error {
+	if c.cluster != "" {
+		return c.mutateOnShards(ctx, action, args)
+	}
+	if err := c.conn.Exec(ctx, "ALTER TABLE hits "+action, args...); err != nil {
+		return err
+	}
+	return waitMutations(ctx, c.conn, c.db, "hits")
+}
+
+// mutateOnShards runs the mutation on hits_local on every server of the
 // cluster: a Distributed table takes no mutation, and ON CLUSTER needs
 // ZooKeeper. The servers are those of system.clusters, reached with the
 // Client's credentials. A replicated shard gets it once per replica, which
-// deletes nothing twice.
-func (c *Client) deleteOnShards(ctx context.Context, where string, args []any) error {
+// changes nothing twice.
+func (c *Client) mutateOnShards(ctx context.Context, action string, args []any) error {
 	rows, err := c.conn.Query(ctx, "SELECT host_address, port FROM system.clusters WHERE cluster = ?", c.cluster)
 	if err != nil {
 		return fmt.Errorf("cannot list the servers of cluster %s: %w", c.cluster, err)
@@ -89,15 +106,15 @@ func (c *Client) deleteOnShards(ctx context.Context, where string, args []any) e
 		opts.Addr = []string{addr}
 		conn, err := ch.Open(&opts)
 		if err != nil {
-			return fmt.Errorf("cannot delete attendee rows on %s: %w", addr, err)
+			return fmt.Errorf("on %s: %w", addr, err)
 		}
-		err = conn.Exec(ctx, "ALTER TABLE hits_local DELETE WHERE "+where, args...)
+		err = conn.Exec(ctx, "ALTER TABLE hits_local "+action, args...)
 		if err == nil {
 			err = waitMutations(ctx, conn, c.db, "hits_local")
 		}
 		conn.Close()
 		if err != nil {
-			return fmt.Errorf("cannot delete attendee rows on %s: %w", addr, err)
+			return fmt.Errorf("on %s: %w", addr, err)
 		}
 	}
 	return nil

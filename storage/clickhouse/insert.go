@@ -21,7 +21,7 @@ type Inserter interface {
 // copy a crash replay writes (duplicate, replayed_hit), so that the
 // original row of the hit, version 1, wins.
 func versionOf(h *storage.Hit) uint8 {
-	if h.Status == storage.StatusDuplicate && h.Reason == storage.ReasonReplayedHit {
+	if h.IsDegradedReplay() {
 		return 0
 	}
 	return 1

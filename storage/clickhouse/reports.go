@@ -5,51 +5,27 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/pixelpost/pixelpost/report"
 )
 
 // Every report reads hits FINAL: see HitsDDL for why. Values are passed as
 // query parameters (the driver quotes them), never concatenated.
 
-// DayPoint is one day of a webinar's series, in the report's time zone.
-type DayPoint struct {
-	Day         string // "2006-01-02"
-	Registrants int64  // registrations accepted for the webinar that day
-	Sales       int64  // pixel and manual conversions accepted (new orders)
-	Conversions int64  // distinct attendees with an accepted or updated order
-	// Revenue is sum(delta) of accepted and updated conversions, in
-	// micro-units, keyed by currency. Never nil.
-	Revenue map[string]int64
-}
-
-// StatusCount is the number of hits of one kind, status and reason.
-type StatusCount struct {
-	Kind, Status, Reason string
-	Count                int64
-}
-
-// timeRange turns [from, to) into bounds on ts (seconds, for the primary
-// key and partition pruning) and ts_ms (exact). A zero from means the
-// beginning, a zero to no end.
+// timeRange turns a report.Range into bounds on ts (seconds, for the
+// primary key and partition pruning) and ts_ms (exact).
 type timeRange struct {
 	fromS, toS   int64
 	fromMS, toMS uint64
 }
 
-func newTimeRange(from, to time.Time) timeRange {
-	var r timeRange
-	if !from.IsZero() && from.UnixMilli() > 0 {
-		r.fromMS = uint64(from.UnixMilli())
-		r.fromS = from.Unix()
+func newTimeRange(r report.Range) timeRange {
+	from, to := r.MillisBounds()
+	tr := timeRange{fromMS: uint64(from), fromS: from / 1000, toMS: uint64(to), toS: min(to/1000, math.MaxUint32)}
+	if to == math.MaxInt64 {
+		tr.toMS = math.MaxUint64
 	}
-	r.toMS, r.toS = math.MaxUint64, math.MaxUint32
-	if !to.IsZero() {
-		r.toMS, r.toS = 0, 0
-		if ms := to.UnixMilli(); ms > 0 {
-			r.toMS = uint64(ms)
-			r.toS = min(to.Unix(), math.MaxUint32)
-		}
-	}
-	return r
+	return tr
 }
 
 const rangeSQL = `ts >= toDateTime(?) AND ts <= toDateTime(?) AND ts_ms >= ? AND ts_ms < ?`
@@ -63,7 +39,7 @@ func checkTZ(tz string) (string, error) {
 		return "UTC", nil
 	}
 	if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
-		return "", fmt.Errorf("invalid time zone %q", tz)
+		return "", fmt.Errorf("%w: invalid time zone %q", report.ErrBadQuery, tz)
 	}
 	return tz, nil
 }
@@ -87,15 +63,15 @@ GROUP BY day, currency ORDER BY day, currency`
 // currency. Days are calendar days in tz (an IANA name; "" is UTC). Days
 // without hits are absent. A hit counts for the webinars in its
 // webinar_ids (the webinars credited by the ledger).
-func (c *Client) WebinarSeries(ctx context.Context, account, webinarID string, from, to time.Time, tz string) ([]DayPoint, error) {
+func (c *Client) WebinarSeries(ctx context.Context, account, webinarID string, rg report.Range, tz string) ([]report.DayPoint, error) {
 	tz, err := checkTZ(tz)
 	if err != nil {
 		return nil, err
 	}
-	r := newTimeRange(from, to)
+	r := newTimeRange(rg)
 	args := append([]any{tz, account, webinarID}, r.args()...)
 
-	var points []DayPoint
+	var points []report.DayPoint
 	byDay := make(map[string]int)
 	rows, err := c.conn.Query(ctx, seriesDaysSQL, args...)
 	if err != nil {
@@ -103,7 +79,7 @@ func (c *Client) WebinarSeries(ctx context.Context, account, webinarID string, f
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var p DayPoint
+		var p report.DayPoint
 		var reg, sales, conv uint64
 		if err := rows.Scan(&p.Day, &reg, &sales, &conv); err != nil {
 			return nil, fmt.Errorf("cannot read webinar series: %w", err)
@@ -147,16 +123,16 @@ GROUP BY kind, status, reason ORDER BY kind, status, reason`
 
 // HitsByStatus counts the account's hits in [from, to) by kind, status and
 // reason, ordered by those.
-func (c *Client) HitsByStatus(ctx context.Context, account string, from, to time.Time) ([]StatusCount, error) {
-	args := append([]any{account}, newTimeRange(from, to).args()...)
+func (c *Client) HitsByStatus(ctx context.Context, account string, r report.Range) ([]report.StatusCount, error) {
+	args := append([]any{account}, newTimeRange(r).args()...)
 	rows, err := c.conn.Query(ctx, statusSQL, args...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot query hits by status: %w", err)
 	}
 	defer rows.Close()
-	var out []StatusCount
+	var out []report.StatusCount
 	for rows.Next() {
-		var s StatusCount
+		var s report.StatusCount
 		var n uint64
 		if err := rows.Scan(&s.Kind, &s.Status, &s.Reason, &n); err != nil {
 			return nil, fmt.Errorf("cannot read hits by status: %w", err)

@@ -2,13 +2,13 @@ package clickhouse
 
 import (
 	"errors"
-	"maps"
-	"reflect"
 	"testing"
 	"time"
 
 	"github.com/pixelpost/pixelpost/attribution"
+	"github.com/pixelpost/pixelpost/report"
 	"github.com/pixelpost/pixelpost/storage"
+	"github.com/pixelpost/pixelpost/storage/reportstest"
 )
 
 // s2sClick builds an accepted click of campaign c1 (source s1, network n1,
@@ -92,210 +92,47 @@ func campaignFixture() []storage.Hit {
 	}
 }
 
-// crow builds an expected row; derive fills in CR, EPC, Profit and ROI,
-// which the cases below also spell out where it matters.
-func crow(clicks, conv, approved int64, revenue, cost map[string]int64, set func(*CampaignRow)) CampaignRow {
-	r := CampaignRow{Clicks: clicks, Conversions: conv, Approved: approved, Revenue: revenue, Cost: cost}
-	if set != nil {
-		set(&r)
-	}
-	r.derive()
-	return r
-}
-
-type byCur = map[string]int64
-
-var campaignCases = []struct {
-	name    string
-	groupBy []string
-	tz      string
-	want    []CampaignRow
-	check   func(t *testing.T, got []CampaignRow)
-}{
-	{
-		name: "campaign", groupBy: []string{"campaign"},
-		want: []CampaignRow{
-			crow(3, 5, 4, byCur{"USD": 6_200_000}, byCur{"USD": 40_000}, func(r *CampaignRow) { r.Campaign = "c1" }),
-			crow(2, 2, 2, byCur{"USD": 4_000_000, "EUR": 1_000_000}, byCur{"EUR": 50_000}, func(r *CampaignRow) { r.Campaign = "c2" }),
-		},
-		check: func(t *testing.T, got []CampaignRow) {
-			c1, c2 := got[0], got[1]
-			if c1.CR != 5.0/3 || !reflect.DeepEqual(c1.EPC, byCur{"USD": 2_066_667}) ||
-				!reflect.DeepEqual(c1.Profit, byCur{"USD": 6_160_000}) || !reflect.DeepEqual(c1.ROI, map[string]float64{"USD": 154}) {
-				t.Errorf("c1 derived: %+v", c1)
-			}
-			// Revenue in two currencies, cost in one: profit per currency,
-			// no ROI.
-			if c2.CR != 1 || !reflect.DeepEqual(c2.EPC, byCur{"USD": 2_000_000, "EUR": 500_000}) ||
-				!reflect.DeepEqual(c2.Profit, byCur{"USD": 4_000_000, "EUR": 950_000}) || len(c2.ROI) != 0 || c2.ROI == nil {
-				t.Errorf("c2 derived: %+v", c2)
-			}
-		},
-	},
-	{
-		name: "campaign and zone", groupBy: []string{"campaign", "zone"},
-		want: []CampaignRow{
-			crow(2, 4, 4, byCur{"USD": 6_200_000}, byCur{"USD": 20_000}, func(r *CampaignRow) { r.Campaign, r.Zone = "c1", "z1" }),
-			// approved then charged back: a conversion, revenue 0, not approved
-			crow(1, 1, 0, byCur{"USD": 0}, byCur{"USD": 20_000}, func(r *CampaignRow) { r.Campaign, r.Zone = "c1", "z2" }),
-			crow(1, 1, 1, byCur{"USD": 4_000_000}, byCur{"EUR": 50_000}, func(r *CampaignRow) { r.Campaign, r.Zone = "c2", "z1" }),
-			crow(1, 1, 1, byCur{"EUR": 1_000_000}, byCur{}, func(r *CampaignRow) { r.Campaign, r.Zone = "c2", "z2" }),
-		},
-		check: func(t *testing.T, got []CampaignRow) {
-			if r := got[0]; r.CR != 2 || r.EPC["USD"] != 3_100_000 || r.ROI["USD"] != 309 {
-				t.Errorf("c1/z1 derived: %+v", r)
-			}
-			if r := got[1]; r.Profit["USD"] != -20_000 || r.ROI["USD"] != -1 || r.EPC["USD"] != 0 {
-				t.Errorf("c1/z2 derived: %+v", r)
-			}
-			if r := got[2]; !reflect.DeepEqual(r.Profit, byCur{"USD": 4_000_000, "EUR": -50_000}) || len(r.ROI) != 0 {
-				t.Errorf("c2/z1 derived: %+v", r)
-			}
-			if r := got[3]; !reflect.DeepEqual(r.Profit, byCur{"EUR": 1_000_000}) || len(r.ROI) != 0 {
-				t.Errorf("c2/z2 derived (no cost, no ROI): %+v", r)
-			}
-		},
-	},
-	{
-		// Each row on its own day: k2's conversion is pending on the 10th
-		// and approved on the 11th (Tokyo).
-		name: "day in Tokyo", groupBy: []string{"day"}, tz: "Asia/Tokyo",
-		want: []CampaignRow{
-			crow(3, 4, 3, byCur{"USD": 6_700_000}, byCur{"USD": 20_000, "EUR": 50_000}, func(r *CampaignRow) { r.Day = "2024-03-10" }),
-			crow(2, 3, 3, byCur{"USD": 3_500_000, "EUR": 1_000_000}, byCur{"USD": 20_000}, func(r *CampaignRow) { r.Day = "2024-03-11" }),
-		},
-		check: func(t *testing.T, got []CampaignRow) {
-			if r := got[0]; r.EPC["USD"] != 2_233_333 || len(r.ROI) != 0 || r.CR != 4.0/3 {
-				t.Errorf("10th derived: %+v", r)
-			}
-		},
-	},
-	{
-		name: "day in UTC", groupBy: []string{"day"},
-		want: []CampaignRow{
-			crow(5, 6, 5, byCur{"USD": 9_700_000, "EUR": 1_000_000}, byCur{"USD": 40_000, "EUR": 50_000}, func(r *CampaignRow) { r.Day = "2024-03-10" }),
-			crow(0, 1, 1, byCur{"USD": 500_000}, byCur{}, func(r *CampaignRow) { r.Day = "2024-03-11" }),
-		},
-		check: func(t *testing.T, got []CampaignRow) {
-			if r := got[1]; r.CR != 0 || len(r.EPC) != 0 || r.EPC == nil || r.Profit["USD"] != 500_000 || len(r.ROI) != 0 {
-				t.Errorf("11th (no clicks) derived: %+v", r)
-			}
-		},
-	},
-	{
-		name: "country", groupBy: []string{"country"},
-		want: []CampaignRow{
-			crow(1, 1, 0, byCur{"USD": 0}, byCur{"USD": 20_000}, func(r *CampaignRow) { r.Country = "DE" }),
-			crow(1, 1, 1, byCur{"EUR": 1_000_000}, byCur{}, func(r *CampaignRow) { r.Country = "FR" }),
-			crow(3, 5, 5, byCur{"USD": 10_200_000}, byCur{"USD": 20_000, "EUR": 50_000}, func(r *CampaignRow) { r.Country = "US" }),
-		},
-	},
-	{
-		// Postbacks carry no source, and p9 no network: both come from
-		// the click (k0's although it is before from).
-		name: "source and network", groupBy: []string{"source", "network"},
-		want: []CampaignRow{
-			crow(3, 5, 4, byCur{"USD": 6_200_000}, byCur{"USD": 40_000}, func(r *CampaignRow) { r.Source, r.Network = "s1", "n1" }),
-			crow(2, 2, 2, byCur{"USD": 4_000_000, "EUR": 1_000_000}, byCur{"EUR": 50_000}, func(r *CampaignRow) { r.Source, r.Network = "s2", "n2" }),
-		},
-	},
-	{
-		name: "network, campaign, zone, country, day and source", groupBy: []string{"network", "campaign", "zone", "country", "day", "source"},
-		check: func(t *testing.T, got []CampaignRow) {
-			var clicks, conv int64
-			for _, r := range got {
-				clicks += r.Clicks
-				conv += r.Conversions
-				if r.Campaign == "" || r.Source == "" || r.Network == "" || r.Zone == "" || r.Country == "" || r.Day == "" {
-					t.Errorf("missing group value: %+v", r)
+// The report suite's hand-computed answers from ClickHouse, whatever the
+// order of the rows, their repetition and the degraded copies of a crash
+// replay (FINAL).
+func TestReportSuite(t *testing.T) {
+	hits := reportstest.Hits()
+	for _, tt := range []struct {
+		name    string
+		batches [][]storage.Hit
+	}{
+		{"once", [][]storage.Hit{hits}},
+		{"twice, replayed copies between", [][]storage.Hit{hits, reportstest.Replayed(hits), hits}},
+		{"replayed copies first", [][]storage.Hit{reportstest.Replayed(hits), hits}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := openTest(t)
+			for _, b := range tt.batches {
+				if err := c.Insert(t.Context(), b); err != nil {
+					t.Fatal(err)
 				}
 			}
-			if clicks != 5 || conv != 7 || len(got) != 5 { // UTC: c1/z1/US on the 10th and 11th, c1/z2/DE, c2/z1/US, c2/z2/FR
-				t.Errorf("%d rows, %d clicks, %d conversions: %+v", len(got), clicks, conv, got)
-			}
-		},
-	},
-	{
-		name: "totals", groupBy: nil,
-		want: []CampaignRow{
-			crow(5, 7, 6, byCur{"USD": 10_200_000, "EUR": 1_000_000}, byCur{"USD": 40_000, "EUR": 50_000}, nil),
-		},
-	},
-}
-
-func checkCampaignReports(t *testing.T, c *Client) {
-	t.Helper()
-	for _, tt := range campaignCases {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := c.CampaignReport(t.Context(), "acme", tt.groupBy, from, to, tt.tz)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tt.want != nil && !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("\n got %+v\nwant %+v", got, tt.want)
-			}
-			if tt.check != nil {
-				tt.check(t, got)
-			}
+			reportstest.Run(t, c)
 		})
 	}
 }
 
-func TestCampaignReport(t *testing.T) {
+// Bad dimensions and time zones are refused before any SQL is built, and
+// quotes in values stay values.
+func TestCampaignSumsRefuses(t *testing.T) {
 	c := openTest(t)
-	if err := c.Insert(t.Context(), campaignFixture()); err != nil {
-		t.Fatal(err)
-	}
-	checkCampaignReports(t, c)
-
-	t.Run("bad group_by", func(t *testing.T) {
-		for _, g := range [][]string{{"offer"}, {"campaign", "campaign"}, {""}, {"Campaign"}, {"zone", "g0) FROM hits --"}} {
-			if _, err := c.CampaignReport(t.Context(), "acme", g, from, to, ""); !errors.Is(err, ErrBadGroupBy) {
-				t.Errorf("group_by %q: %v", g, err)
-			}
-		}
-	})
-	t.Run("bad time zone", func(t *testing.T) {
-		if _, err := c.CampaignReport(t.Context(), "acme", []string{"day"}, from, to, "Mars/Olympus"); err == nil {
-			t.Error("accepted")
-		}
-	})
-	t.Run("other account", func(t *testing.T) {
-		got, err := c.CampaignReport(t.Context(), "other", []string{"campaign"}, from, to, "")
-		want := []CampaignRow{crow(1, 0, 0, byCur{}, byCur{"USD": 10_000}, func(r *CampaignRow) { r.Campaign = "c1" })}
-		if err != nil || !reflect.DeepEqual(got, want) {
-			t.Errorf("got %+v, %v", got, err)
-		}
-	})
-	t.Run("empty", func(t *testing.T) {
-		for _, g := range [][]string{nil, {"source"}, {"day"}} {
-			got, err := c.CampaignReport(t.Context(), "nobody", g, from, to, "")
-			if err != nil || len(got) != 0 {
-				t.Errorf("group_by %q: %+v, %v", g, got, err)
-			}
-		}
-	})
-	t.Run("group accessor", func(t *testing.T) {
-		r := CampaignRow{Campaign: "c", Source: "s", Network: "n", Zone: "z", Country: "co", Day: "d"}
-		got := map[string]string{}
-		for _, g := range GroupBys {
-			got[g] = r.Group(g)
-		}
-		want := map[string]string{"campaign": "c", "source": "s", "network": "n", "zone": "z", "country": "co", "day": "d"}
-		if !maps.Equal(got, want) {
-			t.Errorf("%v", got)
-		}
-	})
-}
-
-// Rows inserted twice, and degraded replayed copies, count once.
-func TestCampaignReportDedupe(t *testing.T) {
-	c := openTest(t)
-	hits := campaignFixture()
-	for _, b := range [][]storage.Hit{hits, replayed(hits), hits} {
-		if err := c.Insert(t.Context(), b); err != nil {
-			t.Fatal(err)
+	for _, g := range [][]string{{"offer"}, {"campaign", "campaign"}, {""}, {"Campaign"}, {"zone", "g0) FROM hits --"},
+		{"campaign", "zone", "country", "day"}} {
+		q := report.CampaignQuery{GroupBy: g}
+		if _, err := c.CampaignSums(t.Context(), "acme", q); !errors.Is(err, report.ErrBadQuery) {
+			t.Errorf("group_by %q: %v", g, err)
 		}
 	}
-	checkCampaignReports(t, c)
+	if _, err := c.CampaignSums(t.Context(), "acme", report.CampaignQuery{GroupBy: []string{"day"}, TZ: "Mars/Olympus"}); !errors.Is(err, report.ErrBadQuery) {
+		t.Errorf("bad time zone: %v", err)
+	}
+	q := report.CampaignQuery{GroupBy: []string{"zone"}, Filters: map[string]string{"campaign": "c1' OR 1=1 --", "day": "x"}}
+	if res, err := c.CampaignSums(t.Context(), "acme' OR 1=1 --", q); err != nil || len(res.Groups) != 0 {
+		t.Errorf("quotes: %+v, %v", res, err)
+	}
 }

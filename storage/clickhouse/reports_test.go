@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pixelpost/pixelpost/report"
 	"github.com/pixelpost/pixelpost/storage"
 )
 
@@ -46,36 +47,36 @@ func fixture() []storage.Hit {
 	}
 }
 
-func fixtureSeries() []DayPoint {
-	return []DayPoint{
+func fixtureSeries() []report.DayPoint {
+	return []report.DayPoint{
 		{Day: "2024-03-10", Registrants: 1, Sales: 1, Conversions: 1, Revenue: map[string]int64{"USD": 49_990_000}},
 		{Day: "2024-03-11", Sales: 2, Conversions: 2, Revenue: map[string]int64{"EUR": 20_000_000, "USD": 15_000_000}},
 	}
 }
 
-func fixtureStatus() []StatusCount {
-	return []StatusCount{
-		{"manual", "accepted", "", 1},
-		{"pixel", "accepted", "", 3}, // a1, a2, w2
-		{"pixel", "duplicate", "same_order", 1},
-		{"pixel", "rejected", "currency_mismatch", 1},
-		{"pixel", "updated", "", 1},
-		{"postback", "accepted", "", 1},
-		{"registration", "accepted", "", 1},
+func fixtureStatus() []report.StatusCount {
+	return []report.StatusCount{
+		{Kind: "manual", Status: "accepted", Reason: "", Count: 1},
+		{Kind: "pixel", Status: "accepted", Reason: "", Count: 3}, // a1, a2, w2
+		{Kind: "pixel", Status: "duplicate", Reason: "same_order", Count: 1},
+		{Kind: "pixel", Status: "rejected", Reason: "currency_mismatch", Count: 1},
+		{Kind: "pixel", Status: "updated", Reason: "", Count: 1},
+		{Kind: "postback", Status: "accepted", Reason: "", Count: 1},
+		{Kind: "registration", Status: "accepted", Reason: "", Count: 1},
 	}
 }
 
 func checkReports(t *testing.T, c *Client) {
 	t.Helper()
 	ctx := t.Context()
-	got, err := c.WebinarSeries(ctx, "acme", "w1", from, to, "Asia/Tokyo")
+	got, err := c.WebinarSeries(ctx, "acme", "w1", report.Range{From: from, To: to}, "Asia/Tokyo")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := fixtureSeries(); !reflect.DeepEqual(got, want) {
 		t.Errorf("series\n got %+v\nwant %+v", got, want)
 	}
-	st, err := c.HitsByStatus(ctx, "acme", from, to)
+	st, err := c.HitsByStatus(ctx, "acme", report.Range{From: from, To: to})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,19 +93,19 @@ func TestReports(t *testing.T) {
 	checkReports(t, c)
 
 	t.Run("utc buckets", func(t *testing.T) {
-		got, err := c.WebinarSeries(t.Context(), "acme", "w1", from, to, "")
+		got, err := c.WebinarSeries(t.Context(), "acme", "w1", report.Range{From: from, To: to}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		// In UTC everything from a1 to m1 is on the 10th.
-		want := []DayPoint{{Day: "2024-03-10", Registrants: 1, Sales: 3, Conversions: 2,
+		want := []report.DayPoint{{Day: "2024-03-10", Registrants: 1, Sales: 3, Conversions: 2,
 			Revenue: map[string]int64{"USD": 64_990_000, "EUR": 20_000_000}}}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("got %+v\nwant %+v", got, want)
 		}
 	})
 	t.Run("open range", func(t *testing.T) {
-		got, err := c.HitsByStatus(t.Context(), "acme", time.Time{}, time.Time{})
+		got, err := c.HitsByStatus(t.Context(), "acme", report.Range{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,13 +119,13 @@ func TestReports(t *testing.T) {
 	})
 	t.Run("bad time zone", func(t *testing.T) {
 		for _, tz := range []string{"Mars/Olympus", "UTC'); DROP TABLE hits; --", "Local"} {
-			if _, err := c.WebinarSeries(t.Context(), "acme", "w1", from, to, tz); err == nil {
+			if _, err := c.WebinarSeries(t.Context(), "acme", "w1", report.Range{From: from, To: to}, tz); err == nil {
 				t.Errorf("tz %q accepted", tz)
 			}
 		}
 	})
 	t.Run("quotes in values", func(t *testing.T) {
-		got, err := c.WebinarSeries(t.Context(), "acme' OR 1=1 --", "w1", from, to, "UTC")
+		got, err := c.WebinarSeries(t.Context(), "acme' OR 1=1 --", "w1", report.Range{From: from, To: to}, "UTC")
 		if err != nil || len(got) != 0 {
 			t.Errorf("got %v, %v; want no rows", got, err)
 		}

@@ -3,8 +3,8 @@ package clickhouse
 import (
 	"reflect"
 	"testing"
-	"time"
 
+	"github.com/pixelpost/pixelpost/report"
 	"github.com/pixelpost/pixelpost/storage"
 )
 
@@ -69,9 +69,10 @@ func TestMigrateAddsS2SColumns(t *testing.T) {
 	if h := got[0]; h.ID != click.ID || h.Macros["zone_id"] != "z1" || h.Cost != 10_000 || h.SourceID != "s1" {
 		t.Errorf("new row: %+v", h)
 	}
-	rows, err := c.CampaignReport(ctx, "acme", []string{"campaign", "zone", "source"}, time.Time{}, time.Time{}, "")
-	if err != nil || len(rows) != 2 || rows[0].Zone != "" || rows[0].Clicks != 1 ||
-		rows[1].Zone != "z1" || rows[1].Source != "s1" || rows[1].Clicks != 1 {
+	res, err := c.CampaignSums(ctx, "acme", report.CampaignQuery{GroupBy: []string{"campaign", "zone", "source"}})
+	rows := report.Campaign(report.CampaignQuery{GroupBy: []string{"campaign", "zone", "source"}}, res, report.Rates{}).Rows
+	if err != nil || len(rows) != 2 || rows[0].Group["zone"] != "" || rows[0].Clicks != 1 ||
+		rows[1].Group["zone"] != "z1" || rows[1].Group["source"] != "s1" || rows[1].Clicks != 1 {
 		t.Errorf("report on the migrated table: %+v, %v", rows, err)
 	}
 }

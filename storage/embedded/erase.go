@@ -3,8 +3,6 @@ package embedded
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"os"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -40,47 +38,13 @@ func (l *Ledger) EraseAttendee(ctx context.Context, account, email string, at ti
 	return er, l.scrubFreePages()
 }
 
-// scrubFreePages overwrites with zeros every free page of the file. Bolt
-// never changes a page in place: the erased values stay in the old copies
-// of the pages the erasure (and earlier writes) replaced, free pages of
-// the file, until a later write reuses them. Holding mu alone, no read
-// transaction is open, so the write transaction releases every pending
-// page and none of the free pages is in use; they are written through a
-// second descriptor before that transaction commits (the mapping is
-// shared: bolt reads what is written). Cost: one pass over the page ids
-// and one write per free page, under a pause of the ledger.
+// scrubFreePages overwrites the file's free pages, where bolt keeps the
+// old copies of the pages the erasure (and earlier writes) replaced.
 func (l *Ledger) scrubFreePages() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.closed.Load() {
 		return ErrClosed
 	}
-	f, err := os.OpenFile(l.db.Path(), os.O_WRONLY, 0)
-	if err != nil {
-		return fmt.Errorf("cannot overwrite free pages: %w", err)
-	}
-	defer f.Close()
-	err = l.db.Update(func(tx *bolt.Tx) error {
-		size := tx.DB().Info().PageSize
-		zeros := make([]byte, size)
-		pages := int(tx.Size() / int64(size))
-		for id := 2; id < pages; id++ { // 0 and 1 are the meta pages
-			p, err := tx.Page(id)
-			if err != nil {
-				return err
-			}
-			if p != nil && p.Type == "free" {
-				if _, err := f.WriteAt(zeros, int64(id)*int64(size)); err != nil {
-					return err
-				}
-			}
-		}
-		return f.Sync()
-	})
-	if err != nil {
-		return fmt.Errorf("cannot overwrite free pages: %w", l.wrap(err))
-	}
-	return nil
+	return l.wrap(l.db.ScrubFreePages())
 }
 
 func (a *acctTxn) erase(id string, at int64, er *storage.Erasure) error {

@@ -9,7 +9,8 @@ import (
 // The bolt file:
 //
 //	meta                      "version" -> 1; "newest_day" -> day key;
-//	                          "clicks_indexed" once clickdays is complete
+//	                          "clicks_indexed" once clickdays is complete;
+//	                          "ties_indexed" once clickatts is
 //	accounts/<account>/       one nested bucket per account:
 //	  "meta"                  -> accountRec
 //	  webinars/   webinar     -> webinarRec (configured or first seen in a hit)
@@ -25,6 +26,7 @@ import (
 //	  converted/  lp(webinar) attendee -> ""
 //	  stats/      webinar     -> statsRec
 //	  attclicks/  lp(attendee) click id -> "" (clicks it converted: s2s.go)
+//	  clickatts/  lp(click id) attendee -> "" (the same ties, by click)
 //	hits/         lp(account) hit id -> day key (remembered hit ids)
 //	hitdays/<day>/ lp(account) hit id -> "" (for dropping a whole day)
 //	clickdays/<day>/ lp(account) click id -> "" (clicks by the day they
@@ -42,6 +44,7 @@ var (
 
 	keyNewestDay     = []byte("newest_day")
 	keyClicksIndexed = []byte("clicks_indexed") // clickdays holds every click
+	keyTiesIndexed   = []byte("ties_indexed")   // clickatts holds every tie
 	keyAccount       = []byte("meta")
 
 	bucketWebinars    = []byte("webinars")

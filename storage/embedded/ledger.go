@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,11 +41,8 @@ type Config struct {
 
 // Ledger is the embedded storage.Ledger. It is safe for concurrent use.
 type Ledger struct {
-	db     *bolt.DB
+	db     *boltfile.DB // its transactions exclude ScrubFreePages
 	closed atomic.Bool
-	// mu is held shared by every transaction, and alone by scrubFreePages,
-	// which must know that no reader still sees the pages it overwrites.
-	mu sync.RWMutex
 }
 
 var _ storage.Ledger = (*Ledger)(nil)
@@ -66,7 +62,10 @@ func Open(path string, cfg Config) (*Ledger, error) {
 		if err := boltfile.InitLayout(tx, layoutVersion, bucketAccounts, bucketHits, bucketHitDays); err != nil {
 			return err
 		}
-		return indexClicks(tx)
+		if err := indexClicks(tx); err != nil {
+			return err
+		}
+		return indexTies(tx)
 	})
 	if err != nil {
 		_ = db.Close()
@@ -97,8 +96,6 @@ func (l *Ledger) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	l.mu.RLock()
-	defer l.mu.RUnlock()
 	return l.wrap(l.db.View(fn))
 }
 
@@ -109,8 +106,6 @@ func (l *Ledger) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	l.mu.RLock()
-	defer l.mu.RUnlock()
 	return l.wrap(l.db.Update(fn))
 }
 

@@ -22,8 +22,12 @@ var (
 	bucketConvs    = []byte("convs")
 	bucketProfiles = []byte("profiles")
 	// attclicks/ lp(attendee) click id -> "": the clicks an attendee
-	// converted (conversion pixel), whose macros its erasure strips.
+	// converted (conversion pixel), whose macros its erasure strips; and
+	// clickatts/ lp(click id) attendee -> "", the same ties by click, so
+	// that they go when the click is dropped (pruneClicks). An erasure
+	// keeps them: the same erasure sent again finds the clicks again.
 	bucketAttClicks = []byte("attclicks")
+	bucketClickAtts = []byte("clickatts")
 )
 
 // click records a click; applying the same click again rewrites the same
@@ -76,11 +80,7 @@ func (a *acctTxn) postback(op *storage.Op, id string) (storage.Result, error) {
 	res, next := storage.DecidePostback(op, &click, prev)
 	if res.Conversion != nil && id != "" {
 		res.AttendeeID = id
-		b, err := a.root.CreateBucketIfNotExists(bucketAttClicks)
-		if err != nil {
-			return storage.Result{}, err
-		}
-		if err := b.Put(pair(id, op.ClickID), empty); err != nil {
+		if err := tie(a.root, id, op.ClickID); err != nil {
 			return storage.Result{}, err
 		}
 	}
@@ -222,9 +222,86 @@ func (t *txn) pruneClicks(budget int) error {
 		if err := clicks.Delete([]byte(clickID)); err != nil {
 			return err
 		}
+		if err := untie(root, clickID); err != nil {
+			return err
+		}
 		return deletePrefix(root.Bucket(bucketConvs), []byte(clickID+"|")) // storage.ConvKey
 	}, nil)
 	return err
+}
+
+// tie records that attendee id converted clickID, in both directions.
+func tie(root *bolt.Bucket, id, clickID string) error {
+	byAtt, err := root.CreateBucketIfNotExists(bucketAttClicks)
+	if err != nil {
+		return err
+	}
+	byClick, err := root.CreateBucketIfNotExists(bucketClickAtts)
+	if err != nil {
+		return err
+	}
+	if err := byAtt.Put(pair(id, clickID), empty); err != nil {
+		return err
+	}
+	return byClick.Put(pair(clickID, id), empty)
+}
+
+// untie forgets every tie of a dropped click.
+func untie(root *bolt.Bucket, clickID string) error {
+	byClick := root.Bucket(bucketClickAtts)
+	if byClick == nil {
+		return nil
+	}
+	prefix := lp(nil, clickID)
+	var atts []string
+	c := byClick.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		atts = append(atts, string(k[len(prefix):]))
+	}
+	if byAtt := root.Bucket(bucketAttClicks); byAtt != nil {
+		for _, id := range atts {
+			if err := byAtt.Delete(pair(id, clickID)); err != nil {
+				return err
+			}
+		}
+	}
+	return deletePrefix(byClick, prefix)
+}
+
+// indexTies files every tie by click too: once, for a file whose ties
+// were written before clickatts existed.
+func indexTies(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta.Get(keyTiesIndexed) != nil {
+		return nil
+	}
+	err := tx.Bucket(bucketAccounts).ForEachBucket(func(account []byte) error {
+		root := tx.Bucket(bucketAccounts).Bucket(account)
+		byAtt := root.Bucket(bucketAttClicks)
+		if byAtt == nil {
+			return nil
+		}
+		var ties [][2]string
+		err := byAtt.ForEach(func(k, _ []byte) error {
+			if id, clickID, ok := unpair(k); ok {
+				ties = append(ties, [2]string{id, clickID})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, t := range ties {
+			if err := tie(root, t[0], t[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return meta.Put(keyTiesIndexed, empty)
 }
 
 // deletePrefix deletes the keys of b (if any) that start with prefix.
@@ -274,43 +351,42 @@ func indexClicks(tx *bolt.Tx) error {
 // eraseClicks strips the macros of the clicks attendee id converted (its
 // traffic source's ids for the visit: external_id, zone, ...), keeping
 // campaign, cost, time and valuation so that reports stay right, and
-// forgets the tie. A click already dropped is skipped.
+// lists them all in er.ClickIDs (stripped now or earlier) for the caller
+// to strip elsewhere. The ties stay until the click is dropped.
 func (a *acctTxn) eraseClicks(id string, er *storage.Erasure) error {
 	ab := a.root.Bucket(bucketAttClicks)
 	if ab == nil {
 		return nil
 	}
 	prefix := lp(nil, id)
-	var keys [][]byte
+	cb := a.root.Bucket(bucketClicks)
 	c := ab.Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		keys = append(keys, bytes.Clone(k))
-	}
-	cb := a.root.Bucket(bucketClicks)
-	for _, k := range keys {
-		clickID := k[len(prefix):]
+		clickID := string(k[len(prefix):])
+		er.ClickIDs = append(er.ClickIDs, clickID)
 		var v []byte
 		if cb != nil {
-			v = cb.Get(clickID)
+			v = cb.Get([]byte(clickID))
 		}
-		if v != nil {
-			var click storage.ClickRec
-			if err := json.Unmarshal(v, &click); err != nil {
-				return err
-			}
-			click.Macros = nil
-			nv, err := json.Marshal(click)
-			if err != nil {
-				return err
-			}
-			if err := cb.Put(clickID, nv); err != nil {
-				return err
-			}
-			er.Clicks++
+		if v == nil {
+			continue // dropped since: its tie goes with it
 		}
-		if err := ab.Delete(k); err != nil {
+		var click storage.ClickRec
+		if err := json.Unmarshal(v, &click); err != nil {
 			return err
 		}
+		if len(click.Macros) == 0 {
+			continue // stripped by an earlier erasure
+		}
+		click.Macros = nil
+		nv, err := json.Marshal(click)
+		if err != nil {
+			return err
+		}
+		if err := cb.Put([]byte(clickID), nv); err != nil {
+			return err
+		}
+		er.Clicks++
 	}
 	return nil
 }

@@ -12,9 +12,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pixelpost/pixelpost/internal/testenv"
 
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
@@ -178,25 +179,6 @@ func (g *fakeGraph) setScript(s func(int, graphReq) (int, string)) {
 
 func (g *fakeGraph) count() int { return len(g.requests()) }
 
-// clock starts at a pinned date (so that "now - 3 h" is the same day at
-// any hour the suite runs), then moves with real time, which the senders'
-// timers need, plus an offset the test moves forward.
-type clock struct {
-	start time.Time // monotonic reading at creation
-	off   atomic.Int64
-}
-
-// pinnedNow is where every test clock starts: mid-afternoon UTC, far from
-// a day boundary in either direction.
-var pinnedNow = time.Date(2026, 6, 18, 14, 42, 0, 0, time.UTC)
-
-func newClock() *clock { return &clock{start: time.Now()} }
-
-func (c *clock) Now() time.Time {
-	return pinnedNow.Add(time.Since(c.start) + time.Duration(c.off.Load()))
-}
-func (c *clock) Advance(d time.Duration) { c.off.Add(int64(d)) }
-
 // fastBackoff retries after a few milliseconds.
 func fastBackoff(int) time.Duration { return 5 * time.Millisecond }
 
@@ -233,14 +215,14 @@ func (l *logBuf) String() string {
 type env struct {
 	f     *meta.Forwarder
 	g     *fakeGraph
-	clock *clock
+	clock *testenv.Clock
 	logs  *logBuf
 	cfg   meta.Config
 }
 
 func newEnv(t *testing.T, cfg meta.Config, script func(int, graphReq) (int, string), mod ...func(*meta.Dataset)) *env {
 	t.Helper()
-	e := &env{g: newGraph(t, script), clock: newClock(), logs: &logBuf{}, cfg: cfg}
+	e := &env{g: newGraph(t, script), clock: testenv.NewClock(), logs: &logBuf{}, cfg: cfg}
 	e.f = open(t, cfg, e.deps())
 	d := meta.Dataset{
 		ID: testDataset, Account: testAccount, AccessToken: testToken, APIVersion: "v21.0",

@@ -82,7 +82,7 @@ type Forwarder struct {
 	cfg    Config
 	log    zerolog.Logger
 	now    func() time.Time
-	db     *bolt.DB
+	db     *boltfile.DB
 	client *http.Client
 	// transport is the client's when Forwarder built it (nil with
 	// Deps.Client): its idle connections are closed on Close.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pixelpost/pixelpost/internal/testenv"
+
 	"github.com/pixelpost/pixelpost/storage/meta"
 )
 
@@ -317,7 +319,7 @@ func TestTooOldPendingFails(t *testing.T) {
 func TestSSRFGuard(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.AllowPrivateTargets = false
-	e := &env{g: newGraph(t, ok), clock: newClock(), logs: &logBuf{}}
+	e := &env{g: newGraph(t, ok), clock: testenv.NewClock(), logs: &logBuf{}}
 	e.f = open(t, cfg, e.deps())
 	d := meta.Dataset{ID: testDataset, Account: testAccount, AccessToken: testToken, GraphBase: e.g.srv.URL}
 	if err := e.f.PutDataset(context.Background(), d); err == nil || !strings.Contains(err.Error(), "loopback") {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pixelpost/pixelpost/internal/testenv"
+
 	"github.com/pixelpost/pixelpost/storage"
 	"github.com/pixelpost/pixelpost/storage/outbox"
 )
@@ -167,7 +169,7 @@ func TestTimeoutIsRetried(t *testing.T) {
 
 // Past MaxAge after creation, a retryable failure is final.
 func TestGivesUpAfterMaxAge(t *testing.T) {
-	clk := newClock()
+	clk := testenv.NewClock()
 	rc := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {
 		if n == 3 {
 			clk.Advance(25 * time.Hour)
@@ -197,7 +199,7 @@ func TestGivesUpAfterMaxAge(t *testing.T) {
 // The next retry is never scheduled past the MaxAge deadline: the default
 // backoff of an hour is clamped so the last try happens at the deadline.
 func TestRetryNotScheduledPastMaxAge(t *testing.T) {
-	clk := newClock()
+	clk := testenv.NewClock()
 	rc := newReceiver(t, status(http.StatusServiceUnavailable))
 	cfg := testConfig(t)
 	cfg.MaxAge = time.Minute
@@ -292,7 +294,7 @@ func TestManualRetry(t *testing.T) {
 		defer mu.Unlock()
 		w.WriteHeader(code)
 	})
-	clk := newClock()
+	clk := testenv.NewClock()
 	o := open(t, testConfig(t), outbox.Deps{Now: clk.Now})
 	start(t, o)
 	id := enqueue(t, o, outbox.Delivery{Account: "acct", Kind: outbox.KindPostback, Key: "k", URL: rc.url("/pb")})

@@ -1,7 +1,10 @@
 package outbox_test
 
 import (
+	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -48,5 +51,51 @@ func TestForget(t *testing.T) {
 	}
 	if !p.Erased || !d.Erased {
 		t.Errorf("not marked erased: %v %v", p.Erased, d.Erased)
+	}
+}
+
+// A postback matched by its key (a click the person converted) loses the
+// source's macros wherever its template put them, path or query, and the
+// outbox file keeps no old copy of them (free pages overwritten).
+func TestForgetWhereLeavesNothingInTheFile(t *testing.T) {
+	rc := newReceiver(t, status(200))
+	cfg := testConfig(t)
+	o := open(t, cfg, outbox.Deps{})
+	stop := start(t, o)
+	var ids []string
+	for i := range 20 { // enough deliveries for several pages of the file
+		ids = append(ids, enqueue(t, o, outbox.Delivery{Account: "acct", Kind: outbox.KindPostback,
+			Key: "click-ann|t|T" + string(rune('a'+i)) + "|approved|5.00",
+			URL: rc.url("/pb/EXT-ANN-MACRO?zone=ZONE-ANN-MACRO&n=" + string(rune('a'+i)))}))
+	}
+	other := enqueue(t, o, outbox.Delivery{Account: "acct", Kind: outbox.KindPostback, Key: "click-bob|g|default|approved|1.00",
+		URL: rc.url("/pb/EXT-BOB?zone=9")})
+	for _, id := range append(ids, other) {
+		waitFor(t, o, "acct", id, outbox.StatusDelivered)
+	}
+	stop()
+
+	n, err := o.ForgetWhere(t.Context(), "acct", func(d *outbox.Delivery) bool { return strings.HasPrefix(d.Key, "click-ann|") })
+	if err != nil || n != len(ids) {
+		t.Fatalf("ForgetWhere = %d, %v; want %d", n, err, len(ids))
+	}
+	d, _ := o.Get(t.Context(), "acct", ids[0])
+	if d.URL != rc.url("") || !d.Erased || d.Status != outbox.StatusDelivered {
+		t.Errorf("an erased postback: %+v, want its URL cut to %s", d, rc.url(""))
+	}
+	if b, _ := o.Get(t.Context(), "acct", other); b.URL != rc.url("/pb/EXT-BOB?zone=9") {
+		t.Errorf("another click's postback: %+v", b)
+	}
+	if n, err := o.ForgetWhere(t.Context(), "acct", func(*outbox.Delivery) bool { return true }); err != nil || n != 1 {
+		t.Errorf("forgetting again: %d, %v; want only the one not erased yet", n, err)
+	}
+	b, err := os.ReadFile(filepath.Join(cfg.Dir, outbox.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"EXT-ANN-MACRO", "ZONE-ANN-MACRO"} {
+		if c := bytes.Count(b, []byte(s)); c > 0 {
+			t.Errorf("the outbox file holds %q %d times after the erasure", s, c)
+		}
 	}
 }

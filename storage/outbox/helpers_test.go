@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,25 +66,6 @@ func (rc *receiver) url(path string) string { return rc.srv.URL + path }
 func status(code int) func(int, http.ResponseWriter, *http.Request) {
 	return func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) }
 }
-
-// clock starts at a pinned date (so that "now - 3 h" is the same day at
-// any hour the suite runs), then moves with real time, which the senders'
-// timers need, plus an offset the test moves forward.
-type clock struct {
-	start time.Time // monotonic reading at creation
-	off   atomic.Int64
-}
-
-// pinnedNow is where every test clock starts: mid-afternoon UTC, far from
-// a day boundary in either direction.
-var pinnedNow = time.Date(2026, 6, 18, 14, 42, 0, 0, time.UTC)
-
-func newClock() *clock { return &clock{start: time.Now()} }
-
-func (c *clock) Now() time.Time {
-	return pinnedNow.Add(time.Since(c.start) + time.Duration(c.off.Load()))
-}
-func (c *clock) Advance(d time.Duration) { c.off.Add(int64(d)) }
 
 // fastBackoff retries after a few milliseconds.
 func fastBackoff(int) time.Duration { return 5 * time.Millisecond }

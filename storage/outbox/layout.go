@@ -72,7 +72,7 @@ func (c *counts) move(from, to string) {
 }
 
 // initLayout creates the buckets and returns the stored counts.
-func initLayout(db *bolt.DB) (counts, error) {
+func initLayout(db *boltfile.DB) (counts, error) {
 	var c counts
 	err := db.Update(func(tx *bolt.Tx) error {
 		if err := boltfile.InitLayout(tx, layoutVersion, bucketDeliveries, bucketDue, bucketKeys); err != nil {

@@ -69,7 +69,7 @@ type Outbox struct {
 	log      zerolog.Logger
 	now      func() time.Time
 	onResult func(d Delivery, a Attempt, final bool)
-	db       *bolt.DB
+	db       *boltfile.DB
 	ids      idGen
 
 	transport *http.Transport

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pixelpost/pixelpost/internal/testenv"
+
 	"github.com/pixelpost/pixelpost/storage/outbox"
 )
 
@@ -12,7 +14,7 @@ import (
 // it is sent); pending ones and younger ones stay; Delivered still counts
 // them (it counts ever).
 func TestPrune(t *testing.T) {
-	clk := newClock()
+	clk := testenv.NewClock()
 	rc := newReceiver(t, status(200))
 	o := open(t, testConfig(t), outbox.Deps{Now: clk.Now})
 	stop := start(t, o)

@@ -1,8 +1,11 @@
 package outbox
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"sort"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -152,4 +155,32 @@ func (o *Outbox) Stats() Stats {
 	n := len(o.inFlight)
 	o.flightMu.Unlock()
 	return Stats{Pending: c.Pending, Delivered: c.Delivered, Failed: c.Failed, Attempts: c.Attempts, InFlight: int64(n)}
+}
+
+// WithKeyPrefix returns the latest delivery of each idempotency Key of
+// account and kind that starts with prefix, oldest first, at most limit:
+// the deliveries of one conversion (their keys start with its
+// storage.ConvKey) for the conversion log.
+func (o *Outbox) WithKeyPrefix(ctx context.Context, account, kind, prefix string, limit int) ([]Delivery, error) {
+	var out []Delivery
+	err := o.view(ctx, func(tx *bolt.Tx) error {
+		start := keyIndexKey(account, kind, prefix)
+		c := tx.Bucket(bucketKeys).Cursor()
+		for k, v := c.Seek(start); k != nil && len(out) < limit && bytes.HasPrefix(k, start); k, v = c.Next() {
+			d, err := getRecord(tx, account, string(v))
+			if errors.Is(err, ErrNotFound) {
+				continue // pruned
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot list deliveries of %s: %w", prefix, err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
 }

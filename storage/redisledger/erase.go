@@ -3,6 +3,7 @@ package redisledger
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -40,15 +41,29 @@ func (l *Ledger) EraseAttendee(ctx context.Context, account, email string, at ti
 	if err := iter.Err(); err != nil {
 		return storage.Erasure{}, wrap("cannot erase attendee of "+account, err)
 	}
-	v, err := l.erase.Run(ctx, l.c, []string{accountKey(account)}, args...).Int64Slice()
+	v, err := l.erase.Run(ctx, l.c, []string{accountKey(account)}, args...).Slice()
 	if err != nil {
 		return storage.Erasure{}, wrap("cannot erase attendee of "+account, err)
 	}
-	if len(v) != 5 {
+	if len(v) < 5 {
 		return storage.Erasure{}, fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
 	}
-	return storage.Erasure{AttendeeID: id, Found: v[0] == 1, Orders: int(v[1]), Registrations: int(v[2]),
-		Cookies: int(v[3]), Clicks: int(v[4])}, nil
+	var n [5]int
+	for i := range n {
+		x, ok := v[i].(int64)
+		if !ok {
+			return storage.Erasure{}, fmt.Errorf("cannot erase attendee of %s: bad reply %v", account, v[:5])
+		}
+		n[i] = int(x)
+	}
+	er := storage.Erasure{AttendeeID: id, Found: n[0] == 1, Orders: n[1], Registrations: n[2], Cookies: n[3], Clicks: n[4]}
+	for _, x := range v[5:] {
+		if s, ok := x.(string); ok {
+			er.ClickIDs = append(er.ClickIDs, s)
+		}
+	}
+	slices.Sort(er.ClickIDs)
+	return er, nil
 }
 
 // Erased returns the account's tombstones (storage.Ledger).

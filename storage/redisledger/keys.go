@@ -38,8 +38,9 @@ import (
 //	                           storage.ClickGrace after it was applied
 //	pp:{A}:cv:<h>       hash   a conversion of a click (key storage.ConvKey): st, raw, v, cur;
 //	                           expires with its click
-//	pp:{A}:ak:<h>       set    click id h of the clicks an attendee (by attendee id) converted
-//	                           through the conversion pixel; expires with the last of them
+//	pp:{A}:ak:<h>       set    ids of the clicks an attendee (by attendee id) converted through
+//	                           the conversion pixel (an earlier build wrote the click's <h>);
+//	                           expires with the last of them, erasure or not
 //	pp:{A}:cfg:<kind>   hash   configuration documents of a kind, by id
 //	pp:{A}:erased       hash   erased attendee id -> erasure time (ns): its ops dated
 //	                           up to then are refused (erase.lua)

@@ -697,3 +697,52 @@ func TestConversionExpiresWithItsClick(t *testing.T) {
 		}
 	})
 }
+
+// The set tying an attendee to the clicks it converted expires with the
+// last of them (keys.go), and its members are the click ids the erasure
+// names.
+func TestAttendeeClicksExpireWithTheirLastClick(t *testing.T) {
+	servers(t, func(t *testing.T, l *Ledger) {
+		acct := newAccount(t, l)
+		email := "ann@example.com"
+		click := func(id string, ttl time.Duration) storage.Op {
+			return storage.Op{HitID: randomID("hit-"), Account: acct, Kind: storage.OpClick, Time: base,
+				ClickID: id, CampaignID: "camp", ClickTTL: ttl, Currency: "USD", Access: &storage.ClickAccess{PixelConversions: true},
+				Macros: map[string]string{"external_id": "ext-" + id}}
+		}
+		pixel := func(id string) storage.Op {
+			return storage.Op{HitID: randomID("hit-"), Account: acct, Kind: storage.OpPostback, Time: base.Add(time.Minute),
+				ClickID: id, TxID: "o-" + id, ConvStatus: "approved", HasAmount: true, Amount: 1_000_000, Currency: "USD",
+				Source: storage.SourcePixel, AttendeeEmail: email}
+		}
+		ctx := t.Context()
+		set := keyPrefix(acct) + "ak:" + hx(attribution.EmailAttendeeID(email))
+		ttl := func(key string) time.Duration {
+			t.Helper()
+			d, err := l.c.PTTL(ctx, key).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+		if r := applyOK(t, l, click("long", 30*24*time.Hour), click("short", 24*time.Hour), pixel("long"), pixel("short")); r[2].AttendeeID == "" || r[3].AttendeeID == "" {
+			t.Fatalf("pixel conversions: %+v", r)
+		}
+		long := ttl(keyPrefix(acct) + "k:" + hx("long"))
+		if got := ttl(set); got <= 0 || got > long || long-got > time.Minute {
+			t.Errorf("tie set TTL %v, want about the longest click's %v", got, long)
+		}
+		members, err := l.c.SMembers(ctx, set).Result()
+		if slices.Sort(members); err != nil || !slices.Equal(members, []string{"long", "short"}) {
+			t.Errorf("tie set members %v, %v; want the click ids", members, err)
+		}
+		er, err := l.EraseAttendee(ctx, acct, email, base.Add(time.Hour))
+		if err != nil || er.Clicks != 2 || !slices.Equal(er.ClickIDs, []string{"long", "short"}) {
+			t.Errorf("EraseAttendee = %+v, %v", er, err)
+		}
+		// Kept for a repeated erasure, still expiring with the clicks.
+		if got := ttl(set); got <= 0 || got > long {
+			t.Errorf("tie set TTL after the erasure %v, want at most %v", got, long)
+		}
+	})
+}

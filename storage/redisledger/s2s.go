@@ -39,7 +39,7 @@ func s2sArgs(args []any, op *storage.Op, ttl string) []any {
 	emailID, emailHex, cookieHex := attendeeArgs(op)
 	return append(args, hx(storage.ConvKey(op.ClickID, op.TxID, op.Goal)), op.ConvStatus, op.RawStatus,
 		has, strconv.FormatInt(int64(op.Amount), 10), op.Currency, op.Goal, op.TxID, op.NetworkID, pixel,
-		emailID, emailHex, op.CookieID, cookieHex)
+		emailID, emailHex, op.CookieID, cookieHex, op.ClickID)
 }
 
 // decodeConversion reads the conversion part of a postback's reply.

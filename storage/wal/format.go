@@ -23,8 +23,14 @@ import (
 //	frames, back to back, until the end of the file:
 //	  0  uint32   CRC32-C of bytes 4..8 and the payload
 //	  4  uint32   payload length (at most MaxRecordSize)
-//	  8  uint8    frame type (1 = whole record)
+//	  8  uint8    frame type: 1 = a whole record, 2 = an erased record
+//	              (its payload is zeros; readers skip it)
 //	  9  payload
+//
+// Rewrite changes records of sealed segments in place, keeping every
+// frame's size, so that positions (cursors, readers) stay valid: an erased
+// record becomes a type 2 frame of the same size, a shortened one is
+// followed by zero bytes up to its old size, inside its frame.
 //
 // A record at position p lives in the segment with the greatest base <= p,
 // at file offset segHeaderSize + (p - base). Positions are global byte
@@ -38,6 +44,7 @@ const (
 	tmpSuffix       = ".tmp"
 	frameHeaderSize = 9
 	frameFull       = 1
+	frameTypeErased = 2
 
 	// MaxRecordSize is the largest record Append accepts.
 	MaxRecordSize = 1 << 20
@@ -91,6 +98,18 @@ func decodeSegHeader(b []byte) (Pos, error) {
 	return Pos(binary.LittleEndian.Uint64(b[16:])), nil
 }
 
+// appendErasedFrame appends an erased frame of size bytes (at least
+// frameHeaderSize) to dst.
+func appendErasedFrame(dst []byte, size int) []byte {
+	n := len(dst)
+	dst = append(dst, make([]byte, size)...)
+	binary.LittleEndian.PutUint32(dst[n+4:], uint32(size-frameHeaderSize))
+	dst[n+8] = frameTypeErased
+	crc := crc32.Update(0, castagnoli, dst[n+4:n+size])
+	binary.LittleEndian.PutUint32(dst[n:], crc)
+	return dst
+}
+
 // appendFrame appends the frame of rec to dst.
 func appendFrame(dst, rec []byte) []byte {
 	n := len(dst)
@@ -111,9 +130,10 @@ func appendFrame(dst, rec []byte) []byte {
 type frameStatus uint8
 
 const (
-	frameOK    frameStatus = iota
-	frameShort             // b holds a plausible frame prefix; size is the length needed
-	frameBad               // not a frame: bad type, length or checksum
+	frameOK     frameStatus = iota
+	frameShort              // b holds a plausible frame prefix; size is the length needed
+	frameBad                // not a frame: bad type, length or checksum
+	frameErased             // a valid frame of an erased record: no record
 )
 
 // decodeFrame reads the frame at the start of b. rec aliases b.
@@ -122,7 +142,7 @@ func decodeFrame(b []byte) (rec []byte, size int, st frameStatus) {
 		return nil, frameHeaderSize, frameShort
 	}
 	n := binary.LittleEndian.Uint32(b[4:8])
-	if b[8] != frameFull || n > MaxRecordSize {
+	if (b[8] != frameFull && b[8] != frameTypeErased) || n > MaxRecordSize {
 		return nil, 0, frameBad
 	}
 	size = frameHeaderSize + int(n)
@@ -133,6 +153,9 @@ func decodeFrame(b []byte) (rec []byte, size int, st frameStatus) {
 	crc = crc32.Update(crc, castagnoli, b[frameHeaderSize:size])
 	if crc != binary.LittleEndian.Uint32(b[:4]) {
 		return nil, size, frameBad
+	}
+	if b[8] == frameTypeErased {
+		return nil, size, frameErased
 	}
 	return b[frameHeaderSize:size], size, frameOK
 }

@@ -26,7 +26,8 @@ func (l *Log) NewReader(from Pos) *Reader {
 	return &Reader{l: l, pos: from}
 }
 
-// Pos returns the position of the next record Next would return.
+// Pos returns the position of the next record Next would return (or of
+// an erased frame before it, which Next skips).
 func (r *Reader) Pos() Pos { return r.pos }
 
 // Next returns the next record and the position after it (save that in a
@@ -66,7 +67,10 @@ func (r *Reader) Next() (rec []byte, next Pos, err error) {
 			r.err = r.corrupt(limit)
 			return nil, r.pos, r.err
 		}
-		r.pos += Pos(frameHeaderSize + len(rec))
+		r.pos = r.seg.base + Pos(r.fr.off-segHeaderSize)
+		if st == frameErased {
+			continue // erased in place by Rewrite
+		}
 		return rec, r.pos, nil
 	}
 }

@@ -151,6 +151,8 @@ func scanSegment(f *os.File, size int64) (good int64, n uint64, err error) {
 		if err != nil {
 			return 0, 0, err
 		}
-		n++
+		if st == frameOK {
+			n++
+		}
 	}
 }

@@ -21,8 +21,9 @@ func (fr *frameReader) reset(f *os.File, off int64) {
 	fr.f, fr.off, fr.r, fr.w = f, off, 0, 0
 }
 
-// next returns the frame at fr.off if it ends at or before limit. At limit
-// it returns io.EOF; for a frame that is bad or crosses limit it returns
+// next returns the frame at fr.off if it ends at or before limit: a
+// record (frameOK) or an erased one (frameErased, no record). At limit it
+// returns io.EOF; for a frame that is bad or crosses limit it returns
 // frameBad, with fr.off left at the start of that frame.
 func (fr *frameReader) next(limit int64) (rec []byte, st frameStatus, err error) {
 	for {
@@ -35,10 +36,10 @@ func (fr *frameReader) next(limit int64) (rec []byte, st frameStatus, err error)
 		}
 		rec, size, st := decodeFrame(b)
 		switch st {
-		case frameOK:
+		case frameOK, frameErased:
 			fr.r += size
 			fr.off += int64(size)
-			return rec, frameOK, nil
+			return rec, st, nil
 		case frameBad:
 			return nil, frameBad, nil
 		}
@@ -90,7 +91,7 @@ func resync(f *os.File, from, limit int64) (int64, bool, error) {
 		// A frame starting in the first chunk bytes fits in buf whole,
 		// unless it crosses limit, in which case it is not whole anyway.
 		for i := range min(n, chunk) {
-			if _, _, st := decodeFrame(buf[i:n]); st == frameOK {
+			if _, _, st := decodeFrame(buf[i:n]); st == frameOK || st == frameErased {
 				return off + int64(i), true, nil
 			}
 		}

@@ -141,6 +141,8 @@ func (l *Log) Release(upTo Pos) error {
 		return ErrClosed
 	default:
 	}
+	l.rewriteMu.Lock()
+	defer l.rewriteMu.Unlock()
 	l.segMu.Lock()
 	var drop []*segment
 	for len(l.segs) > 1 && Pos(l.segs[0].end.Load()) <= upTo {

@@ -30,7 +30,8 @@
 // reclaimed only by Release, which deletes whole segments below a position
 // the caller says is no longer needed (typically the smallest cursor of its
 // shippers). Without Release the log keeps every record: the raw-hit archive
-// of the embedded default.
+// of the embedded default, from which Rewrite erases a person's records in
+// place (every position stays valid).
 package wal
 
 import (
@@ -222,6 +223,9 @@ type Log struct {
 	closedCh chan struct{}
 
 	cursorMu sync.Mutex
+	// rewriteMu is held by Rewrite while it rewrites a segment and by
+	// Release, which must not delete a segment a rename then brings back.
+	rewriteMu sync.Mutex
 
 	recovery RecoveryInfo
 

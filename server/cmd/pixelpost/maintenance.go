@@ -85,22 +85,35 @@ type ddlOptions struct {
 
 // parse takes clickhouse-ddl's own flags out of args, leaving the server's.
 func (o *ddlOptions) parse(args []string) ([]string, error) {
+	return takeFlags(args, map[string]*bool{"replicated": &o.replicated}, map[string]*string{"cluster": &o.cluster}), nil
+}
+
+// takeFlags takes a subcommand's own flags out of args (-name or --name;
+// a string as "--name value" or "--name=value") and returns the rest, the
+// server's flags, in their order.
+func takeFlags(args []string, bools map[string]*bool, strs map[string]*string) []string {
 	var rest []string
 	for i := 0; i < len(args); i++ {
 		a := strings.TrimLeft(args[i], "-")
-		switch {
-		case a == "replicated":
-			o.replicated = true
-		case a == "cluster" && i+1 < len(args):
-			o.cluster = args[i+1]
-			i++
-		case strings.HasPrefix(a, "cluster="):
-			o.cluster = strings.TrimPrefix(a, "cluster=")
-		default:
-			rest = append(rest, args[i])
+		name, value, hasValue := strings.Cut(a, "=")
+		if b, ok := bools[a]; ok {
+			*b = true
+			continue
 		}
+		if p, ok := strs[name]; ok {
+			switch {
+			case hasValue:
+				*p = value
+				continue
+			case i+1 < len(args):
+				*p = args[i+1]
+				i++
+				continue
+			}
+		}
+		rest = append(rest, args[i])
 	}
-	return rest, nil
+	return rest
 }
 
 // clickhouseDDL prints the statements that create the hits tables of a
@@ -141,23 +154,7 @@ type reconcileOptions struct {
 
 // parse takes reconcile's own flags out of args, leaving the server's.
 func (o *reconcileOptions) parse(args []string) ([]string, error) {
-	var rest []string
-	for i := 0; i < len(args); i++ {
-		a := strings.TrimLeft(args[i], "-")
-		switch {
-		case a == "repair":
-			o.repair = true
-		case a == "json":
-			o.json = true
-		case a == "source" && i+1 < len(args):
-			o.source = args[i+1]
-			i++
-		case strings.HasPrefix(a, "source="):
-			o.source = strings.TrimPrefix(a, "source=")
-		default:
-			rest = append(rest, args[i])
-		}
-	}
+	rest := takeFlags(args, map[string]*bool{"repair": &o.repair, "json": &o.json}, map[string]*string{"source": &o.source})
 	switch o.source {
 	case "", "wal", "clickhouse":
 		return rest, nil

@@ -205,7 +205,7 @@ if kind == 'p' then
   -- 14 network of the postback's path ('' account-level), 15 from the
   -- conversion pixel (1, 0), 16 email attendee id (or a replayed row's
   -- attendee id), 17 its h, 18 cookie, 19 cookie attendee id h: the
-  -- conversion pixel's person, if any
+  -- conversion pixel's person, if any; 20 the click id
   local pa = identify(ARGV[16], ARGV[17], '', ARGV[18], ARGV[19])
   if isErased(pa) then return keep({'rejected', 'erased', '0', ''}) end
   local cj = redis.call('GET', P .. 'k:' .. ARGV[5])
@@ -254,10 +254,10 @@ if kind == 'p' then
   end
   -- A conversion the person reached ties the click to them
   -- (pp:{A}:ak:<h>, kept as long as the click): their erasure strips
-  -- its macros.
+  -- its macros, and names it to the caller.
   if pa ~= '' then
     local ak, kk = P .. 'ak:' .. hx(pa), P .. 'k:' .. ARGV[5]
-    redis.call('SADD', ak, ARGV[5])
+    redis.call('SADD', ak, ARGV[20])
     local ttl = redis.call('PTTL', kk)
     if ttl > 0 and redis.call('PTTL', ak) < ttl then redis.call('PEXPIRE', ak, ttl) end
   end

@@ -5,7 +5,7 @@
 -- it the caller found (unlinked here if they still are).
 --
 -- Returns {} when the account does not exist, else {found (1/0), orders,
--- registrations, cookies, clicks}.
+-- registrations, cookies, clicks stripped, id of each click it converted...}.
 
 local P = string.sub(KEYS[1], 1, -8)
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
@@ -75,21 +75,35 @@ for i = 4, #ARGV do
 end
 -- The clicks it converted keep their campaign, cost, time and valuation
 -- (reports stay right) but lose their macros: the traffic source's ids of
--- the person's visit.
-local clicks = 0
-for _, kh in ipairs(redis.call('SMEMBERS', P .. 'ak:' .. attHex)) do
-  local kk = P .. 'k:' .. kh
+-- the person's visit. Their ids are returned for the caller to strip
+-- them elsewhere; the set stays (it expires with the clicks), so the
+-- same erasure sent again names them again. A member of 40 hex digits
+-- was written by an earlier build, as the click key's <h>: stripped, not
+-- named (a click id has 26 characters).
+local clicks, ids = 0, {}
+for _, m in ipairs(redis.call('SMEMBERS', P .. 'ak:' .. attHex)) do
+  local kk
+  if #m == 40 and not string.find(m, '[^0-9a-f]') then
+    kk = P .. 'k:' .. m
+  else
+    kk = P .. 'k:' .. redis.sha1hex(m)
+    ids[#ids + 1] = m
+  end
   local cj = redis.call('GET', kk)
   if cj then
     local click = cjson.decode(cj)
-    click.m = nil
-    redis.call('SET', kk, cjson.encode(click), 'KEEPTTL')
-    clicks = clicks + 1
+    if click.m and next(click.m) ~= nil then
+      click.m = nil
+      redis.call('SET', kk, cjson.encode(click), 'KEEPTTL')
+      clicks = clicks + 1
+    end
   end
 end
-redis.call('DEL', ak, P .. 'prof:' .. attHex, P .. 'ak:' .. attHex)
+redis.call('DEL', ak, P .. 'prof:' .. attHex)
 local prev = redis.call('HGET', P .. 'erased', att)
 if not prev or gt(at, prev) then redis.call('HSET', P .. 'erased', att, at) end
 local found = 0
 if #rec > 0 then found = 1 end
-return {found, orders, regs, cookies, clicks}
+local out = {found, orders, regs, cookies, clicks}
+for _, id in ipairs(ids) do out[#out + 1] = id end
+return out

@@ -199,15 +199,13 @@
     loadWebinars();
   }
 
-  // loadSeries shows the webinar's days (ClickHouse): a bar per day of
-  // sales, and the figures in a table.
+  // loadSeries shows the webinar's last 30 days (by the server's clock):
+  // a bar per day of sales, and the figures in a table.
   function loadSeries() {
-    var to = new Date(), from = new Date(to.getTime() - 29 * 86400000);
-    var day = function (d) { return d.toISOString().slice(0, 10); };
     var tz = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
     $("series-note").textContent = "";
-    api("GET", accountPath() + "/reports/webinars/" + encodeURIComponent(state.webinar) + "/series?from=" + day(from) +
-      "&to=" + day(to) + "&tz=" + encodeURIComponent(tz)).then(function (out) {
+    api("GET", accountPath() + "/reports/webinars/" + encodeURIComponent(state.webinar) +
+      "/series?preset=last_30_days&tz=" + encodeURIComponent(tz)).then(function (out) {
       fill($("series").tBodies[0], out.days.length ? out.days.map(function (d) {
         var tr = document.createElement("tr");
         [cell(d.day), cell(d.registrants, "num"), cell(d.sales, "num"), cell(d.conversions, "num"), cell(money(d.revenue), "num")]
@@ -218,9 +216,7 @@
     }).catch(function (err) {
       fill($("series").tBodies[0], []);
       $("series-chart").replaceChildren();
-      $("series-note").textContent = err.code === "clickhouse_required"
-        ? "Day-by-day figures read the raw hits in ClickHouse: start pixelpost with --clickhouse-dsn."
-        : err.message;
+      $("series-note").textContent = err.message;
     });
   }
 
@@ -406,21 +402,21 @@
     if ($("report-to").value) q += "&to=" + $("report-to").value;
     $("report-note").textContent = "";
     api("GET", accountPath() + "/reports/campaigns" + q).then(function (out) {
-      var rows = out.rows.map(function (r) {
+      var line = function (label, r) {
         var tr = document.createElement("tr");
-        var group = Object.keys(r.group).map(function (k) { return r.group[k]; }).join(" / ");
-        var roi = Object.keys(r.roi || {}).map(function (c) { return percent(r.roi[c]) + " " + c; }).join(", ");
-        [cell(group), cell(r.clicks, "num"), cell(r.conversions, "num"), cell(percent(r.cr), "num"), cell(money(r.revenue), "num"),
-          cell(money(r.cost), "num"), cell(money(r.profit), "num"), cell(money(r.epc), "num"), cell(roi || "–", "num")]
+        var roi = Object.keys(r.roi || {}).map(function (c) { return r.roi[c] + " % " + c; }).join(", ");
+        [cell(label), cell(r.clicks, "num"), cell(r.approved + " of " + r.conversions, "num"), cell(r.cr === null ? "–" : r.cr + " %", "num"),
+          cell(money(r.revenue), "num"), cell(money(r.cost), "num"), cell(money(r.profit), "num"), cell(money(r.epc), "num"), cell(roi || "–", "num")]
           .forEach(function (td) { tr.appendChild(td); });
         return tr;
+      };
+      var rows = out.rows.map(function (r) {
+        return line(Object.keys(r.group).map(function (k) { return r.group[k]; }).join(" / "), r);
       });
-      fill($("report").tBodies[0], rows.length ? rows : [emptyRow(9, "No clicks in that period.")]);
+      fill($("report").tBodies[0], rows.length ? rows.concat([line("Total", out.totals)]) : [emptyRow(9, "No clicks in that period.")]);
     }).catch(function (err) {
       fill($("report").tBodies[0], []);
-      $("report-note").textContent = err.code === "clickhouse_required"
-        ? "Campaign reports read the raw hits in ClickHouse: start pixelpost with --clickhouse-dsn."
-        : err.message;
+      $("report-note").textContent = err.message;
     });
   }
 
