@@ -41,7 +41,7 @@ var dumpBuckets = map[string]bool{}
 
 func init() {
 	for _, name := range append(accountBuckets, bucketClicks, bucketConvs, bucketProfiles, bucketAttClicks,
-		bucketErased, bucketConfig) {
+		bucketClickAtts, bucketErased, bucketConfig) {
 		dumpBuckets[string(name)] = true
 	}
 }
@@ -276,16 +276,42 @@ func dumpS2S(b acctBuckets, s *storage.AccountState) error {
 			return err
 		}
 	}
+	// The ties by attendee; those by click (clickatts) are the same
+	// ties, indexed the other way: they must agree.
+	ties := map[[2]string]bool{}
 	if ab := b.root.Bucket(bucketAttClicks); ab != nil {
-		return ab.ForEach(func(k, _ []byte) error {
+		err := ab.ForEach(func(k, _ []byte) error {
 			id, click, ok := unpair(k)
 			if !ok {
 				return fmt.Errorf("click tie: %w", errCorrupt)
 			}
+			ties[[2]string{id, click}] = true
 			h := storage.HashID(id)
 			s.ClickTies[h] = append(s.ClickTies[h], storage.HashID(click))
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+	}
+	if cb := b.root.Bucket(bucketClickAtts); cb != nil {
+		err := cb.ForEach(func(k, _ []byte) error {
+			click, id, ok := unpair(k)
+			if !ok {
+				return fmt.Errorf("click tie: %w", errCorrupt)
+			}
+			if !ties[[2]string{id, click}] {
+				return fmt.Errorf("click %q is tied to %q by click only", click, id)
+			}
+			delete(ties, [2]string{id, click})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for t := range ties {
+		return fmt.Errorf("click %q is tied to %q by attendee only", t[1], t[0])
 	}
 	return nil
 }

@@ -248,7 +248,13 @@ func dumpKey(s *storage.AccountState, kind, h string, cmd redis.Cmder, webinarOf
 		}
 		s.Conversions[h] = storage.ConvRec{Status: m["st"], RawStatus: m["raw"], Value: v, Currency: m["cur"]}
 	case "ak":
-		s.ClickTies[h] = cmd.(*redis.StringSliceCmd).Val()
+		// Click ids; an earlier build wrote the click key's <h>.
+		for _, m := range cmd.(*redis.StringSliceCmd).Val() {
+			if !isHex40(m) {
+				m = hx(m)
+			}
+			s.ClickTies[h] = append(s.ClickTies[h], m)
+		}
 	case "cfg":
 		s.Configs[h] = hash()
 	default:
@@ -282,4 +288,18 @@ func (l *Ledger) dumpClaims(ctx context.Context, account string, s *storage.Acco
 		}
 	}
 	return nil
+}
+
+// isHex40 reports whether s is a SHA-1 hex (a click id is not: erase.lua
+// tells them apart the same way).
+func isHex40(s string) bool {
+	if len(s) != 40 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
