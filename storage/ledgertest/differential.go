@@ -3,6 +3,7 @@ package ledgertest
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -110,7 +111,7 @@ func Differential(t testing.TB, src Source, steps int, subjects ...Subject) Tall
 		if err := s.Ledger.PutAccount(t.Context(), storage.Account{ID: d.g.acct, Name: "differential", DefaultCurrency: "USD"}); err != nil {
 			t.Fatalf("%s: PutAccount: %v", s.Name, err)
 		}
-		for _, c := range d.g.campaignIDs() {
+		for _, c := range slices.Sorted(maps.Keys(d.g.campaigns)) {
 			if err := s.Ledger.PutConfig(t.Context(), d.g.acct, storage.ConfigCampaign, c, []byte(d.g.campaigns[c])); err != nil {
 				t.Fatalf("%s: PutConfig(%s): %v", s.Name, c, err)
 			}
@@ -122,8 +123,12 @@ func Differential(t testing.TB, src Source, steps int, subjects ...Subject) Tall
 			break
 		}
 		d.sameStates(step, what)
+		if step%50 == 49 {
+			d.sameReads(step)
+		}
 		tally.Steps++
 	}
+	d.sameReads(tally.Steps)
 	return tally
 }
 
@@ -164,7 +169,12 @@ func (d *differential) step(tally *Tally) string {
 			what = "DeleteConfig deleted_webinar " + w
 			d.sameErrors(what, func(l storage.Ledger) error { return l.DeleteConfig(ctx, g.acct, "deleted_webinar", w) })
 		}
-	case c < 11:
+	case c < 10:
+		a := storage.Account{ID: g.acct, Name: g.pick([]string{"differential", "renamed"}),
+			DefaultCurrency: g.pick([]string{"USD", "EUR"}), MaxAmount: g.amount([]string{"0", "1000000"})}
+		what = "PutAccount " + js(a)
+		d.sameErrors(what, func(l storage.Ledger) error { return l.PutAccount(ctx, a) })
+	case c < 12:
 		email := g.pick(diffEmails[2:])
 		at := g.now.Add(-time.Duration(g.src.IntN(3)) * 30 * time.Minute)
 		what = "EraseAttendee " + email + " at " + at.Format(time.RFC3339)
@@ -309,6 +319,116 @@ func fmtOps(ops []storage.Op) string {
 		out[i] = fmtOp(op)
 	}
 	return "[\n    " + strings.Join(out, "\n    ") + "]"
+}
+
+// accountReads is what the ledger's reads say of an account; errors are
+// kept as "not found" or their text.
+type accountReads struct {
+	Account     storage.Account
+	Webinars    []storage.Webinar
+	Stats       map[string]storage.WebinarStats
+	Registrants map[string][]storage.Registrant
+	ByEmail     map[string]storage.Attendee
+	ByID        map[string]storage.Attendee
+	Walk        map[string]storage.Attendee // Attendees
+	Profiles    map[string]map[string]string
+	Erased      map[string]time.Time
+	Configs     map[string]map[string]string
+	Owners      map[string]string
+	Errors      []string
+}
+
+// reads calls every read of the ledger on the account.
+func (d *differential) reads(l storage.Ledger) accountReads {
+	ctx, acct := d.t.Context(), d.g.acct
+	r := accountReads{Stats: map[string]storage.WebinarStats{}, Registrants: map[string][]storage.Registrant{},
+		ByEmail: map[string]storage.Attendee{}, ByID: map[string]storage.Attendee{}, Walk: map[string]storage.Attendee{},
+		Profiles: map[string]map[string]string{}, Configs: map[string]map[string]string{}, Owners: map[string]string{}}
+	fail := func(what string, err error) bool {
+		if err == nil {
+			return false
+		}
+		if errors.Is(err, storage.ErrNotFound) {
+			r.Errors = append(r.Errors, what+": not found")
+		} else {
+			r.Errors = append(r.Errors, what+": "+err.Error())
+		}
+		return true
+	}
+	var err error
+	r.Account, err = l.Account(ctx, acct)
+	fail("Account", err)
+	ws, err := l.Webinars(ctx, acct)
+	fail("Webinars", err)
+	r.Webinars = normWebinars(ws)
+	for _, w := range append(slices.Clone(diffWebinars), "never") {
+		st, err := l.WebinarStats(ctx, acct, w)
+		if !fail("WebinarStats "+w, err) {
+			r.Stats[w] = normStats(st)
+		}
+		regs, err := l.Registrants(ctx, acct, w)
+		if !fail("Registrants "+w, err) {
+			r.Registrants[w] = normRegistrants(regs)
+		}
+	}
+	ids := []string{}
+	for _, e := range diffEmails[2:] {
+		a, err := l.Attendee(ctx, acct, e)
+		if !fail("Attendee "+e, err) {
+			r.ByEmail[e] = normAttendee(a)
+		}
+		ids = append(ids, eid(e))
+	}
+	for _, c := range diffCookies[2:] {
+		ids = append(ids, cid(c))
+	}
+	for _, id := range ids {
+		a, err := l.AttendeeByID(ctx, acct, id)
+		if !fail("AttendeeByID "+id, err) {
+			r.ByID[id] = normAttendee(a)
+		}
+		p, err := l.Profile(ctx, acct, id)
+		if !fail("Profile "+id, err) && len(p) > 0 {
+			r.Profiles[id] = p
+		}
+	}
+	fail("Attendees", l.Attendees(ctx, acct, func(a storage.Attendee) error {
+		r.Walk[a.ID] = normAttendee(a)
+		return nil
+	}))
+	r.Erased, err = l.Erased(ctx, acct)
+	fail("Erased", err)
+	for k, t := range r.Erased {
+		r.Erased[k] = t.UTC()
+	}
+	for _, kind := range []string{storage.ConfigCampaign, "deleted_webinar"} {
+		docs, err := l.Configs(ctx, acct, kind)
+		if !fail("Configs "+kind, err) && len(docs) > 0 {
+			r.Configs[kind] = map[string]string{}
+			for id, doc := range docs {
+				r.Configs[kind][id] = string(doc)
+			}
+		}
+	}
+	for _, id := range d.g.campaignIDs() {
+		owner, err := l.ConfigOwner(ctx, storage.ConfigCampaign, id)
+		if !fail("ConfigOwner "+id, err) {
+			r.Owners[id] = owner
+		}
+	}
+	return r
+}
+
+// sameReads compares what every read says of the account.
+func (d *differential) sameReads(step int) {
+	d.t.Helper()
+	want := d.reads(d.subjects[0].Ledger)
+	for _, s := range d.subjects[1:] {
+		if got := d.reads(s.Ledger); !reflect.DeepEqual(got, want) {
+			d.t.Fatalf("after step %d, the reads differ (-%s +%s):\n%s", step, d.subjects[0].Name, s.Name,
+				d.g.readable(diffLines(flat(want), flat(got))))
+		}
+	}
 }
 
 func reversed(s []string) []string {
