@@ -96,7 +96,8 @@ func (t *Tally) Add(o Tally) {
 // leads; clicks; postbacks through every status and network path;
 // replays of earlier hits; ops of an unknown account and invalid ops) or
 // a configuration change (webinar tags, campaign documents, deleted
-// webinars) or an erasure. subjects[0] is the reference.
+// webinars, the account) or an erasure. Every 50 steps and at the end,
+// every read of the ledger is compared too. subjects[0] is the reference.
 func Differential(t testing.TB, src Source, steps int, subjects ...Subject) Tally {
 	t.Helper()
 	if len(subjects) < 2 {
@@ -147,7 +148,7 @@ func (d *differential) step(tally *Tally) string {
 	var what string
 	switch c := g.src.IntN(100); {
 	case c < 4:
-		w := storage.Webinar{ID: g.pick(diffWebinars), Name: g.pick([]string{"", "Alpha", "Beta"}), Tags: g.some(append(diffTags, ""), 2)}
+		w := storage.Webinar{ID: g.pick(diffWebinars), Name: g.pick([]string{"", "Alpha", "Beta"}), Tags: g.some(slices.Concat(diffTags, []string{""}), 2)}
 		what = "PutWebinar " + js(w)
 		d.sameErrors(what, func(l storage.Ledger) error { return l.PutWebinar(ctx, g.acct, w) })
 	case c < 7:
@@ -264,9 +265,9 @@ func (d *differential) sameResults(what string, ops []storage.Op, tally *Tally) 
 		}
 		for j := range got {
 			if !reflect.DeepEqual(got[j], want[j]) {
-				d.t.Fatalf("op %d of %d differs (-%s +%s):\n%s\nop: %s\nrecent steps:\n  %s", j, len(ops),
-					d.subjects[0].Name, s.Name, d.g.readable(diffLines(flat(want[j]), flat(got[j]))), fmtOp(ops[j]),
-					strings.Join(d.recent, "\n  "))
+				d.t.Fatalf("op %d of %d differs (-%s +%s):\n%s\nop: %s\nits batch: %s\nthe steps before, the last one first:\n  %s",
+					j, len(ops), d.subjects[0].Name, s.Name, d.g.readable(diffLines(flat(want[j]), flat(got[j]))), fmtOp(ops[j]),
+					what, strings.Join(reversed(d.recent), "\n  "))
 			}
 		}
 	}
