@@ -330,11 +330,20 @@ func (l *Ledger) WebinarStats(ctx context.Context, account, webinarID string) (s
 	if err != nil {
 		return storage.WebinarStats{}, err
 	}
+	s, err := decodeStats(m)
+	if err != nil {
+		return storage.WebinarStats{}, fmt.Errorf("webinar %q of %s: %w", webinarID, account, err)
+	}
+	return s, nil
+}
+
+// decodeStats decodes a webinar's stats hash (ws:<h>).
+func decodeStats(m map[string]string) (storage.WebinarStats, error) {
 	var s storage.WebinarStats
 	for f, v := range m {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return storage.WebinarStats{}, fmt.Errorf("webinar %q of %s: bad %s %q", webinarID, account, f, v)
+			return storage.WebinarStats{}, fmt.Errorf("bad %s %q", f, v)
 		}
 		switch {
 		case f == "reg":
@@ -362,12 +371,22 @@ func (l *Ledger) Registrants(ctx context.Context, account, webinarID string) ([]
 	if err != nil {
 		return nil, err
 	}
+	out, err := decodeRegistrants(m)
+	if err != nil {
+		return nil, fmt.Errorf("webinar %q of %s: %w", webinarID, account, err)
+	}
+	return out, nil
+}
+
+// decodeRegistrants decodes a webinar's registrants hash (wr:<h>), oldest
+// first, ties by attendee id.
+func decodeRegistrants(m map[string]string) ([]storage.Registrant, error) {
 	out := make([]storage.Registrant, 0, len(m))
 	for id, v := range m {
 		ns, email, ok := strings.Cut(v, ":")
 		t, err := strconv.ParseInt(ns, 10, 64)
 		if !ok || err != nil {
-			return nil, fmt.Errorf("registrant %q of webinar %q of %s: bad record %q", id, webinarID, account, v)
+			return nil, fmt.Errorf("registrant %q: bad record %q", id, v)
 		}
 		out = append(out, storage.Registrant{AttendeeID: id, Email: email, RegisteredAt: time.Unix(0, t).UTC()})
 	}

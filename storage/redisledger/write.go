@@ -18,12 +18,12 @@ import (
 
 // learned is what the node's cache learns once a commit is written.
 type learned struct {
-	puts     map[string]string // cache key -> raw value after
-	clicks   map[string]string // click id -> raw record after
-	listed   []string
-	added    map[string][]blob // batches of results kept, by log
-	removed  map[string]bool   // fields of batches dropped
-	epMoved  bool
+	puts    map[string]string // cache key -> raw value after
+	clicks  map[string]string // click id -> raw record after
+	listed  []string
+	added   map[string][]blob // batches of results kept, by log
+	removed map[string]bool   // fields of batches dropped
+	epMoved bool
 }
 
 // newToken is a record's new version token.
