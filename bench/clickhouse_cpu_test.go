@@ -110,7 +110,7 @@ func insertRun(t *testing.T, base, pid string, monthly bool, batch, rate, secs i
 	}
 	waitMerges(t, conn)
 
-	cpu0 := processCPU(t, pid)
+	cpu0 := serverCPU(t, pid)
 	start := time.Now()
 	every := time.Duration(batch) * time.Second / time.Duration(rate)
 	total := rate * secs
@@ -129,7 +129,7 @@ func insertRun(t *testing.T, base, pid string, monthly bool, batch, rate, secs i
 		time.Sleep(time.Until(next))
 	}
 	waitMerges(t, conn)
-	cpu := processCPU(t, pid) - cpu0
+	cpu := serverCPU(t, pid) - cpu0
 	var parts uint64
 	if err := conn.QueryRow(ctx, "SELECT count() FROM system.parts WHERE database = ? AND table = 'hits' AND active", c.Database()).Scan(&parts); err != nil {
 		t.Fatal(err)
@@ -171,8 +171,8 @@ func waitMerges(t *testing.T, conn ch.Conn) {
 	}
 }
 
-// processCPU is the user and system CPU time of a process so far.
-func processCPU(t *testing.T, pid string) time.Duration {
+// serverCPU is the user and system CPU time of a process so far.
+func serverCPU(t *testing.T, pid string) time.Duration {
 	t.Helper()
 	b, err := os.ReadFile("/proc/" + pid + "/stat")
 	if err != nil {

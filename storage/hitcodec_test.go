@@ -202,3 +202,18 @@ func TestOpEmailAttendeeIDUsesTheHitsHash(t *testing.T) {
 		t.Errorf("no email: attendee %q", got)
 	}
 }
+
+// BenchmarkOpEmailAttendeeID: the ledger's attendee id from the hit's hash
+// against hashing the email again (what every op did before).
+func BenchmarkOpEmailAttendeeID(b *testing.B) {
+	email := "ann@example.com"
+	for name, sum := range map[string]string{"hash": attribution.EmailSHA256(email), "email": ""} {
+		b.Run(name, func(b *testing.B) {
+			op := Op{AttendeeEmail: email, AttendeeEmailSHA256: sum}
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = op.EmailAttendeeID()
+			}
+		})
+	}
+}
