@@ -249,41 +249,48 @@ func TestImportAllTwice(t *testing.T) {
 // A record that does not decode and a damaged frame are skipped, counted,
 // and everything else is shipped.
 func TestShipperSkipsCorruptRecords(t *testing.T) {
-	c := openTest(t)
-	dir := t.TempDir()
-	opts := wal.Options{Dir: dir, SegmentBytes: 4 << 10}
-	l, err := wal.Open(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hits := manyHits("c", 100)
-	var victim wal.Pos
-	for i := range hits {
-		if i == 20 {
-			victim = l.End()
-		}
-		appendHits(t, l, hits[i:i+1])
-		if i == 50 {
-			if _, err := l.Append([]byte{0xff, 1, 2, 3}); err != nil { // not a hit
+	// With failed inserts, the batch is read again from the log: the bad
+	// record and the damage are still counted once.
+	for _, fails := range []int{0, 2} {
+		t.Run(fmt.Sprintf("failed inserts %d", fails), func(t *testing.T) {
+			c := openTest(t)
+			dir := t.TempDir()
+			opts := wal.Options{Dir: dir, SegmentBytes: 4 << 10}
+			l, err := wal.Open(opts)
+			if err != nil {
 				t.Fatal(err)
 			}
-		}
-	}
-	l.Close()
-	seg, off := segmentOf(t, dir, victim)
-	flipByte(t, seg, off+9+20) // a payload byte of hit 20, in an older segment
-	l = openLog(t, opts)
+			hits := manyHits("c", 100)
+			var victim wal.Pos
+			for i := range hits {
+				if i == 20 {
+					victim = l.End()
+				}
+				appendHits(t, l, hits[i:i+1])
+				if i == 50 {
+					if _, err := l.Append([]byte{0xff, 1, 2, 3}); err != nil { // not a hit
+						t.Fatal(err)
+					}
+				}
+			}
+			l.Close()
+			seg, off := segmentOf(t, dir, victim)
+			flipByte(t, seg, off+9+20) // a payload byte of hit 20, in an older segment
+			l = openLog(t, opts)
 
-	s := NewShipper(ShipperConfig{MaxDelay: 10 * time.Millisecond}, ShipperDeps{Log: l, Client: c, Logger: zerolog.Nop()})
-	stop := runShipper(t, s)
-	waitFor(t, "the log shipped", func() bool { return s.Stats().Lag == 0 })
-	stop()
-	st := s.Stats()
-	if st.Shipped != 99 || st.BadRecords != 1 || st.Corrupt != 1 {
-		t.Fatalf("stats %+v, want 99 shipped, 1 bad record, 1 corrupt region", st)
-	}
-	if n := countFinal(t, c); n != 99 {
-		t.Fatalf("%d rows, want 99", n)
+			s := NewShipper(ShipperConfig{MaxDelay: 10 * time.Millisecond},
+				ShipperDeps{Log: l, Client: &flaky{Inserter: c, n: fails}, Logger: zerolog.Nop(), Backoff: fastBackoff})
+			stop := runShipper(t, s)
+			waitFor(t, "the log shipped", func() bool { return s.Stats().Lag == 0 })
+			stop()
+			st := s.Stats()
+			if st.Shipped != 99 || st.BadRecords != 1 || st.Corrupt != 1 || st.Failures != uint64(fails) {
+				t.Fatalf("stats %+v, want 99 shipped, 1 bad record, 1 corrupt region, %d failures", st, fails)
+			}
+			if n := countFinal(t, c); n != 99 {
+				t.Fatalf("%d rows, want 99", n)
+			}
+		})
 	}
 }
 
