@@ -38,7 +38,7 @@ type Config struct {
 	// merges rewrite): 50000 rows or 5 s is one insert every 5 s up to
 	// 10,000 hits/s per node, and ClickHouse's CPU per row is half that of
 	// 10k-row inserts every second (issue 14's study, on 18.16). A batch
-	// is held in memory while it fills, ~0.9 KB a row: ~45 MB at 50000.
+	// is held in memory while it fills, ~0.8 KB a row: ~40 MB at 50000.
 	ClickHouseBatchRows  int
 	ClickHouseBatchDelay time.Duration
 	// AdminToken is the bootstrap admin API key. Empty: a random one is
@@ -89,7 +89,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&cluster, "redis-cluster", "", "Redis Cluster ledger: comma-separated seed addresses")
 	fs.StringVar(&cfg.ClickHouseDSN, "clickhouse-dsn", "", "ClickHouse for raw hits, clickhouse://host:9000/db")
 	fs.StringVar(&cfg.ClickHouseCluster, "clickhouse-cluster", "", "ClickHouse cluster whose Distributed table hits the DSN's database holds (created by pixelpost clickhouse-ddl)")
-	fs.IntVar(&cfg.ClickHouseBatchRows, "clickhouse-batch-rows", 50000, "most raw hits per ClickHouse insert (each held in memory while its batch fills, ~0.9 KB a row)")
+	fs.IntVar(&cfg.ClickHouseBatchRows, "clickhouse-batch-rows", 50000, "most raw hits per ClickHouse insert (each held in memory while its batch fills, ~0.8 KB a row)")
 	fs.DurationVar(&cfg.ClickHouseBatchDelay, "clickhouse-batch-delay", 5*time.Second, "longest a raw hit waits for its ClickHouse insert: how far reports may lag")
 	fs.StringVar(&cfg.AdminToken, "admin-token", "", "bootstrap admin API key (empty: generated into DATA_DIR/admin-token)")
 	fs.StringVar(&cfg.CookieDomain, "cookie-domain", "", "Domain attribute of the pp_aid cookie")
@@ -210,7 +210,7 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Bounds of the ClickHouse batches: 500,000 rows is ~450 MB in memory,
+// Bounds of the ClickHouse batches: 500,000 rows is ~400 MB in memory,
 // past what a node should hold; 10 minutes is as stale as a report may be.
 const (
 	maxClickHouseBatchRows  = 500_000

@@ -395,7 +395,7 @@ func TestShipperHoldsNoBatchWhileDown(t *testing.T) {
 	waitFor(t, "three failed inserts", func() bool { return s.Stats().Failures >= 3 })
 	held := int64(heapInUse()) - int64(before)
 	t.Logf("heap held while ClickHouse is down, with %d rows to ship: %d KB", n, held>>10)
-	// A chunk is ~1 MB; a batch of 50000 rows ~45 MB.
+	// A chunk is ~1 MB; a batch of 50000 rows ~40 MB.
 	if held > 8<<20 {
 		t.Errorf("the shipper holds %d MB while ClickHouse is down: the rows should wait in the log", held>>20)
 	}
