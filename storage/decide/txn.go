@@ -239,7 +239,7 @@ func (t *Txn) decide(op *storage.Op) (storage.Result, error) {
 func (t *Txn) resolve(op *storage.Op) (id, email string, err error) {
 	switch {
 	case op.AttendeeEmail != "":
-		return attribution.EmailAttendeeID(op.AttendeeEmail), op.AttendeeEmail, nil
+		return op.EmailAttendeeID(), op.AttendeeEmail, nil
 	case op.CookieID != "":
 		link, err := t.cookieLink(op.CookieID)
 		if err != nil || link != "" {

@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS `pixelpost`.hits_local ON CLUSTER `pp_cluster` (
     log_pos UInt64
 )
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/pixelpost/hits_local', '{replica}', version)
-PARTITION BY toYYYYMM(ts)
+PARTITION BY toYYYYMMDD(ts)
 ORDER BY (account, ts, hit_id);
 
 CREATE TABLE IF NOT EXISTS `pixelpost`.hits ON CLUSTER `pp_cluster` AS `pixelpost`.hits_local

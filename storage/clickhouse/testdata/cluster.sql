@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS `pixelpost`.hits_local (
     log_pos UInt64
 )
 ENGINE = ReplacingMergeTree(version)
-PARTITION BY toYYYYMM(ts)
+PARTITION BY toYYYYMMDD(ts)
 ORDER BY (account, ts, hit_id);
 
 CREATE TABLE IF NOT EXISTS `pixelpost`.hits AS `pixelpost`.hits_local
