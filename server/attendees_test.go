@@ -23,7 +23,7 @@ func TestAttendeeList(t *testing.T) {
 		h.pixel("webinarId=w2&email=anna@example.org&amount=15.00&orderId=C1")
 		h.pixel("webinarId=w2&email=cy@example.com&amount=99.00&currency=EUR&orderId=D1")
 		h.pixelReq(httptest.NewRequest("GET", "/v1/attendee/pixel/"+h.acct+"?webinarId=w2&email=dee@example.com", nil)) // no order
-		h.pixel("webinarId=w2&amount=7.00&orderId=E1") // no person: not listed
+		h.pixel("webinarId=w2&amount=7.00&orderId=E1")                                                                  // no person: not listed
 
 		emails := func(path string) (string, string) {
 			t.Helper()
