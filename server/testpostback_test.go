@@ -111,6 +111,13 @@ func TestTestPostback(t *testing.T) {
 	if cl := out["click"].(map[string]any); out["ok"] != false || cl["status"] != 404.0 || out["postback"] != nil {
 		t.Errorf("test of a paused campaign: %v", out)
 	}
+	// A read-only key may not make clicks and conversions.
+	key := h.api("POST", a+"/api-keys", map[string]any{"name": "viewer", "role": "read"}, 201)["key"].(string)
+	req := httptest.NewRequest("POST", "/api/v1"+a+"/campaigns/"+camp+"/test-postback", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	if resp := h.do(req); resp.StatusCode != 403 {
+		t.Errorf("test postback with a read-only key: %d, want 403", resp.StatusCode)
+	}
 	h.api("POST", a+"/campaigns/nope/test-postback", nil, 404)
 	h.api("POST", a+"/campaigns/"+camp+"/test-postback", map[string]any{"status": "won"}, 400)
 	h.api("POST", a+"/campaigns/"+camp+"/test-postback", map[string]any{"payout": "1e3"}, 400)
