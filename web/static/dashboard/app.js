@@ -234,11 +234,13 @@
     return e;
   }
 
-  // niceTicks gives 0 and up to 4 round steps covering max.
-  function niceTicks(max) {
+  // niceTicks gives 0 and up to 4 round steps covering max; counts
+  // (whole) get whole steps.
+  function niceTicks(max, whole) {
     if (!(max > 0)) return [0, 1];
     var raw = max / 4, mag = Math.pow(10, Math.floor(Math.log10(raw))), step = mag;
     [1, 2, 2.5, 5, 10].some(function (m) { step = m * mag; return max / step <= 4; });
+    if (whole) step = Math.max(1, Math.ceil(step));
     var ticks = [];
     for (var v = 0; v < max + step / 2 && ticks.length < 7; v += step) ticks.push(Math.round(v * 1e6) / 1e6);
     if (ticks[ticks.length - 1] < max) ticks.push(ticks[ticks.length - 1] + step);
@@ -259,9 +261,9 @@
     // Drawn at the box's own width, so that the text keeps its size.
     var W = Math.max(Math.min(box.clientWidth || 640, 1200), 260), H = 200, L = 46, R = 10, T = 12, B = 40;
     var plotH = H - T - B, plotW = W - L - R;
-    var max = 0;
-    series.forEach(function (s) { s.values.forEach(function (v) { if (v > max) max = v; }); });
-    var ticks = niceTicks(max), top = ticks[ticks.length - 1] || 1;
+    var max = 0, whole = true;
+    series.forEach(function (s) { s.values.forEach(function (v) { if (v > max) max = v; if (v % 1) whole = false; }); });
+    var ticks = niceTicks(max, whole), top = ticks[ticks.length - 1] || 1;
     var svg = svgEl("svg", { viewBox: "0 0 " + W + " " + H, class: "bars", role: "img", "aria-label": label });
     svg.appendChild(svgEl("title", {}, label));
     ticks.forEach(function (t) {
@@ -1274,7 +1276,7 @@
         check(d.enough_stages, d.stage_count + " stages sent (at least 2)"),
         check(d.recommended_stages, "3 stages or more (recommended)"),
         check(d.enough_days, d.days_with_data + " days with data (7 needed)"),
-        check(d.events_failed === 0, d.events_uploaded + " events uploaded for " + d.leads_uploaded + " of " + d.leads_received +
+        check(d.leads_received > 0 && d.events_failed === 0, d.events_uploaded + " events uploaded for " + d.leads_uploaded + " of " + d.leads_received +
           " leads received; " + d.events_pending + " pending, " + d.events_failed + " failed, " + d.events_rejected + " rejected"),
       ];
       d.stages.filter(function (s) { return !s.raw; }).forEach(function (s) {
