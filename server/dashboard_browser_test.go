@@ -357,6 +357,8 @@ func TestDashboardWebinarDays(t *testing.T) {
 		chromedp.SendKeys("#token", testToken),
 		chromedp.SendKeys("#account", h.acct),
 		chromedp.Click(`#login-form button[type="submit"]`),
+		chromedp.WaitVisible("#tabs"),
+		openTab("webinars"),
 		chromedp.Click(`#webinars tbody tr[data-webinar="w1"] button[aria-label="Open webinar w1"]`),
 		hasText("#series tbody", "49.99 USD"),
 		// The chart has a day for each of the 30 (the server's clock, the

@@ -14,6 +14,7 @@ import (
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // Browser test helpers shared by the dashboard's tests.
@@ -37,11 +38,12 @@ func typeIn(sel, value string) chromedp.Action {
 	}
 }
 
-// openTab opens a dashboard page by its tab.
+// openTab opens a dashboard page by its tab and waits until it loaded
+// (the page is aria-busy meanwhile).
 func openTab(view string) chromedp.Action {
 	return chromedp.Tasks{
 		chromedp.Click(`#tabs button[data-view="` + view + `"]`),
-		chromedp.WaitVisible("#view-" + view),
+		chromedp.WaitVisible("#view-" + view + ":not([aria-busy])"),
 	}
 }
 
@@ -225,7 +227,9 @@ func TestDashboardS2SInABrowser(t *testing.T) {
 	h.settle()
 
 	run("the conversion in the conversion log",
-		openTab("logs"),
+		chromedp.Focus(`#tabs button[data-view="logs"]`),
+		chromedp.KeyEvent(kb.Enter), // the tab bar works from the keyboard
+		chromedp.WaitVisible("#view-logs:not([aria-busy])"),
 		choose("#log-kind", "conversions"),
 		hasText(`#log tbody tr[data-click="`+clickID+`"]`, "T1"),
 		hasText(`#log tbody tr[data-click="`+clickID+`"]`, "approved"),
@@ -258,8 +262,9 @@ func TestDashboardS2SInABrowser(t *testing.T) {
 		shots.take("campaign-report"),
 	)
 	var bars int
-	run("drill down to the zone",
-		chromedp.Click(`#report tbody tr:first-child button[aria-label^="Drill down"]`),
+	run("drill down to the zone, with the keyboard",
+		chromedp.Focus(`#report tbody tr:first-child button[aria-label^="Drill down"]`),
+		chromedp.KeyEvent(kb.Enter),
 		hasText("#report-filters", "campaign: summer"),
 		hasText("#report thead", "zone"),
 		hasText("#report tbody", "42"),
@@ -270,6 +275,13 @@ func TestDashboardS2SInABrowser(t *testing.T) {
 	if bars != 1 {
 		t.Errorf("the per-day chart of campaign summer today has %d click bars, want 1", bars)
 	}
+	// The chart has its axes' labels and each day's figures on hover.
+	run("the chart's axes and hover values",
+		hasText("#report-chart svg", "03-01"),                                           // the date axis
+		hasText("#report-chart svg", "2026"),                                            // its year
+		hasText("#report-chart svg text.tick", "0"),                                     // the value axis
+		hasText("#report-chart svg g.day title", "2026-03-01: 2 clicks, 1 conversions"), // hover
+	)
 	var zoneRow string
 	run("the zone's figures",
 		chromedp.Evaluate(`Array.from(document.querySelectorAll("#report tbody tr")).find(r => r.cells[0].textContent === "42").textContent`, &zoneRow))

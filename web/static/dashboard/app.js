@@ -341,28 +341,38 @@
 
   // --------------------------------------------------------------- views
 
+  // loaders fill a page; each returns a promise of its end.
   var loaders = {
     overview: loadOverview,
     webinars: loadWebinars,
-    attendees: searchAttendees,
-    reports: function () { if (!$("group-1").value) initReport(); loadReport(); },
-    logs: loadLog,
+    attendees: function () { return searchAttendees(); },
+    reports: function () { if (!$("group-1").value) initReport(); return loadReport(); },
+    logs: function () { return loadLog(); },
     s2s: loadS2S,
     leads: loadLeads,
     deliveries: loadDeliveries,
     activity: loadActivity,
     audiences: loadExports,
-    settings: function () { loadAccount(); loadKeys(); },
+    settings: function () { return Promise.all([loadAccount(), loadKeys()]); },
   };
 
+  // show opens a page; it is aria-busy while it loads (a screen reader
+  // waits, and so do the browser tests).
   function show(view) {
-    document.querySelectorAll(".view").forEach(function (v) { v.hidden = v.id !== "view-" + view; });
+    var page = $("view-" + view);
+    document.querySelectorAll(".view").forEach(function (v) { v.hidden = v !== page; });
     document.querySelectorAll("#tabs button").forEach(function (b) {
       if (b.dataset.view === view) b.setAttribute("aria-current", "page");
       else b.removeAttribute("aria-current");
     });
     status("");
-    loaders[view]();
+    reload(view);
+  }
+
+  function reload(view) {
+    var page = $("view-" + view);
+    page.setAttribute("aria-busy", "true");
+    return Promise.resolve(loaders[view]()).catch(fail).then(function () { page.removeAttribute("aria-busy"); });
   }
 
   // ------------------------------------------------------------ overview
@@ -413,7 +423,7 @@
           .then(function (s) { return { w: w, s: s }; });
       });
     });
-    Promise.all([hits, byDay, byCampaign, webinars]).then(function (r) {
+    return Promise.all([hits, byDay, byCampaign, webinars]).then(function (r) {
       var h = r[0], day = r[1], camp = r[2], ws = r[3];
       var labels = days(day.from, day.to);
       $("overview-period").textContent = periodText(day);
@@ -614,7 +624,7 @@
     if (!more) attendeeCursor = "";
     var q = query({ prefix: $("attendee-prefix").value.trim(), sort: $("attendee-sort").value,
       currency: $("attendee-currency").value.trim(), cursor: attendeeCursor, limit: 50 });
-    acctAPI("GET", "/attendees" + q).then(function (out) {
+    return acctAPI("GET", "/attendees" + q).then(function (out) {
       var tbody = $("attendee-list").tBodies[0];
       var rows = out.attendees.map(function (a) {
         return row([cell(button(a.email, function () { openAttendee(a.email); }, "link", "Open " + a.email)),
@@ -784,7 +794,7 @@
     $("report-note").textContent = "";
     var q = reportParams({ group_by: g.join(",") });
     var daily = g.length === 1 && g[0] === "day" ? null : acctAPI("GET", "/reports/campaigns?" + reportParams({ group_by: "day" }));
-    acctAPI("GET", "/reports/campaigns?" + q).then(function (out) {
+    return acctAPI("GET", "/reports/campaigns?" + q).then(function (out) {
       $("report-period-shown").textContent = periodText(out);
       // Converted figures when the account has exchange rates.
       var conv = !!(state.acct && Object.keys(state.acct.rates || {}).length);
@@ -864,7 +874,7 @@
     sel.replaceChildren.apply(sel, (logStatuses[kind] || logStatuses.other).map(function (s) {
       return el("option", { value: s, textContent: s || "any" });
     }));
-    loadLog();
+    return loadLog();
   }
 
   function logQuery(extra) {
@@ -920,10 +930,10 @@
     if (ev) ev.preventDefault();
     var kind = $("log-kind").value;
     if (!more) logCursor = "";
-    if (!$("log-status").options.length) { logKindChanged(); return; }
+    if (!$("log-status").options.length) return logKindChanged();
     var tr = $("log").tHead.rows[0];
     tr.replaceChildren.apply(tr, logCols[kind].map(function (h) { return el("th", { textContent: h }); }));
-    acctAPI("GET", "/logs/" + kind + logQuery({ cursor: logCursor, limit: 50 })).then(function (out) {
+    return acctAPI("GET", "/logs/" + kind + logQuery({ cursor: logCursor, limit: 50 })).then(function (out) {
       var tbody = $("log").tBodies[0];
       var rows = out[kind].map(function (e) { return logRow(kind, e); });
       if (more) rows.forEach(function (r) { tbody.appendChild(r); });
@@ -943,8 +953,11 @@
     return acctAPI("GET", "/" + kind).then(function (all) { configs[kind] = all; return all; });
   }
 
-  // configTable lists a kind with Edit, Enable/Disable (kinds with an
-  // "enabled" switch) and Delete, and the columns cols(id, doc) gives.
+  // switchable are the kinds with an "enabled" switch.
+  var switchable = { sources: true, campaigns: true, webhooks: true };
+
+  // configTable lists a kind with Edit, Enable/Disable (switchable kinds)
+  // and Delete, and the columns cols(id, doc) gives.
   function configTable(kind, tableID, what, cols, edit, extra) {
     var all = configs[kind] || {}, ids = Object.keys(all).sort();
     var n = $(tableID).tHead.rows[0].cells.length;
@@ -952,20 +965,21 @@
       var doc = all[id];
       var btns = [button("Edit", function () { edit(id, doc); }, "", "Edit " + what + " " + id)];
       if (extra) btns = btns.concat(extra(id, doc));
-      if ("enabled" in doc) {
-        btns.push(button(doc.enabled ? "Disable" : "Enable", function () {
+      if (switchable[kind]) {
+        var on = doc.enabled !== false; // saved before the switch existed: on
+        btns.push(button(on ? "Disable" : "Enable", function () {
           var d = JSON.parse(JSON.stringify(doc));
-          d.enabled = !doc.enabled;
+          d.enabled = !on;
           acctAPI("PUT", "/" + kind + "/" + encodeURIComponent(id), d).then(function () {
             status((d.enabled ? "Enabled " : "Disabled ") + what + " " + id + ".");
-            loaders[currentView()]();
+            reload(currentView());
           }).catch(fail);
-        }, "", (doc.enabled ? "Disable " : "Enable ") + what + " " + id));
+        }, "", (on ? "Disable " : "Enable ") + what + " " + id));
       }
       btns.push(confirmButton("Delete", "Delete " + what + " " + id, function () {
         acctAPI("DELETE", "/" + kind + "/" + encodeURIComponent(id)).then(function () {
           status("Deleted " + what + " " + id + ".");
-          loaders[currentView()]();
+          reload(currentView());
         }).catch(fail);
       }));
       return row(cols(id, doc).concat([cell(actions.apply(null, btns))]), { "data-id": id });
@@ -1407,21 +1421,22 @@
   // -------------------------------------- deliveries, refused hits, audiences
 
   function loadActivity() {
-    acctAPI("GET", "/hits/rejected").then(function (out) {
+    var recent = acctAPI("GET", "/hits/rejected").then(function (out) {
       fill($("rejections").tBodies[0], out.rejections.length ? out.rejections.map(function (r) {
         return row([cell(when(r.time)), cell(r.kind), cell(r.reason), cell(r.query, "query")]);
       }) : [emptyRow(4, "No refused hit since this node started.")]);
     }).catch(fail);
-    acctAPI("GET", "/reports/hits?preset=last_30_days").then(function (out) {
+    var counts = acctAPI("GET", "/reports/hits?preset=last_30_days").then(function (out) {
       fill($("hit-statuses").tBodies[0], out.hits.length ? out.hits.map(function (h) {
         return row([cell(h.kind), cell(h.status), cell(h.reason), cell(h.count, "num")]);
       }) : [emptyRow(4, "No hit.")]);
     }).catch(fail);
+    return Promise.all([recent, counts]);
   }
 
   function loadDeliveries() {
     var q = $("delivery-status").value ? "?status=" + $("delivery-status").value : "";
-    acctAPI("GET", "/deliveries" + q).then(function (out) {
+    return acctAPI("GET", "/deliveries" + q).then(function (out) {
       var rows = out.deliveries.map(function (d) {
         var last = d.attempts && d.attempts.length ? d.attempts[d.attempts.length - 1] : null;
         var retry = d.status === "failed" ? button("Retry", function () {
@@ -1461,7 +1476,7 @@
   }
 
   function loadExports() {
-    acctAPI("GET", "/audiences/exports").then(function (out) {
+    return acctAPI("GET", "/audiences/exports").then(function (out) {
       var rows = out.exports.map(function (d) {
         var get = button("Download", function () {
           download("/audiences/exports/" + encodeURIComponent(d.id) + ".csv", "audience-" + d.platform + "-" + d.created_at.slice(0, 10) + ".csv");
@@ -1480,7 +1495,7 @@
   // ------------------------------------------------------------ settings
 
   function loadAccount() {
-    api("GET", accountPath()).then(function (a) {
+    return api("GET", accountPath()).then(function (a) {
       state.acct = a;
       $("acct-name").value = a.name;
       $("acct-currency").value = a.default_currency;
@@ -1515,7 +1530,7 @@
 
   // API keys of the account (the admin token's business).
   function loadKeys() {
-    acctAPI("GET", "/api-keys").then(function (out) {
+    return acctAPI("GET", "/api-keys").then(function (out) {
       fill($("api-keys").tBodies[0], out.api_keys.length ? out.api_keys.map(function (k) {
         var del = confirmButton("Delete", "Delete key " + k.name, function () {
           acctAPI("DELETE", "/api-keys/" + encodeURIComponent(k.id)).then(loadKeys).catch(fail);
