@@ -14,7 +14,14 @@ func EmailSHA256(email string) string {
 
 // EmailAttendeeID is the attendee id of a normalised email.
 func EmailAttendeeID(email string) string {
-	return "e_" + EmailSHA256(email)[:24]
+	return AttendeeIDOfEmailSHA256(EmailSHA256(email))
+}
+
+// AttendeeIDOfEmailSHA256 is EmailAttendeeID from the email's EmailSHA256,
+// for callers that hold it already: a hit's email is hashed once, not once
+// per use. sum must be what EmailSHA256 returned.
+func AttendeeIDOfEmailSHA256(sum string) string {
+	return "e_" + sum[:24]
 }
 
 // CookieAttendeeID is the attendee id of a pp_aid cookie value.

@@ -123,7 +123,12 @@ func laterSighting(prev *Order, s Sighting, acquisition func(string) []string) E
 	order := *prev
 	order.Webinars = append(slices.Clone(prev.Webinars), added...)
 	order.Amount = amount
-	order.LastSeen = s.Time
+	if s.Time.After(prev.LastSeen) {
+		// A hit that waited in the log (or a node's clock behind) does not
+		// move last seen back: the window would end early, and the order's
+		// next sighting count as another sale.
+		order.LastSeen = s.Time
+	}
 	e := Effect{
 		Order:    order,
 		Diff:     amount - prev.Amount,

@@ -173,6 +173,13 @@ func TestSight(t *testing.T) {
 				Order: Order{Amount: 10 * usd, Currency: "USD", Webinars: []string{"w1"}, FirstSeen: t0, LastSeen: t0.Add(365 * 24 * time.Hour)}},
 		},
 		{
+			name: "a sighting dated earlier does not move last seen back",
+			prev: stored(10*usd, "", "w1"),
+			s:    Sighting{Time: t0.Add(-time.Hour), Webinars: []string{"w1"}, Currency: "USD", Window: FingerprintWindow},
+			want: Effect{Outcome: OutcomeSame, Existing: []string{"w1"},
+				Order: Order{Amount: 10 * usd, Currency: "USD", Webinars: []string{"w1"}, FirstSeen: t0, LastSeen: t0}},
+		},
+		{
 			name: "the same refresh changes nothing",
 			prev: stored(49_990_000, "e_ann", "w1", "w2"),
 			s: Sighting{Time: later, Webinars: []string{"w2", "w1"}, AttendeeID: "e_ann",

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,8 +23,10 @@ type OrderKeyInput struct {
 	Tags       []string // the hit's tags (not resolved: the key must not change when a tag does)
 	Amount     Micros
 	Currency   string
-	IP         string
-	UserAgent  string
+	// IP is the client address; only a fingerprint reads it, so it is
+	// turned into text only then.
+	IP        netip.Addr
+	UserAgent string
 }
 
 // OrderKey derives the order key of a hit and its window (SPEC §2.1):
@@ -66,7 +69,7 @@ func fingerprint(in OrderKeyInput) string {
 	for _, f := range [...]string{
 		webinarSet(in.Webinars, in.Tags),
 		strconv.FormatInt(int64(in.Amount), 10),
-		in.Currency, in.IP, in.UserAgent,
+		in.Currency, in.IP.String(), in.UserAgent,
 	} {
 		h.Write(n[:binary.PutUvarint(n[:], uint64(len(f)))])
 		h.Write([]byte(f))

@@ -1,6 +1,7 @@
 package attribution
 
 import (
+	"net/netip"
 	"regexp"
 	"testing"
 	"time"
@@ -9,7 +10,7 @@ import (
 func TestOrderKey(t *testing.T) {
 	base := OrderKeyInput{
 		Webinars: []string{"4429", "2527"}, Tags: []string{"vip"},
-		Amount: 49_990_000, Currency: "USD", IP: "203.0.113.7", UserAgent: "Mozilla/5.0",
+		Amount: 49_990_000, Currency: "USD", IP: netip.MustParseAddr("203.0.113.7"), UserAgent: "Mozilla/5.0",
 	}
 	with := func(f func(*OrderKeyInput)) OrderKeyInput {
 		in := base
@@ -39,7 +40,7 @@ func TestOrderKey(t *testing.T) {
 
 func TestOrderKeyEquivalence(t *testing.T) {
 	attendee := OrderKeyInput{AttendeeID: "e_1", Webinars: []string{"a", "b"}, Tags: []string{"t"}}
-	fp := OrderKeyInput{Webinars: []string{"a", "b"}, Tags: []string{"t"}, Amount: 1_000_000, Currency: "USD", IP: "203.0.113.7", UserAgent: "UA"}
+	fp := OrderKeyInput{Webinars: []string{"a", "b"}, Tags: []string{"t"}, Amount: 1_000_000, Currency: "USD", IP: netip.MustParseAddr("203.0.113.7"), UserAgent: "UA"}
 	tests := []struct {
 		name string
 		a, b OrderKeyInput
@@ -59,15 +60,15 @@ func TestOrderKeyEquivalence(t *testing.T) {
 			OrderKeyInput{AttendeeID: "e_1", Webinars: []string{"a"}, Tags: []string{"t"}}, false},
 		{"fingerprint: stable", fp, fp, true},
 		{"fingerprint: webinar order does not matter", fp, withFP(fp, func(in *OrderKeyInput) { in.Webinars = []string{"b", "a"} }), true},
-		{"fingerprint: another ip", fp, withFP(fp, func(in *OrderKeyInput) { in.IP = "203.0.113.8" }), false},
+		{"fingerprint: another ip", fp, withFP(fp, func(in *OrderKeyInput) { in.IP = netip.MustParseAddr("203.0.113.8") }), false},
 		{"fingerprint: another user agent", fp, withFP(fp, func(in *OrderKeyInput) { in.UserAgent = "UA2" }), false},
 		{"fingerprint: another amount", fp, withFP(fp, func(in *OrderKeyInput) { in.Amount = 2_000_000 }), false},
 		{"fingerprint: another currency", fp, withFP(fp, func(in *OrderKeyInput) { in.Currency = "EUR" }), false},
 		{"fingerprint: another set", fp, withFP(fp, func(in *OrderKeyInput) { in.Webinars = []string{"a"} }), false},
 		{"fingerprint: a tag is not a webinar", withFP(fp, func(in *OrderKeyInput) { in.Webinars, in.Tags = []string{"x"}, nil }),
 			withFP(fp, func(in *OrderKeyInput) { in.Webinars, in.Tags = nil, []string{"x"} }), false},
-		{"fingerprint: field boundaries are unambiguous", withFP(fp, func(in *OrderKeyInput) { in.IP, in.UserAgent = "1.2.3.4", "5" }),
-			withFP(fp, func(in *OrderKeyInput) { in.IP, in.UserAgent = "1.2.3.45", "" }), false},
+		{"fingerprint: field boundaries are unambiguous", withFP(fp, func(in *OrderKeyInput) { in.IP, in.UserAgent = netip.MustParseAddr("1.2.3.4"), "5" }),
+			withFP(fp, func(in *OrderKeyInput) { in.IP, in.UserAgent = netip.MustParseAddr("1.2.3.45"), "" }), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,11 +87,36 @@ func withFP(in OrderKeyInput, f func(*OrderKeyInput)) OrderKeyInput {
 }
 
 func TestOrderKeyFingerprint(t *testing.T) {
-	key, window := OrderKey(OrderKeyInput{Webinars: []string{"4429"}, Amount: 1, Currency: "USD", IP: "::1", UserAgent: "curl"})
+	key, window := OrderKey(OrderKeyInput{Webinars: []string{"4429"}, Amount: 1, Currency: "USD", IP: netip.IPv6Loopback(), UserAgent: "curl"})
 	if !regexp.MustCompile(`^f:[0-9a-f]{32}$`).MatchString(key) {
 		t.Errorf("fingerprint key %q is not f: and 32 hex digits", key)
 	}
 	if window != FingerprintWindow || FingerprintWindow != 30*time.Minute {
 		t.Errorf("window = %v, want 30m", window)
+	}
+}
+
+// A fingerprint does not change across releases: an order seen before an
+// upgrade and refreshed after it is the same order. The keys are those the
+// release that passed the address as text derived.
+func TestOrderKeyFingerprintIsStable(t *testing.T) {
+	f := func(ip netip.Addr, want string) {
+		t.Helper()
+		key, _ := OrderKey(OrderKeyInput{Webinars: []string{"4429"}, Tags: []string{"vip"}, Amount: 49_990_000,
+			Currency: "USD", IP: ip, UserAgent: "Mozilla/5.0"})
+		if key != want {
+			t.Errorf("%v: key %s, want %s", ip, key, want)
+		}
+	}
+	f(netip.MustParseAddr("203.0.113.7"), "f:1bb2af11089c14a1cf7ed52c2ec86677")
+	f(netip.MustParseAddr("2001:db8::1"), "f:46774108bb2fda990a96a5e712f1c0de")
+	f(netip.Addr{}, "f:aacd4f335ade2c65aa52bfd6c16865ec") // no address
+}
+
+// The email's attendee id from its hash is the one from the email.
+func TestAttendeeIDOfEmailSHA256(t *testing.T) {
+	email := "ann@example.com"
+	if got, want := AttendeeIDOfEmailSHA256(EmailSHA256(email)), EmailAttendeeID(email); got != want || len(got) != 26 {
+		t.Fatalf("from the hash %q, from the email %q", got, want)
 	}
 }

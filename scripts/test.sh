@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 # Keep the tests' exit status: the trap's own last command would replace it.
 trap 'rc=$?; services_stop; exit $rc' EXIT
 services_start
+# Every service is up: a test that would skip for want of one fails
+# instead (internal/testenv), so this run never passes by skipping.
+export CI=true
 
 echo "== go vet" >&2
 go vet ./...

@@ -377,7 +377,8 @@ func (s *Server) manualConversion(c *fiber.Ctx) error {
 	if !attribution.ValidOrderID(body.OrderID) {
 		return errBadRequest(attribution.ReasonInvalidOrderID, "order_id is at most 128 bytes, without control characters")
 	}
-	attendee := attribution.EmailAttendeeID(email)
+	sum := emailSHA256(email)
+	attendee := attribution.AttendeeIDOfEmailSHA256(sum)
 	key, _ := attribution.OrderKey(attribution.OrderKeyInput{
 		OrderID: body.OrderID, AttendeeID: attendee, Webinars: webinars, Amount: amount, Currency: cur,
 	})
@@ -387,7 +388,7 @@ func (s *Server) manualConversion(c *fiber.Ctx) error {
 		Email: email, Webinars: webinars, OrderKey: key, OrderID: body.OrderID,
 		HasAmount: body.Amount != "", Amount: amount, Currency: cur, Source: "manual",
 	}
-	h.EmailSHA256 = emailSHA256(email)
+	h.EmailSHA256 = sum
 	ctx, cancel := context.WithTimeout(c.UserContext(), manualWait)
 	defer cancel()
 	res, err := s.pipeline.RecordAndWait(ctx, &h)

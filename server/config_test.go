@@ -3,6 +3,7 @@ package server
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadFlagsWinOverEnvironment(t *testing.T) {
@@ -112,4 +113,34 @@ func TestLoadClickHouseCluster(t *testing.T) {
 	f("clickhouse-cluster: needs clickhouse-dsn", "--clickhouse-cluster", "shards")
 	f("letters, digits", "--clickhouse-dsn", "clickhouse://h:9000/pp", "--clickhouse-cluster", "a`b")
 	f("letters, digits", "--clickhouse-dsn", "clickhouse://h:9000/pp", "--clickhouse-cluster", "a b")
+}
+
+// The ClickHouse batches: 50000 rows or 5 s by default (issue 14), tuned by
+// flag or environment, within bounds.
+func TestLoadClickHouseBatch(t *testing.T) {
+	cfg, err := Load(nil, func(string) string { return "" })
+	if err != nil || cfg.ClickHouseBatchRows != 50000 || cfg.ClickHouseBatchDelay != 5*time.Second {
+		t.Fatalf("defaults: %d rows, %s (%v); want 50000 rows, 5s", cfg.ClickHouseBatchRows, cfg.ClickHouseBatchDelay, err)
+	}
+	env := func(k string) string {
+		if k == "PIXELPOST_CLICKHOUSE_BATCH_DELAY" {
+			return "2s"
+		}
+		return ""
+	}
+	cfg, err = Load([]string{"--clickhouse-batch-rows", "10000"}, env)
+	if err != nil || cfg.ClickHouseBatchRows != 10000 || cfg.ClickHouseBatchDelay != 2*time.Second {
+		t.Fatalf("tuned: %d rows, %s (%v); want 10000 rows, 2s", cfg.ClickHouseBatchRows, cfg.ClickHouseBatchDelay, err)
+	}
+	f := func(want string, args ...string) {
+		t.Helper()
+		_, err := Load(args, func(string) string { return "" })
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want one with %q", args, err, want)
+		}
+	}
+	f("clickhouse-batch-rows: 0 is not within 1..500000", "--clickhouse-batch-rows", "0")
+	f("clickhouse-batch-rows: 600000 is not within", "--clickhouse-batch-rows", "600000")
+	f("clickhouse-batch-delay: 0s is not within 1ms..10m0s", "--clickhouse-batch-delay", "0")
+	f("clickhouse-batch-delay: 1h0m0s is not within", "--clickhouse-batch-delay", "1h")
 }

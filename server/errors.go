@@ -52,7 +52,7 @@ func statusOf(err error) (int, string, string) {
 // they answer the GIF whatever happens.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	status, code, msg := statusOf(err)
-	if status >= 500 && status != http.StatusNotImplemented {
+	if status >= 500 {
 		s.log.Error().Err(err).Str("path", c.Route().Path).Msg("request failed")
 	}
 	return c.Status(status).JSON(fiber.Map{"error": code, "message": msg})

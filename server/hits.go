@@ -40,8 +40,11 @@ func (s *Server) newHit(c *fiber.Ctx, kind string) storage.Hit {
 // record makes the hit durable before the handler answers. A hit that
 // cannot be recorded (the log is full or failing) is counted and logged:
 // the pixel still answers, and /readyz already says the node is degraded.
+// An EmailSHA256 already set must be that of Email (setEmail).
 func (s *Server) record(h *storage.Hit) {
-	h.EmailSHA256 = emailSHA256(h.Email)
+	if h.EmailSHA256 == "" {
+		h.EmailSHA256 = emailSHA256(h.Email)
+	}
 	if err := s.pipeline.Record(h); err != nil {
 		s.metrics.hit(h.Kind, "lost", "wal_unavailable")
 		s.errLog.Error().Err(err).Str("kind", h.Kind).Msg("cannot record hit")
@@ -104,6 +107,13 @@ func capped(s string, n int) string {
 		s = s[:n]
 	}
 	return strings.Clone(s)
+}
+
+// setEmail sets a hit's email and its hash together: the email is hashed
+// once per hit, and the hash serves the order key, the raw hit and the
+// ledger (storage.Op.EmailAttendeeID).
+func setEmail(h *storage.Hit, email string) {
+	h.Email, h.EmailSHA256 = email, emailSHA256(email)
 }
 
 // emailSHA256 is what raw hits keep of an email: its SHA-256 in hex.

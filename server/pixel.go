@@ -85,7 +85,8 @@ func (s *Server) parseConversion(c *fiber.Ctx, h *storage.Hit) attribution.Pixel
 		return q
 	}
 	h.Webinars, h.Tags, h.OrderID = q.Webinars, q.Tags, q.OrderID
-	h.ProductID, h.ProductName, h.Email = q.ProductID, q.ProductName, q.Email
+	h.ProductID, h.ProductName = q.ProductID, q.ProductName
+	setEmail(h, q.Email)
 	account, err := s.accounts.get(h.Account)
 	if err != nil {
 		rejectHit(h, err)
@@ -111,12 +112,12 @@ func (s *Server) parseConversion(c *fiber.Ctx, h *storage.Hit) attribution.Pixel
 	h.CookieID = validCookie(c.Cookies(attendeeCookie))
 	h.OrderKey, _ = attribution.OrderKey(attribution.OrderKeyInput{
 		OrderID:    h.OrderID,
-		AttendeeID: presentedAttendee(h.Email, h.CookieID),
+		AttendeeID: presentedAttendee(h),
 		Webinars:   h.Webinars,
 		Tags:       h.Tags,
 		Amount:     h.Amount,
 		Currency:   h.Currency,
-		IP:         s.clientAddr(c).String(),
+		IP:         s.clientAddr(c),
 		UserAgent:  h.UserAgent,
 	})
 	h.Source = "pixel"
@@ -159,13 +160,13 @@ func (s *Server) ignored(c *fiber.Ctx, kind string) bool {
 
 // presentedAttendee is the identity a hit presents, before the ledger
 // follows cookie links: it keys attendee orders (refreshes of one page
-// present the same identity).
-func presentedAttendee(email, cookie string) string {
+// present the same identity). The email's hash is the hit's (setEmail).
+func presentedAttendee(h *storage.Hit) string {
 	switch {
-	case email != "":
-		return attribution.EmailAttendeeID(email)
-	case cookie != "":
-		return attribution.CookieAttendeeID(cookie)
+	case h.Email != "":
+		return attribution.AttendeeIDOfEmailSHA256(h.EmailSHA256)
+	case h.CookieID != "":
+		return attribution.CookieAttendeeID(h.CookieID)
 	}
 	return ""
 }

@@ -156,10 +156,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		}
 	}()
 	if deps.ClickHouse != nil {
-		// 20000 rows a batch: ClickHouse still gets large, rare inserts
-		// (~0.1 s of peak load), and the batch held while ClickHouse is down
-		// stays ~20 MB.
-		s.shipper = clickhouse.NewShipper(clickhouse.ShipperConfig{Release: true, MaxBatch: 20000},
+		s.shipper = clickhouse.NewShipper(clickhouse.ShipperConfig{Release: true,
+			MaxBatch: cfg.ClickHouseBatchRows, MaxDelay: cfg.ClickHouseBatchDelay},
 			clickhouse.ShipperDeps{Log: p.Rows(), Client: deps.ClickHouse, Logger: deps.Log, Leave: s.erasedRows(ctx)})
 		s.metrics.watchShipper(s.shipper)
 		s.bg.Add(1)

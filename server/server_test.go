@@ -80,7 +80,12 @@ func newHarness(t *testing.T, l storage.Ledger, flags ...string) *harness {
 // newHarnessWith builds the server on deps (a ledger, maybe ClickHouse).
 func newHarnessWith(t *testing.T, deps Deps, flags ...string) *harness {
 	t.Helper()
-	args := append([]string{"--admin-token", testToken, "--data-dir", t.TempDir()}, flags...)
+	args := []string{"--admin-token", testToken, "--data-dir", t.TempDir()}
+	if deps.ClickHouse != nil {
+		// Rows reach ClickHouse within 50 ms, not 5 s: the tests wait for them.
+		args = append(args, "--clickhouse-batch-delay", "50ms")
+	}
+	args = append(args, flags...)
 	cfg, err := Load(args, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)

@@ -132,7 +132,7 @@ func (h *Hit) Pending() bool { return h.Status == "" }
 func (h *Hit) Op() Op {
 	op := Op{
 		HitID: h.ID, Account: h.Account, Kind: OpConversion, Time: h.Time,
-		AttendeeEmail: h.Email, CookieID: h.CookieID,
+		AttendeeEmail: h.Email, AttendeeEmailSHA256: h.EmailSHA256, CookieID: h.CookieID,
 		Webinars: h.Webinars, Tags: h.Tags,
 		OrderKey: h.OrderKey, OrderID: h.OrderID,
 		HasAmount: h.HasAmount, Amount: h.Amount, Currency: h.Currency,

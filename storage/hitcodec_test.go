@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/pixelpost/pixelpost/attribution"
 )
 
 func sampleHit() Hit {
@@ -136,5 +138,93 @@ func TestArchivedHitHoldsNoPlaintext(t *testing.T) {
 	got, err := DecodeHit(AppendHit(nil, &a))
 	if err != nil || got.Email != "" || got.Profile != nil {
 		t.Errorf("decoded archive %+v %v", got, err)
+	}
+}
+
+// pixelHit is a conversion pixel hit as the server records it: no macros,
+// no profile, no valuation.
+func pixelHit() Hit {
+	return Hit{
+		ID: "0123456789abcdefghijklmnop", Time: time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC),
+		Account: "acme", Kind: KindPixel, Webinars: []string{"w1"},
+		OrderID: "A-1", OrderKey: "o:A-1", HasAmount: true, Amount: 49_990_000, Currency: "USD", Source: "pixel",
+		Email: "ann@example.com", EmailSHA256: "5f0c0bc7a1e9d2c2e8b9f3d7f1c2a4b6e8d0f2a4c6e8b0d2f4a6c8e0b2d4f6a8",
+		IP: "203.0.113.0", UserAgent: "Mozilla/5.0 (X11; Linux x86_64)", Referer: "https://shop.example.com/thanks",
+		Query: "webinarId=w1&email=REDACTED&amount=49.99&orderId=A-1",
+	}
+}
+
+// Encoding a hit allocates nothing when dst has room: every hit is encoded
+// twice on the hot path (hits log, rows log).
+func TestAppendHitDoesNotAllocate(t *testing.T) {
+	h := pixelHit()
+	dst := make([]byte, 0, 4096)
+	if n := testing.AllocsPerRun(100, func() { dst = AppendHit(dst[:0], &h) }); n != 0 {
+		t.Fatalf("AppendHit: %.0f allocations per hit, want 0", n)
+	}
+}
+
+func BenchmarkAppendHit(b *testing.B) {
+	h := pixelHit()
+	dst := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = AppendHit(dst[:0], &h)
+	}
+}
+
+func BenchmarkDecodeHit(b *testing.B) {
+	h := pixelHit()
+	rec := AppendHit(nil, &h)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeHit(rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The ledger derives an email's attendee id from the hash the hit carries
+// (the server hashes each email once), and hashes the email itself only
+// when the op has no hash (ops built without a hit, rows of older logs).
+func TestOpEmailAttendeeIDUsesTheHitsHash(t *testing.T) {
+	email := "ann@example.com"
+	h := Hit{ID: "h1", Email: email, EmailSHA256: attribution.EmailSHA256(email)}
+	op := h.Op()
+	if op.AttendeeEmailSHA256 != h.EmailSHA256 {
+		t.Fatalf("op hash %q, want the hit's %q", op.AttendeeEmailSHA256, h.EmailSHA256)
+	}
+	want := attribution.EmailAttendeeID(email)
+	if got := op.EmailAttendeeID(); got != want {
+		t.Fatalf("attendee %q, want %q", got, want)
+	}
+	// From the hash: one allocation (the id), no hashing (which allocates
+	// the hex digest too).
+	if n := testing.AllocsPerRun(100, func() { _ = op.EmailAttendeeID() }); n != 1 {
+		t.Errorf("EmailAttendeeID with the hash: %.0f allocations, want 1 (no hashing)", n)
+	}
+	for _, sum := range []string{"", "sha-a1"} { // no hash, or not one: hashed
+		op.AttendeeEmailSHA256 = sum
+		if got := op.EmailAttendeeID(); got != want {
+			t.Errorf("hash %q: attendee %q, want %q", sum, got, want)
+		}
+	}
+	if got := (&Op{}).EmailAttendeeID(); got != "" {
+		t.Errorf("no email: attendee %q", got)
+	}
+}
+
+// BenchmarkOpEmailAttendeeID: the ledger's attendee id from the hit's hash
+// against hashing the email again (what every op did before).
+func BenchmarkOpEmailAttendeeID(b *testing.B) {
+	email := "ann@example.com"
+	for name, sum := range map[string]string{"hash": attribution.EmailSHA256(email), "email": ""} {
+		b.Run(name, func(b *testing.B) {
+			op := Op{AttendeeEmail: email, AttendeeEmailSHA256: sum}
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = op.EmailAttendeeID()
+			}
+		})
 	}
 }

@@ -86,7 +86,11 @@ type Op struct {
 	// cookie is linked to, or else a cookie-only attendee. With neither the
 	// hit has no attendee.
 	AttendeeEmail string
-	CookieID      string
+	// AttendeeEmailSHA256, when set, is attribution.EmailSHA256 of
+	// AttendeeEmail, as the hit carries it: EmailAttendeeID uses it
+	// instead of hashing the email again.
+	AttendeeEmailSHA256 string
+	CookieID            string
 	// AttendeeID names an attendee directly when the hit's email is not
 	// known (a replay of a raw hit, which keeps only the email's hash). It
 	// is used only when AttendeeEmail and CookieID are both empty.
@@ -151,6 +155,21 @@ type Op struct {
 	// phone, country...): they are merged the same way.
 	Profile map[string]string
 }
+
+// EmailAttendeeID is the attendee id of AttendeeEmail
+// (attribution.EmailAttendeeID), "" without one.
+func (op *Op) EmailAttendeeID() string {
+	switch {
+	case op.AttendeeEmail == "":
+		return ""
+	case len(op.AttendeeEmailSHA256) == sha256Hex:
+		return attribution.AttendeeIDOfEmailSHA256(op.AttendeeEmailSHA256)
+	}
+	return attribution.EmailAttendeeID(op.AttendeeEmail)
+}
+
+// sha256Hex is the length of a SHA-256 in hex.
+const sha256Hex = 64
 
 // Valid reports whether op is one a ledger can apply: a known kind with
 // the fields it needs, and every id at most maxID bytes (the ledgers'

@@ -8,7 +8,6 @@ package binenc
 import (
 	"encoding/binary"
 	"fmt"
-	"maps"
 	"slices"
 )
 
@@ -27,10 +26,19 @@ func AppendStrings(dst []byte, l []string) []byte {
 	return dst
 }
 
-// AppendMap appends a map's pairs sorted by key (deterministic bytes).
+// AppendMap appends a map's pairs sorted by key (deterministic bytes). It
+// does not allocate for maps of up to 16 pairs (most hits have none).
 func AppendMap(dst []byte, m map[string]string) []byte {
-	keys := slices.Sorted(maps.Keys(m))
-	dst = binary.AppendUvarint(dst, uint64(len(keys)))
+	dst = binary.AppendUvarint(dst, uint64(len(m)))
+	if len(m) == 0 {
+		return dst
+	}
+	var room [16]string
+	keys := room[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
 	for _, k := range keys {
 		dst = AppendString(AppendString(dst, k), m[k])
 	}

@@ -32,6 +32,37 @@ type Client struct {
 	db      string
 	cluster string      // "" on a single server
 	opts    *ch.Options // how conn was opened, for the shards (DeleteAttendee)
+	// insertSettings apply to every insert (see unlimitedPartitions).
+	insertSettings     ch.Settings
+	repartitionPending bool // see RepartitionPending
+}
+
+// unlimitedPartitions lifts the limit current releases put on the
+// partitions one INSERT may touch (max_partitions_per_insert_block, 100):
+// with a partition a day, a batch of an import of a quiet account's
+// archive, or of the rows queued through a long outage, spans more than
+// 100 days. 18.16 has no such limit, nor the setting (an unknown setting
+// fails the query), so it is set only where the server knows it.
+const unlimitedPartitions = "max_partitions_per_insert_block"
+
+// detectInsertSettings sets insertSettings from what the server knows.
+func (c *Client) detectInsertSettings(ctx context.Context) error {
+	var n uint64
+	if err := c.conn.QueryRow(ctx, "SELECT count() FROM system.settings WHERE name = ?", unlimitedPartitions).Scan(&n); err != nil {
+		return fmt.Errorf("cannot read clickhouse settings: %w", err)
+	}
+	if n > 0 {
+		c.insertSettings = ch.Settings{unlimitedPartitions: 0}
+	}
+	return nil
+}
+
+// insertContext is ctx with the insert settings.
+func (c *Client) insertContext(ctx context.Context) context.Context {
+	if c.insertSettings == nil {
+		return ctx
+	}
+	return ch.Context(ctx, ch.WithSettings(c.insertSettings))
 }
 
 // Open connects to dsn, clickhouse://[user[:password]@]host:port/db[?options]
@@ -81,6 +112,10 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c := &Client{conn: conn, db: db}
 	if err := c.migrate(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if err := c.detectInsertSettings(ctx); err != nil {
 		conn.Close()
 		return nil, err
 	}
@@ -149,6 +184,10 @@ func connectCluster(ctx context.Context, opts *ch.Options, db, cluster string) (
 	}
 	c := &Client{conn: conn, db: db, cluster: cluster, opts: opts}
 	if err := c.checkCluster(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if err := c.detectInsertSettings(ctx); err != nil {
 		conn.Close()
 		return nil, err
 	}

@@ -5,16 +5,19 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/pixelpost/pixelpost/attribution"
 	"github.com/pixelpost/pixelpost/storage"
 )
 
-// Inserter writes decided hits to the hits table. *Client is one; tests of
-// the Shipper may use another.
+// Inserter starts inserts into the hits table. *Client is the one
+// implementation; tests of the Shipper wrap it.
 type Inserter interface {
-	Insert(ctx context.Context, hits []storage.Hit) error
+	// newInsert prepares an INSERT of every column of hitColumns that
+	// holds no connection until its Send (or Abort), which run under ctx.
+	newInsert(ctx context.Context) (driver.Batch, error)
 }
 
 // versionOf is the ReplacingMergeTree version of a row: 0 for the degraded
@@ -27,14 +30,17 @@ func versionOf(h *storage.Hit) uint8 {
 	return 1
 }
 
-// insertSQL names every column: 18.16 (and safe practice) wants it.
-func insertSQL() string {
+// columnNames is the column list of hitColumns, comma-separated.
+func columnNames() string {
 	names := make([]string, len(hitColumns))
 	for i, c := range hitColumns {
 		names[i] = c.name
 	}
-	return "INSERT INTO hits (" + strings.Join(names, ", ") + ")"
+	return strings.Join(names, ", ")
 }
+
+// insertSQL names every column: 18.16 (and safe practice) wants it.
+var insertSQL = "INSERT INTO hits (" + columnNames() + ")"
 
 // Insert writes hits as one INSERT (one block). It is idempotent in the
 // reports: inserting a hit again adds a row the queries' FINAL removes.
@@ -47,21 +53,21 @@ func (c *Client) Insert(ctx context.Context, hits []storage.Hit) error {
 	if len(hits) == 0 {
 		return nil
 	}
-	b, err := c.conn.PrepareBatch(ctx, insertSQL())
+	b, err := c.newInsert(ctx)
 	if err != nil {
-		return fmt.Errorf("cannot insert %d hits: %w", len(hits), err)
+		return err
 	}
-	// Abort releases the connection if anything below fails; after a
-	// successful Send it does nothing.
+	// Abort releases what the batch holds if anything below fails; after
+	// a successful Send it does nothing.
 	defer b.Abort()
-
-	cols := newHitColumnSet(len(hits))
+	rows := newRowChunk(min(len(hits), chunkRows))
 	for i := range hits {
-		cols.add(&hits[i])
-	}
-	for i, v := range cols.values() {
-		if err := b.Column(i).Append(v); err != nil {
-			return fmt.Errorf("cannot insert %d hits: column %s: %w", len(hits), hitColumns[i].name, err)
+		rows.add(&hits[i])
+		if rows.len() == chunkRows || i == len(hits)-1 {
+			if err := appendChunk(b, rows); err != nil {
+				return err
+			}
+			rows.reset()
 		}
 	}
 	if err := b.Send(); err != nil {
@@ -70,14 +76,37 @@ func (c *Client) Insert(ctx context.Context, hits []storage.Hit) error {
 	return nil
 }
 
-// hitColumnSet holds a batch column by column: the driver appends a whole
-// slice per column far faster than it appends row by row with reflection.
-type hitColumnSet struct {
+func (c *Client) newInsert(ctx context.Context) (driver.Batch, error) {
+	b, err := c.conn.PrepareBatch(c.insertContext(ctx), insertSQL, driver.WithReleaseConnection())
+	if err != nil {
+		return nil, fmt.Errorf("cannot prepare insert: %w", err)
+	}
+	return b, nil
+}
+
+// appendChunk appends the rows of a chunk to an INSERT's columns (the
+// driver copies them into its column buffers).
+func appendChunk(b driver.Batch, rows *rowChunk) error {
+	for i, v := range rows.values() {
+		if err := b.Column(i).Append(v); err != nil {
+			return fmt.Errorf("cannot append %d rows to column %s: %w", rows.len(), hitColumns[i].name, err)
+		}
+	}
+	return nil
+}
+
+// rowChunk holds a few rows column by column, filled one row at a time
+// (add), then appended to an INSERT a whole column at a time
+// (appendChunk): far faster than the driver's row-by-row Append with
+// reflection. Its strings are those of the hits added (for the Shipper,
+// those of each decoded record: one allocation per row, see
+// storage.DecodeHit). Not safe for concurrent use.
+type rowChunk struct {
 	hitID, account, kind, status, reason, tag, orderID, currency,
 	attendeeID, emailSHA256, clickID, campaignID, ip, userAgent, referer,
 	query, orderKey, productID, productName, source, sourceID, networkID,
 	goal, txid, convStatus, rawStatus []string
-	ts                     []time.Time
+	ts                     []int64 // seconds: the driver's DateTime takes them as they are
 	tsMS                   []uint64
 	webinarIDs             [][]string
 	macroKeys, macroValues [][]string
@@ -86,15 +115,17 @@ type hitColumnSet struct {
 	version                []uint8
 }
 
-func newHitColumnSet(n int) *hitColumnSet {
+// newRowChunk returns an empty chunk with room for n rows; it grows past
+// them as needed.
+func newRowChunk(n int) *rowChunk {
 	s := func() []string { return make([]string, 0, n) }
-	return &hitColumnSet{
+	return &rowChunk{
 		hitID: s(), account: s(), kind: s(), status: s(), reason: s(), tag: s(),
 		orderID: s(), currency: s(), attendeeID: s(), emailSHA256: s(),
 		clickID: s(), campaignID: s(), ip: s(), userAgent: s(), referer: s(),
 		query: s(), orderKey: s(), productID: s(), productName: s(), source: s(),
 		sourceID: s(), networkID: s(), goal: s(), txid: s(), convStatus: s(), rawStatus: s(),
-		ts: make([]time.Time, 0, n), tsMS: make([]uint64, 0, n),
+		ts: make([]int64, 0, n), tsMS: make([]uint64, 0, n),
 		webinarIDs: make([][]string, 0, n),
 		macroKeys:  make([][]string, 0, n), macroValues: make([][]string, 0, n),
 		amount: make([]int64, 0, n), delta: make([]int64, 0, n), cost: make([]int64, 0, n),
@@ -102,12 +133,37 @@ func newHitColumnSet(n int) *hitColumnSet {
 	}
 }
 
-// add appends one hit. Email and CookieID are deliberately absent, and so
-// are ClickTTL, Valuation, PrevConvStatus and PrevValue (ledger state, not
-// report data).
-func (s *hitColumnSet) add(h *storage.Hit) {
-	t := h.Time.UTC()
-	ms := t.UnixMilli()
+// len is the number of rows.
+func (s *rowChunk) len() int { return len(s.hitID) }
+
+// reset empties the chunk and keeps its capacity; the strings it held are
+// dropped, for the collector.
+func (s *rowChunk) reset() {
+	for _, c := range s.strings() {
+		clear(*c)
+		*c = (*c)[:0]
+	}
+	for _, c := range [...]*[][]string{&s.webinarIDs, &s.macroKeys, &s.macroValues} {
+		clear(*c)
+		*c = (*c)[:0]
+	}
+	s.ts, s.tsMS = s.ts[:0], s.tsMS[:0]
+	s.amount, s.delta, s.cost = s.amount[:0], s.delta[:0], s.cost[:0]
+	s.hasAmount, s.version = s.hasAmount[:0], s.version[:0]
+}
+
+func (s *rowChunk) strings() [26]*[]string {
+	return [...]*[]string{&s.hitID, &s.account, &s.kind, &s.status, &s.reason, &s.tag,
+		&s.orderID, &s.currency, &s.attendeeID, &s.emailSHA256, &s.clickID, &s.campaignID,
+		&s.ip, &s.userAgent, &s.referer, &s.query, &s.orderKey, &s.productID, &s.productName,
+		&s.source, &s.sourceID, &s.networkID, &s.goal, &s.txid, &s.convStatus, &s.rawStatus}
+}
+
+// add appends one hit; h is not retained (its strings are). Email and
+// CookieID are deliberately absent, and so are ClickTTL, Valuation,
+// PrevConvStatus and PrevValue (ledger state, not report data).
+func (s *rowChunk) add(h *storage.Hit) {
+	ms := h.Time.UnixMilli()
 	if ms < 0 {
 		ms = 0 // DateTime cannot hold times before 1970; a zero Time lands here
 	}
@@ -120,7 +176,7 @@ func (s *hitColumnSet) add(h *storage.Hit) {
 		hasAmount = 1
 	}
 	s.hitID = append(s.hitID, h.ID)
-	s.ts = append(s.ts, time.UnixMilli(ms).UTC())
+	s.ts = append(s.ts, ms/1000)
 	s.tsMS = append(s.tsMS, uint64(ms))
 	s.account = append(s.account, h.Account)
 	s.kind = append(s.kind, h.Kind)
@@ -159,7 +215,7 @@ func (s *hitColumnSet) add(h *storage.Hit) {
 }
 
 // values returns the columns in hitColumns order.
-func (s *hitColumnSet) values() [len(hitColumns)]any {
+func (s *rowChunk) values() [len(hitColumns)]any {
 	return [...]any{
 		s.hitID, s.ts, s.tsMS, s.account, s.kind, s.status, s.reason,
 		s.webinarIDs, s.tag, s.orderID, s.amount, s.delta, s.currency,
@@ -177,6 +233,9 @@ func (s *hitColumnSet) values() [len(hitColumns)]any {
 // attribution.RedactQuery) are stored as REDACTED, so that an email a
 // traffic source passes in a macro never reaches ClickHouse.
 func macroArrays(m map[string]string) (keys, values []string) {
+	if len(m) == 0 {
+		return noStrings, noStrings
+	}
 	keys = make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -193,6 +252,10 @@ func macroArrays(m map[string]string) (keys, values []string) {
 }
 
 const redacted = "REDACTED"
+
+// noStrings is the empty array of every row without macros: shared, as
+// the driver only reads it.
+var noStrings = []string{}
 
 // sensitiveMacro applies RedactQuery's rule to one macro.
 func sensitiveMacro(k, v string) bool { return attribution.SensitiveParam(k, v) }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/rs/zerolog"
 
 	"github.com/pixelpost/pixelpost/storage"
@@ -19,12 +21,17 @@ type ShipperConfig struct {
 	// Cursor names the rows-log cursor holding the position after the last
 	// shipped row (default "clickhouse"). No saved cursor: the oldest record.
 	Cursor string
-	// MaxBatch caps the rows of one INSERT (default 50000: ClickHouse wants
-	// few large inserts, at most about one per second; 50000 rows of ~300
-	// bytes is ~15 MB in memory).
+	// MaxBatch caps the rows of one INSERT (default 50000). ClickHouse
+	// wants few large inserts: each makes a part that background merges
+	// rewrite, and on 18.16 50k-row inserts every 5 s cost half the CPU
+	// per row of 10k-row inserts every second. The batch is held in
+	// memory, in the driver's column buffers, while it fills: the row's
+	// strings and 16 bytes per column entry, ~0.8 KB a row measured
+	// (TestShipperBatchMemoryPerRow), so ~40 MB at 50000 rows; nothing
+	// while ClickHouse is down (the rows wait in the log).
 	MaxBatch int
 	// MaxDelay is the longest a row waits for its batch to fill up
-	// (default 1s): the freshness of the reports.
+	// (default 5s): reports lag the hits by up to that (plus the insert).
 	MaxDelay time.Duration
 	// Release deletes rows-log segments once shipped. Set it only if the
 	// shipper is the log's last reader; without it the log is the archive.
@@ -40,7 +47,7 @@ type ShipperConfig struct {
 const (
 	defaultCursor       = "clickhouse"
 	defaultMaxBatch     = 50000
-	defaultMaxDelay     = time.Second
+	defaultMaxDelay     = 5 * time.Second
 	defaultFlushTimeout = 5 * time.Second
 )
 
@@ -72,14 +79,23 @@ type ShipperStats struct {
 
 // Shipper moves decided hits from the rows log into ClickHouse: batches of
 // up to MaxBatch rows or MaxDelay old, one INSERT each, then the cursor is
-// saved after the batch. A failed insert is retried with backoff, with the
-// same rows, until it succeeds: rows are never dropped, and a batch whose
-// outcome was unknown and is sent again is deduped by the table (HitsDDL).
-// The same holds after a crash between insert and cursor save.
+// saved after the batch.
+//
+// Each record is decoded once, into a chunk of columns (chunkRows rows)
+// that is appended to the INSERT's columns whenever it fills: the batch is
+// held once, in the driver's compact column buffers, and the INSERT holds
+// no connection until it is sent (driver.WithReleaseConnection).
+//
+// A failed insert is retried with backoff until it succeeds: the batch is
+// dropped and read again from the log, from the last shipped row (the
+// same rows, and maybe more), so rows are never dropped and nothing is
+// held in memory while ClickHouse is down. A batch whose outcome was
+// unknown and is sent again is deduped by the table (HitsDDL). The same
+// holds after a crash between insert and cursor save.
 //
 // Records that do not decode and damaged regions of the log
-// (*wal.CorruptError) are logged, counted and skipped: the shipper never
-// stops for them.
+// (*wal.CorruptError) are logged, counted (once, however often they are
+// read again) and skipped: the shipper never stops for them.
 //
 // Stats is safe for concurrent use; Run is called once.
 type Shipper struct {
@@ -93,15 +109,30 @@ type Shipper struct {
 
 	// Owned by Run.
 	r        *wal.Reader
-	batch    []storage.Hit
-	batchEnd wal.Pos   // after the last record read into (or skipped from) the batch
-	deadline time.Time // when the batch must go; zero while empty
+	insert   driver.Batch // the batch's INSERT, prepared by its first full chunk; nil before
+	chunk    *rowChunk    // rows decoded and not yet appended to insert
+	rows     int          // rows of the batch, in insert and chunk
+	batchEnd wal.Pos      // after the last record read into (or skipped from) the batch
+	deadline time.Time    // when the batch must go; zero while empty
+	seen     wal.Pos      // after the furthest record ever read: what is counted
+	attempts int          // failed inserts of the batch being shipped
+
+	// hurry asks Run to send its batch now (WaitShipped): set, then
+	// wake calls the cancel of the wait for MaxDelay, if Run is in it.
+	hurry  atomic.Bool
+	wakeMu sync.Mutex
+	wake   context.CancelFunc
 
 	acked                                          atomic.Uint64 // everything before is shipped or skipped
 	shipped, batches, bad, corrupt, failures, left atomic.Uint64
 	down                                           atomic.Bool
 	lastErr                                        atomic.Pointer[string]
 }
+
+// chunkRows is the rows decoded before they are appended to the INSERT:
+// enough for the driver's whole-column appends to be cheap per row, few
+// enough to weigh nothing next to the batch.
+const chunkRows = 1024
 
 // NewShipper returns a Shipper starting at the saved cursor.
 func NewShipper(cfg ShipperConfig, deps ShipperDeps) *Shipper {
@@ -162,11 +193,18 @@ func (s *Shipper) Stats() ShipperStats {
 const shippedPoll = 20 * time.Millisecond
 
 // WaitShipped waits until every row before pos is in ClickHouse (or was
-// skipped as unreadable), or ctx ends.
+// skipped as unreadable), or ctx ends. The batch being filled is sent
+// without waiting for MaxDelay.
 func (s *Shipper) WaitShipped(ctx context.Context, pos wal.Pos) error {
 	t := time.NewTicker(shippedPoll)
 	defer t.Stop()
 	for s.acked.Load() < uint64(pos) {
+		s.hurry.Store(true)
+		s.wakeMu.Lock()
+		if s.wake != nil {
+			s.wake()
+		}
+		s.wakeMu.Unlock()
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -176,25 +214,44 @@ func (s *Shipper) WaitShipped(ctx context.Context, pos wal.Pos) error {
 	return nil
 }
 
+// insertError is a failed insert (or preparation of one), as fill and
+// ship report it to Run, which retries.
+type insertError struct{ err error }
+
+func (e *insertError) Error() string { return e.err.Error() }
+func (e *insertError) Unwrap() error { return e.err }
+
 // Run ships rows until ctx ends, then flushes what it has within
 // FlushTimeout and returns nil; rows it could not ship stay in the log for
 // the next start. It returns an error only when MaxAttempts is set and a
 // batch exhausted it. Close the log after Run returned.
 func (s *Shipper) Run(ctx context.Context) error {
 	s.batchEnd = wal.Pos(s.acked.Load())
+	s.seen = s.batchEnd
 	s.r = s.log.NewReader(s.batchEnd)
 	defer func() { s.r.Close() }()
-	// Full size at once: growing a slice of 50000 Hits by doubling costs
-	// more than the insert (measured by BenchmarkShip).
-	s.batch = make([]storage.Hit, 0, s.cfg.MaxBatch)
+	s.chunk = newRowChunk(chunkRows)
+	defer s.drop()
 	readFails := 0
 	for {
 		atEnd, err := s.fill(ctx, !s.once)
+		if err == nil && s.pending() {
+			err = s.ship(ctx)
+		}
+		var ie *insertError
 		switch {
 		case err == nil:
 			readFails = 0
 		case ctx.Err() != nil || errors.Is(err, wal.ErrClosed):
 			return s.stop(ctx)
+		case errors.As(err, &ie):
+			if err := s.retry(ctx, ie.err); err != nil {
+				if ctx.Err() != nil {
+					return s.stop(ctx)
+				}
+				return err
+			}
+			continue
 		default:
 			s.fail(err)
 			s.logger.Error().Err(err).Msg("cannot read the rows log: retrying")
@@ -205,14 +262,6 @@ func (s *Shipper) Run(ctx context.Context) error {
 			s.reopen(s.r.Pos())
 			continue
 		}
-		if s.pending() {
-			if err := s.ship(ctx); err != nil {
-				if ctx.Err() != nil {
-					return s.stop(ctx)
-				}
-				return err
-			}
-		}
 		if s.once && atEnd {
 			return nil
 		}
@@ -220,28 +269,28 @@ func (s *Shipper) Run(ctx context.Context) error {
 }
 
 // stop ends Run after its context ended: ImportAll gives up, the server's
-// shipper flushes.
+// shipper flushes. The batch in progress was prepared under the ended
+// context: it is read again under the flush's.
 func (s *Shipper) stop(ctx context.Context) error {
 	if s.once {
 		return ctx.Err()
 	}
+	s.rewind()
 	fctx, cancel := context.WithTimeout(context.Background(), s.cfg.FlushTimeout)
 	defer cancel()
 	for {
 		atEnd, err := s.fill(fctx, false)
+		if err == nil && s.pending() {
+			err = s.ship(fctx)
+		}
 		if err != nil {
 			break
-		}
-		if s.pending() {
-			if err := s.ship(fctx); err != nil {
-				break
-			}
 		}
 		if atEnd {
 			return nil
 		}
 	}
-	s.logger.Warn().Uint64("lag_bytes", s.Stats().Lag).Int("batch_rows", len(s.batch)).
+	s.logger.Warn().Uint64("lag_bytes", s.Stats().Lag).Int("batch_rows", s.rows).
 		Msg("clickhouse flush at shutdown incomplete: the rest stays in the rows log for the next start")
 	return nil
 }
@@ -249,18 +298,21 @@ func (s *Shipper) stop(ctx context.Context) error {
 // pending reports whether the batch holds rows or skipped records whose
 // position is not saved yet.
 func (s *Shipper) pending() bool {
-	return len(s.batch) > 0 || uint64(s.batchEnd) > s.acked.Load()
+	return s.rows > 0 || uint64(s.batchEnd) > s.acked.Load()
 }
 
 // fill reads records into the batch until it is full, or (wait) the batch
 // is MaxDelay old, or (!wait) the end of the log: atEnd. With wait and an
 // empty batch it blocks until records arrive. It returns ctx's error or
-// wal.ErrClosed to stop, other errors for a reader to retry.
+// wal.ErrClosed to stop, an *insertError when a chunk could not be added
+// to the INSERT, other errors for a reader to retry.
 func (s *Shipper) fill(ctx context.Context, wait bool) (atEnd bool, err error) {
-	for len(s.batch) < s.cfg.MaxBatch {
+	for s.rows < s.cfg.MaxBatch {
 		rec, next, err := s.r.Next()
 		if err == nil {
-			s.add(rec, next)
+			if err := s.add(ctx, rec, next); err != nil {
+				return false, err
+			}
 			continue
 		}
 		var ce *wal.CorruptError
@@ -280,7 +332,16 @@ func (s *Shipper) fill(ctx context.Context, wait bool) (atEnd bool, err error) {
 				return false, nil
 			}
 			wctx, cancel := context.WithTimeout(ctx, left)
+			s.wakeMu.Lock()
+			s.wake = cancel
+			s.wakeMu.Unlock()
+			if s.hurry.Swap(false) {
+				cancel() // WaitShipped asked before the wake was set
+			}
 			err := s.log.Wait(wctx, s.r.Pos())
+			s.wakeMu.Lock()
+			s.wake = nil
+			s.wakeMu.Unlock()
 			cancel()
 			switch {
 			case err == nil:
@@ -305,23 +366,55 @@ func (s *Shipper) fill(ctx context.Context, wait bool) (atEnd bool, err error) {
 }
 
 // add decodes one record into the batch; one that does not decode is
-// counted and skipped (its position still advances the batch end).
-func (s *Shipper) add(rec []byte, next wal.Pos) {
+// counted and skipped (its position still advances the batch end). A full
+// chunk goes to the INSERT.
+func (s *Shipper) add(ctx context.Context, rec []byte, next wal.Pos) error {
+	first := next > s.seen // not read before a retry
 	h, err := storage.DecodeHit(rec)
-	if err != nil {
-		s.bad.Add(1)
-		// The error names the field that failed, never record content.
-		s.logger.Error().Err(err).Uint64("pos", uint64(s.batchEnd)).
-			Msg("skipping a rows-log record that does not decode")
-	} else if s.leave != nil && s.leave(&h) {
-		s.left.Add(1)
-	} else {
-		s.batch = append(s.batch, h)
+	switch {
+	case err != nil:
+		if first {
+			s.bad.Add(1)
+			// The error names the field that failed, never record content.
+			s.logger.Error().Err(err).Uint64("pos", uint64(s.batchEnd)).
+				Msg("skipping a rows-log record that does not decode")
+		}
+	case s.leave != nil && s.leave(&h):
+		if first {
+			s.left.Add(1)
+		}
+	default:
+		s.chunk.add(&h)
+		s.rows++
 	}
 	s.batchEnd = next
+	s.seen = max(s.seen, next)
 	if s.deadline.IsZero() {
 		s.deadline = time.Now().Add(s.cfg.MaxDelay)
 	}
+	if s.chunk.len() >= chunkRows {
+		return s.spill(ctx)
+	}
+	return nil
+}
+
+// spill appends the chunk to the batch's INSERT, preparing it first.
+func (s *Shipper) spill(ctx context.Context) error {
+	if s.chunk.len() == 0 {
+		return nil
+	}
+	if s.insert == nil {
+		b, err := s.client.newInsert(ctx)
+		if err != nil {
+			return &insertError{err}
+		}
+		s.insert = b
+	}
+	if err := appendChunk(s.insert, s.chunk); err != nil {
+		return &insertError{err}
+	}
+	s.chunk.reset()
+	return nil
 }
 
 // skip moves the reader past damage to to, which must be ahead.
@@ -330,8 +423,11 @@ func (s *Shipper) skip(to wal.Pos, cause error, msg string) error {
 	if to <= from {
 		return fmt.Errorf("cannot skip damage in the rows log at %d: %w", from, cause)
 	}
-	s.corrupt.Add(1)
-	s.logger.Error().Err(cause).Uint64("from", uint64(from)).Uint64("to", uint64(to)).Msg(msg)
+	if to > s.seen {
+		s.corrupt.Add(1)
+		s.logger.Error().Err(cause).Uint64("from", uint64(from)).Uint64("to", uint64(to)).Msg(msg)
+		s.seen = to
+	}
 	s.reopen(to)
 	s.batchEnd = to
 	if s.deadline.IsZero() {
@@ -345,18 +441,27 @@ func (s *Shipper) reopen(at wal.Pos) {
 	s.r = s.log.NewReader(at)
 }
 
-// ship inserts the batch, retrying with backoff, then saves the cursor
-// after it and releases what is shipped.
+// ship sends the batch, then saves the cursor after it and releases what
+// is shipped. A failed insert is an *insertError.
 func (s *Shipper) ship(ctx context.Context) error {
-	if len(s.batch) > 0 {
-		if err := s.insert(ctx); err != nil {
+	if n := s.rows; n > 0 {
+		if err := s.spill(ctx); err != nil {
 			return err
 		}
-		s.shipped.Add(uint64(len(s.batch)))
+		err := s.insert.Send()
+		s.insert = nil // sent or failed: done with either way
+		if err != nil {
+			return &insertError{err}
+		}
+		s.shipped.Add(uint64(n))
 		s.batches.Add(1)
+		if s.down.Swap(false) {
+			s.logger.Info().Int("attempts", s.attempts+1).Msg("clickhouse accepts rows again")
+		}
 	}
-	clear(s.batch) // drop the strings for the collector
-	s.batch = s.batch[:0]
+	s.attempts = 0
+	s.hurry.Store(false) // a WaitShipped still waiting asks again
+	s.rows = 0
 	s.deadline = time.Time{}
 	end := s.batchEnd
 	s.acked.Store(uint64(end))
@@ -377,32 +482,40 @@ func (s *Shipper) ship(ctx context.Context) error {
 	return nil
 }
 
-// insert sends the batch until it is accepted, ctx ends or MaxAttempts
-// is reached.
-func (s *Shipper) insert(ctx context.Context) error {
-	for attempt := 0; ; attempt++ {
-		err := s.client.Insert(ctx, s.batch)
-		if err == nil {
-			if s.down.Swap(false) {
-				s.logger.Info().Int("attempts", attempt+1).Msg("clickhouse accepts rows again")
-			}
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		err = fmt.Errorf("cannot ship batch of %d rows: %w", len(s.batch), err)
-		s.fail(err)
-		s.down.Store(true)
-		if s.cfg.MaxAttempts > 0 && attempt+1 >= s.cfg.MaxAttempts {
-			return err
-		}
-		d := s.backoff(attempt)
-		s.logger.Warn().Err(err).Int("attempt", attempt+1).Dur("retry_in", d).Msg("clickhouse insert failed")
-		if err := sleep(ctx, d); err != nil {
-			return err
-		}
+// retry follows a failed insert: it is counted, the batch is dropped, and
+// after the backoff the reader goes back to the last shipped row. It
+// returns the error when MaxAttempts is reached, ctx's when it ends first.
+func (s *Shipper) retry(ctx context.Context, cause error) error {
+	err := fmt.Errorf("cannot ship batch of %d rows: %w", s.rows, cause)
+	s.rewind()
+	s.fail(err)
+	s.down.Store(true)
+	s.attempts++
+	if s.cfg.MaxAttempts > 0 && s.attempts >= s.cfg.MaxAttempts {
+		return err
 	}
+	d := s.backoff(s.attempts - 1)
+	s.logger.Warn().Err(err).Int("attempt", s.attempts).Dur("retry_in", d).Msg("clickhouse insert failed")
+	return sleep(ctx, d)
+}
+
+// rewind drops the batch and moves the reader back to the last shipped
+// row: the next batch reads the same rows again.
+func (s *Shipper) rewind() {
+	s.drop()
+	s.batchEnd = wal.Pos(s.acked.Load())
+	s.deadline = time.Time{}
+	s.reopen(s.batchEnd)
+}
+
+// drop forgets the rows of the batch.
+func (s *Shipper) drop() {
+	if s.insert != nil {
+		s.insert.Abort()
+		s.insert = nil
+	}
+	s.chunk.reset()
+	s.rows = 0
 }
 
 func (s *Shipper) fail(err error) {

@@ -3,16 +3,19 @@ package clickhouse
 import (
 	"context"
 	"errors"
-	"github.com/pixelpost/pixelpost/internal/testenv"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/rs/zerolog"
 
+	"github.com/pixelpost/pixelpost/internal/testenv"
 	"github.com/pixelpost/pixelpost/storage"
 	"github.com/pixelpost/pixelpost/storage/wal"
 )
@@ -205,12 +208,12 @@ type flaky struct {
 	n int
 }
 
-func (f *flaky) Insert(ctx context.Context, hits []storage.Hit) error {
+func (f *flaky) newInsert(ctx context.Context) (driver.Batch, error) {
 	if f.n > 0 {
 		f.n--
-		return errors.New("connection refused")
+		return nil, errors.New("connection refused")
 	}
-	return f.Inserter.Insert(ctx, hits)
+	return f.Inserter.newInsert(ctx)
 }
 
 // ImportAll twice ships everything twice and counts it once.
@@ -246,41 +249,48 @@ func TestImportAllTwice(t *testing.T) {
 // A record that does not decode and a damaged frame are skipped, counted,
 // and everything else is shipped.
 func TestShipperSkipsCorruptRecords(t *testing.T) {
-	c := openTest(t)
-	dir := t.TempDir()
-	opts := wal.Options{Dir: dir, SegmentBytes: 4 << 10}
-	l, err := wal.Open(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hits := manyHits("c", 100)
-	var victim wal.Pos
-	for i := range hits {
-		if i == 20 {
-			victim = l.End()
-		}
-		appendHits(t, l, hits[i:i+1])
-		if i == 50 {
-			if _, err := l.Append([]byte{0xff, 1, 2, 3}); err != nil { // not a hit
+	// With failed inserts, the batch is read again from the log: the bad
+	// record and the damage are still counted once.
+	for _, fails := range []int{0, 2} {
+		t.Run(fmt.Sprintf("failed inserts %d", fails), func(t *testing.T) {
+			c := openTest(t)
+			dir := t.TempDir()
+			opts := wal.Options{Dir: dir, SegmentBytes: 4 << 10}
+			l, err := wal.Open(opts)
+			if err != nil {
 				t.Fatal(err)
 			}
-		}
-	}
-	l.Close()
-	seg, off := segmentOf(t, dir, victim)
-	flipByte(t, seg, off+9+20) // a payload byte of hit 20, in an older segment
-	l = openLog(t, opts)
+			hits := manyHits("c", 100)
+			var victim wal.Pos
+			for i := range hits {
+				if i == 20 {
+					victim = l.End()
+				}
+				appendHits(t, l, hits[i:i+1])
+				if i == 50 {
+					if _, err := l.Append([]byte{0xff, 1, 2, 3}); err != nil { // not a hit
+						t.Fatal(err)
+					}
+				}
+			}
+			l.Close()
+			seg, off := segmentOf(t, dir, victim)
+			flipByte(t, seg, off+9+20) // a payload byte of hit 20, in an older segment
+			l = openLog(t, opts)
 
-	s := NewShipper(ShipperConfig{MaxDelay: 10 * time.Millisecond}, ShipperDeps{Log: l, Client: c, Logger: zerolog.Nop()})
-	stop := runShipper(t, s)
-	waitFor(t, "the log shipped", func() bool { return s.Stats().Lag == 0 })
-	stop()
-	st := s.Stats()
-	if st.Shipped != 99 || st.BadRecords != 1 || st.Corrupt != 1 {
-		t.Fatalf("stats %+v, want 99 shipped, 1 bad record, 1 corrupt region", st)
-	}
-	if n := countFinal(t, c); n != 99 {
-		t.Fatalf("%d rows, want 99", n)
+			s := NewShipper(ShipperConfig{MaxDelay: 10 * time.Millisecond},
+				ShipperDeps{Log: l, Client: &flaky{Inserter: c, n: fails}, Logger: zerolog.Nop(), Backoff: fastBackoff})
+			stop := runShipper(t, s)
+			waitFor(t, "the log shipped", func() bool { return s.Stats().Lag == 0 })
+			stop()
+			st := s.Stats()
+			if st.Shipped != 99 || st.BadRecords != 1 || st.Corrupt != 1 || st.Failures != uint64(fails) {
+				t.Fatalf("stats %+v, want 99 shipped, 1 bad record, 1 corrupt region, %d failures", st, fails)
+			}
+			if n := countFinal(t, c); n != 99 {
+				t.Fatalf("%d rows, want 99", n)
+			}
+		})
 	}
 }
 
@@ -315,5 +325,115 @@ func flipByte(t testing.TB, path string, off int64) {
 	b[0] ^= 0x40
 	if _, err := f.WriteAt(b, off); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The defaults make few, large inserts (issue 14: 50k rows or 5 s).
+func TestShipperDefaults(t *testing.T) {
+	s := NewShipper(ShipperConfig{}, ShipperDeps{Log: openLog(t, wal.Options{Dir: t.TempDir()}), Logger: zerolog.Nop()})
+	if s.cfg.MaxBatch != 50000 || s.cfg.MaxDelay != 5*time.Second {
+		t.Fatalf("defaults: %d rows, %s; want 50000 rows, 5s", s.cfg.MaxBatch, s.cfg.MaxDelay)
+	}
+}
+
+// WaitShipped does not wait for MaxDelay: the batch goes at once (an
+// erasure waits for the rows decided before it).
+func TestWaitShippedSendsTheBatchNow(t *testing.T) {
+	c := openTest(t)
+	l := openLog(t, wal.Options{Dir: t.TempDir()})
+	s := NewShipper(ShipperConfig{MaxDelay: time.Hour}, ShipperDeps{Log: l, Client: c, Logger: zerolog.Nop()})
+	runShipper(t, s)
+	for i := range 3 {
+		appendHits(t, l, manyHits(fmt.Sprintf("now%d", i), 10))
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		err := s.WaitShipped(ctx, l.End())
+		cancel()
+		if err != nil {
+			t.Fatalf("round %d: rows not shipped within 30s of WaitShipped, with a MaxDelay of an hour: %v", i+1, err)
+		}
+		if n := countFinal(t, c); n != uint64(10*(i+1)) {
+			t.Fatalf("round %d: %d rows, want %d", i+1, n, 10*(i+1))
+		}
+	}
+}
+
+// heapInUse is the live heap after a collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// While ClickHouse refuses inserts, the rows wait in the log, not in
+// memory: the shipper holds at most a chunk of them, however large
+// MaxBatch is. When ClickHouse is back every row arrives, once.
+func TestShipperHoldsNoBatchWhileDown(t *testing.T) {
+	const n = 50000
+	dsn, _ := testDSN(t)
+	direct, err := Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	u, _ := url.Parse(dsn)
+	px := testenv.NewProxy(t, u.Host)
+	u.Host = px.Addr()
+	viaProxy, err := Open(t.Context(), u.String()+"?dial_timeout=1s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer viaProxy.Close()
+
+	l := openLog(t, wal.Options{Dir: t.TempDir(), NoSync: true})
+	appendHits(t, l, manyHits("down", n))
+	px.Cut()
+	s := NewShipper(ShipperConfig{MaxBatch: n, MaxDelay: 10 * time.Millisecond},
+		ShipperDeps{Log: l, Client: viaProxy, Logger: zerolog.Nop(), Backoff: fastBackoff})
+	before := heapInUse()
+	stop := runShipper(t, s)
+	waitFor(t, "three failed inserts", func() bool { return s.Stats().Failures >= 3 })
+	held := int64(heapInUse()) - int64(before)
+	t.Logf("heap held while ClickHouse is down, with %d rows to ship: %d KB", n, held>>10)
+	// A chunk is ~1 MB; a batch of 50000 rows ~40 MB.
+	if held > 8<<20 {
+		t.Errorf("the shipper holds %d MB while ClickHouse is down: the rows should wait in the log", held>>20)
+	}
+	px.Restore()
+	waitFor(t, "every row", func() bool { st := s.Stats(); return st.Shipped == n && st.Lag == 0 })
+	stop()
+	if got := countFinal(t, direct); got != n {
+		t.Fatalf("%d rows, want %d", got, n)
+	}
+}
+
+// A batch being filled is held once, in the driver's column buffers.
+func TestShipperBatchMemoryPerRow(t *testing.T) {
+	const n = 20000
+	c := openTest(t)
+	l := openLog(t, wal.Options{Dir: t.TempDir(), NoSync: true})
+	appendHits(t, l, manyHits("mem", n))
+	s := NewShipper(ShipperConfig{MaxBatch: 50000, MaxDelay: time.Hour}, ShipperDeps{Log: l, Client: c, Logger: zerolog.Nop()})
+	before := heapInUse()
+	stop := runShipper(t, s)
+	// The whole log is read when the heap stops growing (the shipper then
+	// waits for its delay).
+	var held, last int64
+	waitFor(t, "the batch read", func() bool {
+		time.Sleep(200 * time.Millisecond)
+		last, held = held, int64(heapInUse())-int64(before)
+		return held > n*100 && held-last < 64<<10 && last-held < 64<<10
+	})
+	if st := s.Stats(); st.Shipped != 0 {
+		t.Fatalf("shipped before its delay: %+v", st)
+	}
+	perRow := held / n
+	t.Logf("%d rows held: %d KB, %d bytes a row", n, held>>10, perRow)
+	if perRow > 1500 {
+		t.Errorf("%d bytes held per row of the batch, want at most 1500", perRow)
+	}
+	stop()
+	if got := countFinal(t, c); got != n {
+		t.Fatalf("%d rows shipped at stop, want %d", got, n)
 	}
 }

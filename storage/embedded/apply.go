@@ -195,7 +195,7 @@ func (t *txn) apply(op *storage.Op) (storage.Result, error) {
 func (a *acctTxn) resolve(op *storage.Op) (id, email string) {
 	switch {
 	case op.AttendeeEmail != "":
-		return attribution.EmailAttendeeID(op.AttendeeEmail), op.AttendeeEmail
+		return op.EmailAttendeeID(), op.AttendeeEmail
 	case op.CookieID != "":
 		if v := a.cookies.Get([]byte(op.CookieID)); v != nil {
 			return string(v), ""

@@ -138,7 +138,8 @@ func (a *acctTxn) mergeProfile(id string, fields map[string]string) (isNew, chan
 	}
 	changed = isNew
 	for k, v := range fields {
-		if prof[k] != v {
+		// A field sent empty is a value too: kept, as Redis keeps it.
+		if old, ok := prof[k]; !ok || old != v {
 			prof[k], changed = v, true
 		}
 	}

@@ -210,7 +210,7 @@ func opArgs(args []any, op *storage.Op, ttl string) []any {
 // attendee's h.
 func attendeeArgs(op *storage.Op) (emailID, emailHex, cookieHex string) {
 	if op.AttendeeEmail != "" {
-		emailID = attribution.EmailAttendeeID(op.AttendeeEmail)
+		emailID = op.EmailAttendeeID()
 		emailHex = hx(emailID)
 	} else if op.CookieID == "" && op.AttendeeID != "" {
 		emailID = op.AttendeeID // a replayed raw hit: the attendee, without its email

@@ -28,7 +28,8 @@ import (
 //	pp:{A}:cookies      hash   cookie id -> linked attendee id
 //	pp:{A}:a:<h>        hash   attendee: id, em (email), n (orders), l:<CUR> LTV micros,
 //	                           acq (JSON list), w:<webinar> webinars it converted for,
-//	                           o:<order key h>:<first seen ns> its order list
+//	                           o:<order key h>:<first seen ns> its order list, pf ("1")
+//	                           once it has a profile (even one without fields)
 //	pp:{A}:o:<h>        hash   order: k, amt, cur, w (JSON list), att, src, fs, ls (ns), and
 //	                           the labels id, pid, pn when not empty
 //	pp:{A}:oa:<h>:<fs>  hash   an order replaced after its window, as last seen (for its attendee)

@@ -213,12 +213,18 @@ func (l *Ledger) PutWebinar(ctx context.Context, account string, w storage.Webin
 	if w.ID == "" || len(w.ID) > maxIDLen {
 		return fmt.Errorf("cannot put webinar: invalid id of %d bytes", len(w.ID))
 	}
-	tags := slices.Clone(w.Tags)
+	// As the embedded ledger: no empty tag, none longer than an id.
+	tags := make([]string, 0, len(w.Tags))
+	for _, t := range w.Tags {
+		if len(t) > maxIDLen {
+			return fmt.Errorf("cannot put webinar %q: tag of %d bytes", w.ID, len(t))
+		}
+		if t != "" {
+			tags = append(tags, t)
+		}
+	}
 	slices.Sort(tags)
 	tags = slices.Compact(tags)
-	if tags == nil {
-		tags = []string{}
-	}
 	rec, err := json.Marshal(webinarRec{Name: w.Name, Tags: tags})
 	if err != nil {
 		return fmt.Errorf("cannot encode webinar %q: %w", w.ID, err)
@@ -310,11 +316,20 @@ func (l *Ledger) WebinarStats(ctx context.Context, account, webinarID string) (s
 	if err != nil {
 		return storage.WebinarStats{}, err
 	}
+	s, err := decodeStats(m)
+	if err != nil {
+		return storage.WebinarStats{}, fmt.Errorf("webinar %q of %s: %w", webinarID, account, err)
+	}
+	return s, nil
+}
+
+// decodeStats decodes a webinar's stats hash (ws:<h>).
+func decodeStats(m map[string]string) (storage.WebinarStats, error) {
 	var s storage.WebinarStats
 	for f, v := range m {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return storage.WebinarStats{}, fmt.Errorf("webinar %q of %s: bad %s %q", webinarID, account, f, v)
+			return storage.WebinarStats{}, fmt.Errorf("bad %s %q", f, v)
 		}
 		switch {
 		case f == "reg":
@@ -342,12 +357,22 @@ func (l *Ledger) Registrants(ctx context.Context, account, webinarID string) ([]
 	if err != nil {
 		return nil, err
 	}
+	out, err := decodeRegistrants(m)
+	if err != nil {
+		return nil, fmt.Errorf("webinar %q of %s: %w", webinarID, account, err)
+	}
+	return out, nil
+}
+
+// decodeRegistrants decodes a webinar's registrants hash (wr:<h>), oldest
+// first, ties by attendee id.
+func decodeRegistrants(m map[string]string) ([]storage.Registrant, error) {
 	out := make([]storage.Registrant, 0, len(m))
 	for id, v := range m {
 		ns, email, ok := strings.Cut(v, ":")
 		t, err := strconv.ParseInt(ns, 10, 64)
 		if !ok || err != nil {
-			return nil, fmt.Errorf("registrant %q of webinar %q of %s: bad record %q", id, webinarID, account, v)
+			return nil, fmt.Errorf("registrant %q: bad record %q", id, v)
 		}
 		out = append(out, storage.Registrant{AttendeeID: id, Email: email, RegisteredAt: time.Unix(0, t).UTC()})
 	}

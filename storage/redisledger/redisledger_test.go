@@ -537,10 +537,7 @@ func TestCheckConfig(t *testing.T) {
 		})
 	}
 	t.Run("real redis-server with allkeys-lru", func(t *testing.T) {
-		bin, err := exec.LookPath("redis-server")
-		if err != nil {
-			t.Skip("redis-server not installed")
-		}
+		bin := testenv.Binary(t, "redis-server")
 		addr := closedAddr(t)
 		_, port, _ := net.SplitHostPort(addr)
 		cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",

@@ -6,6 +6,8 @@
 //	pixelpost reconcile [--repair] [--source wal|clickhouse] [flags]
 //	pixelpost clickhouse-ddl --cluster NAME [--replicated] [flags]
 //	                                     print the DDL of a ClickHouse cluster
+//	pixelpost clickhouse-repartition [flags]
+//	                                     partition a hits table of an older release by day
 //	pixelpost healthcheck [url]          exit 0 if url (default local /readyz) answers 200
 package main
 
@@ -48,9 +50,9 @@ func run(args []string) error {
 	switch cmd {
 	case "healthcheck":
 		return healthcheck(args)
-	case "import-wal", "reconcile", "clickhouse-ddl", "":
+	case "import-wal", "reconcile", "clickhouse-ddl", "clickhouse-repartition", "":
 	default:
-		return fmt.Errorf("unknown command %q (serve, import-wal, reconcile, clickhouse-ddl, healthcheck)", cmd)
+		return fmt.Errorf("unknown command %q (serve, import-wal, reconcile, clickhouse-ddl, clickhouse-repartition, healthcheck)", cmd)
 	}
 	var opts reconcileOptions
 	var ddl ddlOptions
@@ -88,6 +90,8 @@ func run(args []string) error {
 		return importWAL(ctx, cfg)
 	case "reconcile":
 		return reconcileCmd(ctx, cfg, opts, log)
+	case "clickhouse-repartition":
+		return clickhouseRepartition(ctx, os.Stdout, cfg)
 	}
 	return serve(ctx, cfg, log)
 }
@@ -118,6 +122,10 @@ func serve(ctx context.Context, cfg server.Config, log zerolog.Logger) error {
 			return err
 		}
 		defer ch.Close()
+		if ch.RepartitionPending() {
+			log.Warn().Msg("clickhouse table hits is partitioned by month (an older release) and too large to repartition at start-up: " +
+				"it works as it is; run pixelpost clickhouse-repartition to partition it by day")
+		}
 		deps.ClickHouse = ch
 	}
 	if cfg.PprofListen != "" {

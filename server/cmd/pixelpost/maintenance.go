@@ -51,6 +51,32 @@ func importWAL(ctx context.Context, cfg server.Config) error {
 	return err
 }
 
+// clickhouseRepartition partitions the hits table of an older release by
+// day (clickhouse.Client.Repartition), saying what it copies. It can run
+// while servers ship: their inserts wait (and retry) until it is done.
+func clickhouseRepartition(ctx context.Context, out io.Writer, cfg server.Config) error {
+	if cfg.ClickHouseDSN == "" {
+		return fmt.Errorf("clickhouse-repartition needs --clickhouse-dsn")
+	}
+	if cfg.ClickHouseCluster != "" {
+		return fmt.Errorf("clickhouse-repartition moves the table of one server, not a cluster's hits_local tables")
+	}
+	ch, err := openClickHouse(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	err = ch.Repartition(ctx, func(month uint32, rows uint64) {
+		fmt.Fprintf(out, "month %d-%02d: %d rows\n", month/100, month%100, rows)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "table hits of %s is partitioned by day; the table hits_by_month, if any, is what it was: "+
+		"check the new one, then DROP TABLE %s.hits_by_month\n", ch.Database(), ch.Database())
+	return nil
+}
+
 // erasedRows tells the rows of erased people, from the ledger's
 // tombstones. When the ledger cannot say, the row is left out (never
 // bring back an erased person) and the error kept for the caller.

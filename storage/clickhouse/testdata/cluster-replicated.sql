@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS `pixelpost`.hits_local ON CLUSTER `pp_cluster` (
     version UInt8
 )
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/pixelpost/hits_local', '{replica}', version)
-PARTITION BY toYYYYMM(ts)
+PARTITION BY toYYYYMMDD(ts)
 ORDER BY (account, ts, hit_id);
 
 CREATE TABLE IF NOT EXISTS `pixelpost`.hits ON CLUSTER `pp_cluster` AS `pixelpost`.hits_local

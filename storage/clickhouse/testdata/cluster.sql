@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS `pixelpost`.hits_local (
     version UInt8
 )
 ENGINE = ReplacingMergeTree(version)
-PARTITION BY toYYYYMM(ts)
+PARTITION BY toYYYYMMDD(ts)
 ORDER BY (account, ts, hit_id);
 
 CREATE TABLE IF NOT EXISTS `pixelpost`.hits AS `pixelpost`.hits_local

@@ -381,10 +381,13 @@ end
 
 -- mergeProfile merges the profile fields of the JSON object prof into
 -- the attendee's profile; it returns whether the profile is new and
--- whether anything changed.
+-- whether anything changed. A profile without fields (a lead with an
+-- email only) is no hash: the attendee's pf field says it exists.
 local function mergeProfile(prof)
   local pk = P .. 'prof:' .. hx(att)
-  local isNew = redis.call('EXISTS', pk) == 0
+  local a = attendee(att)
+  local isNew = redis.call('EXISTS', pk) == 0 and redis.call('HEXISTS', a.key, 'pf') == 0
+  if isNew then redis.call('HSET', a.key, 'pf', '1') end
   local changed = isNew
   for k, v in pairs(cjson.decode(prof)) do
     if redis.call('HGET', pk, k) ~= v then
@@ -553,10 +556,14 @@ local function convert()
         fields[#fields + 1], fields[#fields + 2] = name, ARGV[15 + j]
       end
     end
+    -- A replaced order (its window expired) leaves none of its labels.
+    if stored ~= nil then redis.call('DEL', ko) end
     redis.call('HSET', ko, unpack(fields))
   else
-    -- Labels stay those of the first sighting.
-    redis.call('HSET', ko, 'amt', amount, 'w', enc(webinars), 'att', orderAtt, 'ls', now)
+    -- Labels stay those of the first sighting; last seen never moves back.
+    local ls = prev.ls
+    if gt(now, ls) then ls = now end
+    redis.call('HSET', ko, 'amt', amount, 'w', enc(webinars), 'att', orderAtt, 'ls', ls)
   end
   return result(status, reason, diff, webinars)
 end
