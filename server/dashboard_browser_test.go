@@ -219,6 +219,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		hasText(`#attendee-list tbody tr:nth-child(2)`, "bob@example.com"),
 		chromedp.SetValue("#attendee-prefix", "BO"),
 		chromedp.Click(`#attendee-search button[type="submit"]`),
+		loaded("attendees"),
 		hasText(`#attendee-list tbody`, "bob@example.com"),
 		hasText(`#attendee-list tbody tr:first-child td:nth-child(3)`, "20.00 USD"),
 		chromedp.Click(`#attendee-list button[aria-label="Open bob@example.com"]`),
@@ -238,6 +239,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	run("look up and erase",
 		chromedp.SetValue("#attendee-prefix", "ann@"),
 		chromedp.Click(`#attendee-search button[type="submit"]`),
+		loaded("attendees"),
 		chromedp.Click(`#attendee-list button[aria-label="Open ann@example.com"]`),
 		hasText("#att-ltv", "49.99 USD"),
 		hasText("#att-id", "e_"),
@@ -270,6 +272,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		hasText("#hit-statuses", "invalid_amount"),
 		openTab("reports"),
 		chromedp.Click(`#report-form button[type="submit"]`),
+		loaded("reports"),
 		hasText("#report tbody", "No clicks in that period."), // no ClickHouse needed
 	)
 

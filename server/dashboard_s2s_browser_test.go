@@ -38,13 +38,18 @@ func typeIn(sel, value string) chromedp.Action {
 	}
 }
 
-// openTab opens a dashboard page by its tab and waits until it loaded
-// (the page is aria-busy meanwhile).
+// openTab opens a dashboard page by its tab and waits until it loaded.
 func openTab(view string) chromedp.Action {
 	return chromedp.Tasks{
 		chromedp.Click(`#tabs button[data-view="` + view + `"]`),
-		chromedp.WaitVisible("#view-" + view + ":not([aria-busy])"),
+		loaded(view),
 	}
+}
+
+// loaded waits until a page has loaded what it asked for: it is
+// aria-busy meanwhile (opened, its form sent, a drill-down).
+func loaded(view string) chromedp.Action {
+	return chromedp.WaitVisible("#view-" + view + ":not([aria-busy])")
 }
 
 // signIn signs in from the sign-in page.
@@ -229,8 +234,9 @@ func TestDashboardS2SInABrowser(t *testing.T) {
 	run("the conversion in the conversion log",
 		chromedp.Focus(`#tabs button[data-view="logs"]`),
 		chromedp.KeyEvent(kb.Enter), // the tab bar works from the keyboard
-		chromedp.WaitVisible("#view-logs:not([aria-busy])"),
+		loaded("logs"),
 		choose("#log-kind", "conversions"),
+		loaded("logs"),
 		hasText(`#log tbody tr[data-click="`+clickID+`"]`, "T1"),
 		hasText(`#log tbody tr[data-click="`+clickID+`"]`, "approved"),
 		hasText(`#log tbody tr[data-click="`+clickID+`"]`, "5.50 USD"),
@@ -239,8 +245,10 @@ func TestDashboardS2SInABrowser(t *testing.T) {
 	)
 	run("the click in the click log",
 		choose("#log-kind", "clicks"),
+		loaded("logs"),
 		chromedp.SetValue("#log-zone", "42"),
 		chromedp.Click(`#log-form button[type="submit"]`),
+		loaded("logs"),
 		hasText("#log tbody", clickID),
 		hasText("#log tbody", "external_id=EXO-CONV-1"),
 	)
@@ -252,6 +260,7 @@ func TestDashboardS2SInABrowser(t *testing.T) {
 		choose("#report-period", "today"),
 		choose("#group-1", "campaign"),
 		chromedp.Click(`#report-form button[type="submit"]`),
+		loaded("reports"),
 		hasText("#report tbody tr:first-child", "summer"),
 		hasText("#report tbody tr:first-child td:nth-child(2)", "2"), // clicks
 		hasText("#report tbody tr:first-child td:nth-child(3)", "1"), // approved
@@ -265,6 +274,7 @@ func TestDashboardS2SInABrowser(t *testing.T) {
 	run("drill down to the zone, with the keyboard",
 		chromedp.Focus(`#report tbody tr:first-child button[aria-label^="Drill down"]`),
 		chromedp.KeyEvent(kb.Enter),
+		loaded("reports"),
 		hasText("#report-filters", "campaign: summer"),
 		hasText("#report thead", "zone"),
 		hasText("#report tbody", "42"),
@@ -303,6 +313,7 @@ func TestDashboardS2SInABrowser(t *testing.T) {
 	run("the overview",
 		openTab("overview"),
 		chromedp.Click(`[data-period="today"]`),
+		loaded("overview"),
 		hasText("#top-campaigns tbody", "summer"),
 		hasText("#kpis", "Clicks2"),
 		shots.take("overview"),

@@ -345,9 +345,9 @@
   var loaders = {
     overview: loadOverview,
     webinars: loadWebinars,
-    attendees: function () { return searchAttendees(); },
+    attendees: function () { return searchAttendees(false); },
     reports: function () { if (!$("group-1").value) initReport(); return loadReport(); },
-    logs: function () { return loadLog(); },
+    logs: function () { return loadLog(false); },
     s2s: loadS2S,
     leads: loadLeads,
     deliveries: loadDeliveries,
@@ -619,8 +619,7 @@
 
   var attendeeCursor = "";
 
-  function searchAttendees(ev, more) {
-    if (ev) ev.preventDefault();
+  function searchAttendees(more) {
     if (!more) attendeeCursor = "";
     var q = query({ prefix: $("attendee-prefix").value.trim(), sort: $("attendee-sort").value,
       currency: $("attendee-currency").value.trim(), cursor: attendeeCursor, limit: 50 });
@@ -707,7 +706,7 @@
       $("attendee").hidden = true;
       $("attendee-result").textContent = "Erased " + shownEmail + ": " + out.orders + " orders, " + out.registrations +
         " registrations, " + out.cookies + " cookie links; raw hits: " + out.raw_hits.replace("_", " ") + ".";
-      searchAttendees();
+      reload("attendees");
     }).catch(function (err) { $("attendee-result").textContent = err.message; });
   }
 
@@ -771,7 +770,7 @@
   function drill(r) {
     Object.keys(r.group).forEach(function (k) { report.filters[k] = r.group[k]; });
     setGroupBy(nextDims(report.filters));
-    loadReport();
+    reload("reports");
   }
 
   function renderFilters() {
@@ -780,14 +779,13 @@
     var chips = keys.map(function (k) {
       var v = report.filters[k];
       return el("span", { className: "chip" }, [k + ": " + (v === "" ? "(none)" : v), " ",
-        button("×", function () { delete report.filters[k]; loadReport(); }, "chip-x", "Remove filter " + k)]);
+        button("×", function () { delete report.filters[k]; reload("reports"); }, "chip-x", "Remove filter " + k)]);
     });
-    if (keys.length) chips.unshift(button("All", function () { report.filters = {}; initReport(); loadReport(); }, "link", "Remove every filter"));
+    if (keys.length) chips.unshift(button("All", function () { report.filters = {}; initReport(); reload("reports"); }, "link", "Remove every filter"));
     box.replaceChildren.apply(box, chips);
   }
 
-  function loadReport(ev) {
-    if (ev) ev.preventDefault();
+  function loadReport() {
     var g = groupBy();
     if (!g.length) { g = ["campaign"]; setGroupBy(g); }
     renderFilters();
@@ -865,7 +863,8 @@
   };
   var logCursor = "";
 
-  function logKindChanged() {
+  // logKindOptions shows the filters and statuses of the log chosen.
+  function logKindOptions() {
     var kind = $("log-kind").value;
     document.querySelectorAll("#log-form [data-logs]").forEach(function (l) {
       l.hidden = l.dataset.logs.split(" ").indexOf(kind) < 0;
@@ -874,7 +873,6 @@
     sel.replaceChildren.apply(sel, (logStatuses[kind] || logStatuses.other).map(function (s) {
       return el("option", { value: s, textContent: s || "any" });
     }));
-    return loadLog();
   }
 
   function logQuery(extra) {
@@ -926,11 +924,10 @@
     }
   }
 
-  function loadLog(ev, more) {
-    if (ev) ev.preventDefault();
+  function loadLog(more) {
     var kind = $("log-kind").value;
     if (!more) logCursor = "";
-    if (!$("log-status").options.length) return logKindChanged();
+    if (!$("log-status").options.length) logKindOptions();
     var tr = $("log").tHead.rows[0];
     tr.replaceChildren.apply(tr, logCols[kind].map(function (h) { return el("th", { textContent: h }); }));
     return acctAPI("GET", "/logs/" + kind + logQuery({ cursor: logCursor, limit: 50 })).then(function (out) {
@@ -1560,7 +1557,7 @@
     b.addEventListener("click", function () { show(b.dataset.view); });
   });
   document.querySelectorAll("[data-period]").forEach(function (b) {
-    b.addEventListener("click", function () { state.overview = b.dataset.period; loadOverview(); });
+    b.addEventListener("click", function () { state.overview = b.dataset.period; reload("overview"); });
   });
   on("webinar-form", "submit", saveWebinar);
   on("series-period", "change", loadSeries);
@@ -1574,18 +1571,21 @@
   on("download-registrants", "click", function () {
     download("/registrants.csv?webinarId=" + encodeURIComponent(state.webinar), "registrants-" + state.webinar + ".csv");
   });
-  on("attendee-search", "submit", searchAttendees);
-  on("attendee-more", "click", function () { searchAttendees(null, true); });
+  // A page's form reloads it (busy meanwhile).
+  function reloads(view) { return function (ev) { ev.preventDefault(); reload(view); }; }
+
+  on("attendee-search", "submit", reloads("attendees"));
+  on("attendee-more", "click", function () { searchAttendees(true); });
   on("convert-form", "submit", markConverted);
   on("erase", "click", erase);
-  on("report-form", "submit", loadReport);
+  on("report-form", "submit", reloads("reports"));
   on("report-period", "change", function () {
     document.querySelectorAll(".custom-dates").forEach(function (l) { l.hidden = $("report-period").value !== "custom"; });
   });
   on("report-csv", "click", reportCSV);
-  on("log-form", "submit", loadLog);
-  on("log-kind", "change", logKindChanged);
-  on("log-more", "click", function () { loadLog(null, true); });
+  on("log-form", "submit", reloads("logs"));
+  on("log-kind", "change", function () { logKindOptions(); reload("logs"); });
+  on("log-more", "click", function () { loadLog(true); });
   on("log-csv", "click", function () {
     download("/logs/" + $("log-kind").value + logQuery({ format: "csv", limit: 1000 }), $("log-kind").value + ".csv");
   });
