@@ -803,14 +803,16 @@
       if (conv) ["Revenue", "Profit", "ROI"].forEach(function (h) {
         head.push(el("th", { className: "num", textContent: h + " in " + state.acct.default_currency }));
       });
-      head.push(el("th", {}, [el("span", { className: "sr", textContent: "Drill down" })]));
       var tr = $("report").tHead.rows[0];
       tr.replaceChildren.apply(tr, head);
+      // A row's last group value is its drill-down button.
       var line = function (r, total) {
         var cells = g.map(function (d, i) {
           if (total) return cell(i === 0 ? "Total" : "");
-          var v = r.group[d];
-          return cell(v === "" ? "(none)" : v);
+          var v = r.group[d] === "" ? "(none)" : r.group[d];
+          if (i < g.length - 1) return cell(v);
+          return cell(button(v, function () { drill(r); }, "link",
+            "Drill down into " + g.map(function (x) { return x + " " + (r.group[x] || "(none)"); }).join(", ")));
         });
         [r.clicks, r.approved, r.pending, r.declined].forEach(function (v) { cells.push(cell(v, "num")); });
         cells.push(cell(r.cr === null ? "–" : r.cr + " %", "num"));
@@ -820,8 +822,6 @@
           var c = r.converted;
           cells.push(cell(c ? c.revenue : "–", "num"), cell(c ? c.profit : "–", "num"), cell(c && c.roi !== null ? c.roi + " %" : "–", "num"));
         }
-        cells.push(cell(total ? "" : button("Drill down", function () { drill(r); }, "link",
-          "Drill down into " + g.map(function (d) { return d + " " + (r.group[d] || "(none)"); }).join(", "))));
         return row(cells, { className: total ? "total" : "" });
       };
       var rows = out.rows.map(function (r) { return line(r, false); });
