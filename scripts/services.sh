@@ -157,17 +157,23 @@ services_start() {
 services_stop() {
   local d=${PIXELPOST_TEST_SERVICES_DIR:-}
   [ -n "$d" ] && [ -d "$d" ] || return 0
-  local f pid sig
+  local f pid
   # Callers run with set -e: every kill of a process that is already gone
   # must not end the cleanup half-way.
-  for sig in TERM KILL; do
-    for f in "$d"/*/redis.pid "$d"/clickhouse*/clickhouse.pid; do
-      [ -f "$f" ] || continue
-      pid=$(cat "$f")
-      kill -s "$sig" "$pid" 2>/dev/null || true
-    done
-    [ "$sig" = TERM ] && sleep 0.5
+  local pids=()
+  for f in "$d"/*/redis.pid "$d"/clickhouse*/clickhouse.pid; do
+    [ -f "$f" ] && pids+=("$(cat "$f")")
   done
+  for pid in "${pids[@]}"; do kill -s TERM "$pid" 2>/dev/null || true; done
+  # ClickHouse takes a few seconds to stop cleanly: wait up to 15 s, then
+  # kill what is left.
+  for _ in $(seq 1 150); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive -eq 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -s KILL "$pid" 2>/dev/null || true; done
   rm -rf "$d"
   return 0
 }

@@ -17,6 +17,8 @@ const (
 	// parameters on tracking endpoints).
 	maxMacros     = 50
 	maxMacroBytes = 256
+	// reasonCampaignDisabled: a click on a campaign switched off.
+	reasonCampaignDisabled = "campaign_disabled"
 )
 
 // click records a click on a campaign link and redirects to the campaign's
@@ -50,6 +52,16 @@ func (s *Server) click(c *fiber.Ctx) error {
 		}
 		c.Set(fiber.HeaderCacheControl, noStore)
 		return c.Status(status).Type("html").SendString(page)
+	}
+	if !enabled(camp.Enabled) {
+		// Paused: a visitor gets the page of a link no longer active, and
+		// the account's refused hits say why.
+		h.Status, h.Reason = storage.StatusRejected, reasonCampaignDisabled
+		if !ignored {
+			s.record(&h)
+		}
+		c.Set(fiber.HeaderCacheControl, noStore)
+		return c.Status(fiber.StatusNotFound).Type("html").SendString(unknownCampaignPage)
 	}
 
 	var random [10]byte

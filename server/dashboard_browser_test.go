@@ -111,12 +111,15 @@ func httpGet(t *testing.T, url string) {
 
 // A webinar host signs in, adds a webinar, sees its sales come in, gets
 // the thank-you page's tracking code from the dashboard (and that code
-// counts a sale), imports registrants, looks a customer up and erases
-// them, and sees why a hit was refused.
+// counts a sale), imports registrants, finds customers in the attendee
+// list, marks one as converted and erases another, sees why a hit was
+// refused, sets up a Meta dataset and a CRM source, switches a webhook off
+// and deletes it, exports an audience, and signs in with an account key.
 func TestDashboardInABrowser(t *testing.T) {
-	h := newHarness(t, embeddedLedger(t))
+	h := newHarness(t, embeddedLedger(t), "--allow-private-targets") // the webhook on loopback
 	base := h.serve()
 	ctx := browser(t)
+	shots := newScreenshots(t)
 	run := func(what string, actions ...chromedp.Action) {
 		t.Helper()
 		runStep(t, ctx, what, actions...)
@@ -132,18 +135,20 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 
 	run("a wrong token is refused",
+		chromedp.EmulateViewport(1280, 900),
 		chromedp.Navigate(base+"/dashboard"),
 		chromedp.WaitVisible("#login-form"),
 		chromedp.SendKeys("#token", "not-the-token"),
 		chromedp.SendKeys("#account", h.acct),
 		chromedp.Click(`#login-form button[type="submit"]`),
-		hasText("#login-error", "not the server's"),
+		hasText("#login-error", "neither the server's admin token nor a key of account"),
 	)
 	run("sign in",
 		chromedp.SetValue("#token", testToken),
 		chromedp.Click(`#login-form button[type="submit"]`),
 		chromedp.WaitVisible("#tabs"),
 		hasText("#who", "Account "+h.acct),
+		openTab("webinars"),
 	)
 	run("add a webinar, with a name that is not HTML",
 		chromedp.SendKeys("#webinar-id", "w1"),
@@ -163,7 +168,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	httpGet(t, base+"/v1/conversion/pixel/"+h.acct+"?webinarId=w1&email=ann@example.com&amount=49.99&orderId=A1")
 	h.settle()
 	run("the webinar's totals",
-		chromedp.Click(`#tabs button[data-view="webinars"]`),
+		openTab("webinars"),
 		hasText(`#webinars tbody tr[data-webinar="w1"]`, "49.99 USD"),
 		hasText(`#webinars tbody tr[data-webinar="w1"]`, "100 %"),
 	)
@@ -171,12 +176,13 @@ func TestDashboardInABrowser(t *testing.T) {
 	// The tracking code for a Thinkific thank-you page.
 	var img string
 	run("tracking code",
-		chromedp.Click(`#webinars tbody tr[data-webinar="w1"]`),
+		chromedp.Click(`#webinars tbody tr[data-webinar="w1"] button[aria-label="Open webinar w1"]`),
 		chromedp.WaitVisible("#webinar-detail"),
 		hasText("#series tbody", "49.99 USD"), // days on the embedded default too
 		chromedp.SetValue("#checkout", "thinkific"),
 		chromedp.Evaluate(`document.getElementById("checkout").dispatchEvent(new Event("change"))`, nil),
 		chromedp.Value("#img-tag", &img),
+		shots.take("webinar"),
 	)
 	want := base + "/v1/conversion/pixel/" + h.acct + "?webinarId=w1&email={{email}}&orderId={{order_number}}&amount={{total_price}}"
 	if !strings.Contains(img, want) {
@@ -205,11 +211,36 @@ func TestDashboardInABrowser(t *testing.T) {
 		hasText(`#webinars tbody tr[data-webinar="w1"] td:nth-child(4)`, "3"), // registrants: ann, cy, di
 	)
 
+	// The attendee list: search by email prefix, sort by lifetime value,
+	// open one, mark them as converted by hand.
+	run("attendee list",
+		openTab("attendees"),
+		hasText(`#attendee-list tbody tr:first-child`, "ann@example.com"), // 49.99, then bob's 20.00
+		hasText(`#attendee-list tbody tr:nth-child(2)`, "bob@example.com"),
+		chromedp.SetValue("#attendee-prefix", "BO"),
+		chromedp.Click(`#attendee-search button[type="submit"]`),
+		loaded("attendees"),
+		hasText(`#attendee-list tbody`, "bob@example.com"),
+		hasText(`#attendee-list tbody tr:first-child td:nth-child(3)`, "20.00 USD"),
+		chromedp.Click(`#attendee-list button[aria-label="Open bob@example.com"]`),
+		hasText("#att-email", "bob@example.com"),
+		hasText("#att-order-list", "B7"),
+		choose("#convert-webinar", "w1"),
+		chromedp.SetValue("#convert-amount", "15.00"),
+		chromedp.SetValue("#convert-order", "M1"),
+		chromedp.Click(`#convert-form button[type="submit"]`),
+		hasText("#convert-result", "Marked as converted (accepted, 15.00 USD)."),
+		hasText("#att-ltv", "35.00 USD"),
+		hasText("#att-order-list", "manual"),
+		shots.take("attendee"),
+	)
+
 	// A customer asks to be forgotten.
 	run("look up and erase",
-		chromedp.Click(`#tabs button[data-view="attendees"]`),
-		chromedp.SendKeys("#attendee-email", "ann@example.com"),
-		chromedp.Click(`#attendee-form button[type="submit"]`),
+		chromedp.SetValue("#attendee-prefix", "ann@"),
+		chromedp.Click(`#attendee-search button[type="submit"]`),
+		loaded("attendees"),
+		chromedp.Click(`#attendee-list button[aria-label="Open ann@example.com"]`),
 		hasText("#att-ltv", "49.99 USD"),
 		hasText("#att-id", "e_"),
 		hasText("#att-order-list", "A1"),
@@ -236,58 +267,79 @@ func TestDashboardInABrowser(t *testing.T) {
 		return strings.Contains(string(b), "invalid_amount")
 	})
 	run("refused hits",
-		chromedp.Click(`#tabs button[data-view="activity"]`),
+		openTab("activity"),
 		hasText("#rejections", "invalid_amount"),
-		chromedp.Click(`#tabs button[data-view="reports"]`),
+		hasText("#hit-statuses", "invalid_amount"),
+		openTab("reports"),
 		chromedp.Click(`#report-form button[type="submit"]`),
+		loaded("reports"),
 		hasText("#report tbody", "No clicks in that period."), // no ClickHouse needed
 	)
 
-	// An affiliate marketer sets up a campaign: source, network, campaign.
-	choose := func(kind string) chromedp.Action {
-		return chromedp.Tasks{
-			chromedp.SetValue("#config-kind", kind),
-			chromedp.Evaluate(`document.getElementById("config-kind").dispatchEvent(new Event("change"))`, nil),
-		}
-	}
-	save := func(id string) chromedp.Action {
-		return chromedp.Tasks{
-			chromedp.SetValue("#config-id", id),
-			chromedp.Click(`#config-form button[type="submit"]`),
-			hasText("#config-result", "Saved "+id+"."),
-		}
-	}
-	run("settings",
-		chromedp.Click(`#tabs button[data-view="settings"]`),
-		choose("sources"), save("exo"),
-		choose("networks"), save("net1"),
-		hasText(`#configs tr[data-id="net1"]`, `"secret":"****cret"`), // the example's secret, masked
-		choose("campaigns"), save("summer"),
-		hasText(`#configs tr[data-id="summer"]`, base+"/c/summer?external_id="),
-		chromedp.SendKeys("#key-name", "client"),
-		chromedp.Click(`#key-form button[type="submit"]`),
-		hasText("#key-result", "shown once, copy it now): ppk_"),
-		hasText("#api-keys", "client"),
+	// A Meta dataset through its form, with its diagnostics checklist.
+	run("meta dataset",
+		openTab("leads"),
+		chromedp.SetValue("#dataset-id", "123456789012345"),
+		chromedp.SetValue("#dataset-token", "EAAB-a-long-access-token"),
+		chromedp.Click(`#dataset-form button[type="submit"]`),
+		hasText("#dataset-result", "Saved dataset 123456789012345."),
+		chromedp.Click(`#datasets button[aria-label="Diagnostics of dataset 123456789012345"]`),
+		hasText("#diag-checklist", "0 days with data (7 needed)"),
+		hasText("#dataset-events", "No event."),
+		shots.take("meta-dataset"),
+		chromedp.SetValue("#crm-id", "crm-"+h.acct),
+		choose("#crm-preset", "hubspot"),
+		choose("#crm-dataset", "123456789012345"),
+		chromedp.Click(`#crm-form button[type="submit"]`),
+		hasText("#crm-result", "/v1/crm/crm-"+h.acct+"/events"),
+		hasText(`#crm-sources tr[data-id="crm-`+h.acct+`"]`, "hubspot"),
 	)
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err = noRedirect.Get(base + "/c/summer?zone_id=42")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if loc := resp.Header.Get("Location"); resp.StatusCode != 302 || !strings.HasPrefix(loc, "https://offer.example/?sub1=") || !strings.HasSuffix(loc, "&zone=42") {
-		t.Errorf("the campaign link set up in the dashboard: %d %q", resp.StatusCode, loc)
-	}
+
+	// A webhook switched off and on, then deleted.
+	run("webhook",
+		chromedp.SetValue("#webhook-id", "crm"),
+		chromedp.SetValue("#webhook-url", "http://127.0.0.1:9/hook"),
+		chromedp.SetValue("#webhook-secret", "webhook-secret-0123456789"),
+		chromedp.Click(`#webhook-form button[type="submit"]`),
+		hasText(`#webhooks tr[data-id="crm"]`, "enabled"),
+		chromedp.Click(`#webhooks button[aria-label="Disable webhook crm"]`),
+		hasText(`#webhooks tr[data-id="crm"]`, "disabled"),
+		chromedp.Click(`#webhooks button[aria-label="Delete webhook crm"]`),
+		chromedp.Click(`#webhooks button[aria-label="Delete webhook crm"]`),
+		hasText("#webhooks tbody", "None yet"),
+	)
 
 	// A Google Ads customer list: Cy is complete; Bob and Di have no phone.
 	run("audience file",
-		chromedp.Click(`#tabs button[data-view="audiences"]`),
+		openTab("audiences"),
 		hasText("#exports", "No export yet."),
 		chromedp.Click(`#export-form button[type="submit"]`),
 		hasText("#export-result", "1 of 3 people written; left out: 2 missing phone."),
 		hasText("#exports tbody tr", "google"),
-		chromedp.Click(`#exports tbody tr button:nth-of-type(2)`), // Delete
+		chromedp.Click(`#exports tbody tr button.danger`), // Delete
 		hasText("#exports", "No export yet."),
+	)
+
+	// An account key, made in Settings, signs in (read only).
+	var key string
+	run("account key",
+		openTab("settings"),
+		chromedp.SendKeys("#key-name", "client"),
+		chromedp.Click(`#key-form button[type="submit"]`),
+		hasText("#key-result", "shown once, copy it now): ppk_"),
+		hasText("#api-keys", "client"),
+		chromedp.Text("#key-result", &key),
+	)
+	key = key[strings.Index(key, "ppk_"):]
+	run("sign in with the account key",
+		chromedp.Click("#logout"),
+		chromedp.WaitVisible("#login-form"),
+		signIn(base, key, h.acct),
+		hasText("#who", "(account key)"),
+		openTab("settings"),
+		hasText("#api-keys", "only the admin token manages keys"),
+		chromedp.Click(`#account-form button[type="submit"]`),
+		hasText("#account-result", "Only the admin token changes the account."),
 	)
 }
 
@@ -296,7 +348,6 @@ func TestDashboardInABrowser(t *testing.T) {
 func TestDashboardWebinarDays(t *testing.T) {
 	ch := clickHouse(t)
 	h := newHarnessWith(t, Deps{Ledger: embeddedLedger(t), ClickHouse: ch})
-	h.clock.add(time.Since(h.clock.now())) // the page asks for the last 30 days of the real clock
 	base := h.serve()
 	httpGet(t, base+"/v1/attendee/pixel/"+h.acct+"?webinarId=w1&email=ann@example.com")
 	httpGet(t, base+"/v1/conversion/pixel/"+h.acct+"?webinarId=w1&email=ann@example.com&amount=49.99&orderId=A1")
@@ -309,9 +360,13 @@ func TestDashboardWebinarDays(t *testing.T) {
 		chromedp.SendKeys("#token", testToken),
 		chromedp.SendKeys("#account", h.acct),
 		chromedp.Click(`#login-form button[type="submit"]`),
-		chromedp.Click(`#webinars tbody tr[data-webinar="w1"]`),
+		chromedp.WaitVisible("#tabs"),
+		openTab("webinars"),
+		chromedp.Click(`#webinars tbody tr[data-webinar="w1"] button[aria-label="Open webinar w1"]`),
 		hasText("#series tbody", "49.99 USD"),
-		chromedp.Evaluate(`document.querySelectorAll("#series-chart rect.sales").length`, &bars),
+		// The chart has a day for each of the 30 (the server's clock, the
+		// account's time zone): one has sales.
+		chromedp.Evaluate(`Array.from(document.querySelectorAll("#series-chart rect.bar.s1")).filter(r => +r.getAttribute("height") > 0).length`, &bars),
 	)
 	if bars != 1 {
 		t.Errorf("%d sales bars, want 1 (one day)", bars)

@@ -66,6 +66,7 @@ func (s *Server) newApp() *fiber.App {
 	acct.Get("/webinars", s.listWebinars)
 	acct.Get("/webinars/:webinar/stats", s.webinarStats)
 	acct.Post("/webinars/:webinar/registrants", s.importRegistrants)
+	acct.Get("/attendees", s.listAttendees)
 	acct.Get("/attendees/:email", s.getAttendee)
 	acct.Delete("/attendees/:email", s.eraseAttendee)
 	acct.Post("/attendees/:email/conversions", s.manualConversion)
@@ -94,6 +95,8 @@ func (s *Server) newApp() *fiber.App {
 		acct.Get(cfg.path, s.listConfigs(cfg.kind))
 		acct.Delete(cfg.path+"/:id", s.deleteConfig(cfg.kind, cfg.what))
 	}
+	acct.Post("/campaigns/:id/test-postback", s.testPostback)
+	acct.Get("/templates", s.templates)
 	acct.Put("/meta-datasets/:id", s.putMetaDataset)
 	acct.Get("/meta-datasets/:id", s.getMetaDataset)
 	acct.Get("/meta-datasets", s.listMetaDatasets)

@@ -32,6 +32,12 @@ type sourceDoc struct {
 	Statuses []string `json:"statuses,omitempty"`
 	// Enabled false: the source is told nothing (no delivery is made).
 	Enabled *bool `json:"enabled,omitempty"`
+	// Template names the kind of source (attribution.LookupSourceTemplate,
+	// "" for none) and LinkQuery the query of its campaigns' links, the
+	// source's macros (default: the template's): campaign answers show
+	// the link ready to paste into the source.
+	Template  string `json:"template,omitempty"`
+	LinkQuery string `json:"link_query,omitempty"`
 }
 
 // networkDoc is an affiliate network.
@@ -55,6 +61,9 @@ type campaignBody struct {
 	// campaign's clicks; stored with its effective value
 	// (storage.DefaultPixelConversions when not given).
 	PixelConversions *bool `json:"pixel_conversions,omitempty"`
+	// Enabled false: the link answers its 404 page and records no click
+	// (campaign_disabled); clicks made before still convert.
+	Enabled *bool `json:"enabled,omitempty"`
 }
 
 type goalBody struct {
@@ -105,6 +114,20 @@ func (s *Server) putSource(c *fiber.Ctx) error {
 		return errBadRequest("invalid_statuses", `statuses is empty: leave it out for ["approved"], or set "enabled": false to send nothing`)
 	}
 	d.Enabled = switchedOn(d.Enabled)
+	if d.Template != "" {
+		t, ok := attribution.LookupSourceTemplate(d.Template)
+		if !ok {
+			return errBadRequest("invalid_template", fmt.Sprintf("template %q is not one of %s", d.Template, strings.Join(attribution.SourceTemplateNames(), ", ")))
+		}
+		d.Template = t.Name
+		if d.LinkQuery == "" {
+			d.LinkQuery = t.LinkQuery
+		}
+	}
+	d.LinkQuery = strings.TrimPrefix(d.LinkQuery, "?")
+	if err := attribution.CheckLinkQuery(d.LinkQuery); err != nil {
+		return errBadRequest("invalid_link_query", "link_query: "+err.Error())
+	}
 	for _, st := range d.Statuses {
 		if !attribution.ConvStatus(st).Valid() {
 			return errBadRequest("invalid_status", fmt.Sprintf("status %q is not pending, approved, declined or chargeback", st))
@@ -185,6 +208,7 @@ func (s *Server) putCampaign(c *fiber.Ctx) error {
 		Currency  string          `json:"currency"`
 		CPCMicros int64           `json:"cpc_micros"`
 		Valuation json.RawMessage `json:"valuation"`
+		Link      string          `json:"link"`
 	}
 	if err := decodeJSON(c, &in); err != nil {
 		return err
@@ -192,6 +216,7 @@ func (s *Server) putCampaign(c *fiber.Ctx) error {
 	b := in.campaignBody
 	acct := account(c)
 	d := campaignDoc{campaignBody: b, Currency: acct.DefaultCurrency}
+	d.Enabled = switchedOn(d.Enabled)
 	if d.PixelConversions == nil {
 		px := storage.DefaultPixelConversions(d.NetworkID)
 		d.PixelConversions = &px
@@ -290,12 +315,12 @@ func (s *Server) putConfig(c *fiber.Ctx, kind, what string, doc any) error {
 		return err
 	}
 	s.configs.forget(acct, kind, id)
-	return sendConfig(c, kind, raw)
+	return s.sendConfig(c, kind, raw)
 }
 
 // sendConfig answers a stored document (configAnswer).
-func sendConfig(c *fiber.Ctx, kind string, raw []byte) error {
-	out, err := configAnswer(c, kind, c.Params("id"), raw)
+func (s *Server) sendConfig(c *fiber.Ctx, kind string, raw []byte) error {
+	out, err := s.configAnswer(c, kind, c.Params("id"), raw)
 	if err != nil {
 		return err
 	}
@@ -310,9 +335,9 @@ var internalFields = map[string][]string{
 }
 
 // configAnswer is a stored document as every answer shows it: secrets
-// masked, internal fields left out, and for a network the postback URL
-// to give it (networkPostbackURL).
-func configAnswer(c *fiber.Ctx, kind, id string, raw []byte) ([]byte, error) {
+// masked, internal fields left out, for a network the postback URL to give
+// it (networkPostbackURL) and for a campaign its link (campaignLink).
+func (s *Server) configAnswer(c *fiber.Ctx, kind, id string, raw []byte) ([]byte, error) {
 	out, err := maskSecrets(kind, raw)
 	if err != nil || (len(internalFields[kind]) == 0 && kind != storage.ConfigNetwork) {
 		return out, err
@@ -333,6 +358,13 @@ func configAnswer(c *fiber.Ctx, kind, id string, raw []byte) ([]byte, error) {
 			return nil, fmt.Errorf("cannot decode stored campaign %q: %w", id, err)
 		}
 		doc["pixel_conversions"] = json.RawMessage(strconv.FormatBool(storage.DefaultPixelConversions(d.NetworkID)))
+	}
+	if kind == storage.ConfigCampaign {
+		link, err := s.campaignLink(c, id, raw)
+		if err != nil {
+			return nil, err
+		}
+		doc["link"] = mustJSON(link)
 	}
 	if kind == storage.ConfigNetwork {
 		var d networkDoc
@@ -358,6 +390,35 @@ func networkPostbackURL(c *fiber.Ctx, id string, d networkDoc) string {
 		"?" + p.PostbackQuery(d.Secret != "")
 }
 
+// campaignLink is the link to paste into the campaign's traffic source:
+// this server's /c/{id} with the source's link query (its macros), or
+// bare when the campaign has no source or the source no link query.
+func (s *Server) campaignLink(c *fiber.Ctx, id string, raw []byte) (string, error) {
+	link := c.BaseURL() + "/c/" + url.PathEscape(id)
+	var d campaignBody
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return "", fmt.Errorf("cannot decode stored campaign %q: %w", id, err)
+	}
+	if d.SourceID == "" {
+		return link, nil
+	}
+	doc, err := s.ledger.Config(c.UserContext(), account(c).ID, storage.ConfigSource, d.SourceID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return link, nil // deleted since: the link still works, without macros
+	}
+	if err != nil {
+		return "", err
+	}
+	var src sourceDoc
+	if err := json.Unmarshal(doc, &src); err != nil {
+		return "", fmt.Errorf("cannot decode stored source %q: %w", d.SourceID, err)
+	}
+	if src.LinkQuery != "" {
+		link += "?" + src.LinkQuery
+	}
+	return link, nil
+}
+
 // getConfig answers one document.
 func (s *Server) getConfig(kind string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
@@ -365,7 +426,7 @@ func (s *Server) getConfig(kind string) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		return sendConfig(c, kind, raw)
+		return s.sendConfig(c, kind, raw)
 	}
 }
 
@@ -378,7 +439,7 @@ func (s *Server) listConfigs(kind string) fiber.Handler {
 		}
 		out := make(map[string]json.RawMessage, len(all)) // encoding/json sorts the ids
 		for id, raw := range all {
-			if out[id], err = configAnswer(c, kind, id, raw); err != nil {
+			if out[id], err = s.configAnswer(c, kind, id, raw); err != nil {
 				return err
 			}
 		}
