@@ -171,7 +171,9 @@ func (f *Forwarder) flush(ctx context.Context, k dsKey) {
 		f.log.Warn().Str("dataset", k.id).Str("account", k.account).Int("events", len(expired)).
 			Msg("meta: events too old to send, marked failed")
 	}
-	if len(items) > 0 && d.sending() { // switched off since due: PutDataset has set off
+	// Switched off since due chose it: PutDataset has set off, due skips
+	// it from now on.
+	if len(items) > 0 && d.sending() {
 		f.send(ctx, k, d, items)
 	}
 }
