@@ -16,6 +16,9 @@ import (
 	"github.com/pixelpost/pixelpost/storage/meta"
 )
 
+// reasonSourceDisabled: events from a CRM source switched off.
+const reasonSourceDisabled = "source_disabled"
+
 // crmEventView is the answer's line for one event.
 type crmEventView struct {
 	Index     int    `json:"index"`
@@ -59,6 +62,12 @@ func (s *Server) crmEvents(c *fiber.Ctx) error {
 			s.record(&base)
 			return c.Status(fiber.StatusForbidden).JSON(fiber.Map{"error": "bad_secret"})
 		}
+	}
+	// After the secret: only the CRM learns the source is switched off.
+	if !enabled(src.Enabled) {
+		base.Status, base.Reason = storage.StatusRejected, reasonSourceDisabled
+		s.record(&base)
+		return c.Status(fiber.StatusForbidden).JSON(fiber.Map{"error": reasonSourceDisabled})
 	}
 	m, _ := attribution.CRMPreset(src.Preset)
 	events, rejects, err := attribution.ParseCRMEvents(c.Body(), string(c.Request().Header.ContentType()), m.WithOverrides(src.Mapping), s.now())
@@ -127,6 +136,8 @@ type metaDatasetBody struct {
 	GraphBase       string `json:"graph_base"`
 	TestEventCode   string `json:"test_event_code"`
 	LeadEventSource string `json:"lead_event_source"`
+	// Enabled false pauses sending (meta.Dataset.Enabled).
+	Enabled *bool `json:"enabled"`
 	// What GET answers besides: accepted so that a GET's answer can be
 	// sent back, and ignored (the path names the dataset).
 	DatasetID string `json:"dataset_id"`
@@ -139,7 +150,8 @@ func (s *Server) putMetaDataset(c *fiber.Ctx) error {
 		return err
 	}
 	d := meta.Dataset{ID: strings.Clone(c.Params("id")), Account: account(c).ID, AccessToken: b.AccessToken, APIVersion: b.APIVersion,
-		PartnerAgent: b.PartnerAgent, GraphBase: b.GraphBase, TestEventCode: b.TestEventCode, LeadEventSource: b.LeadEventSource}
+		PartnerAgent: b.PartnerAgent, GraphBase: b.GraphBase, TestEventCode: b.TestEventCode, LeadEventSource: b.LeadEventSource,
+		Enabled: b.Enabled}
 	if secret.IsMasked(d.AccessToken) {
 		// The token as GET showed it: keep the stored one (see secrets.go).
 		old, err := s.meta.Dataset(c.UserContext(), d.Account, d.ID)

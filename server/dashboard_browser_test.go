@@ -293,6 +293,13 @@ func TestDashboardInABrowser(t *testing.T) {
 		chromedp.Click(`#crm-form button[type="submit"]`),
 		hasText("#crm-result", "/v1/crm/crm-"+h.acct+"/events"),
 		hasText(`#crm-sources tr[data-id="crm-`+h.acct+`"]`, "hubspot"),
+		// Switched off and on: the dataset keeps its events queued meanwhile.
+		chromedp.Click(`#datasets button[aria-label="Disable dataset 123456789012345"]`),
+		hasText(`#datasets tr[data-id="123456789012345"]`, "disabled (events queued)"),
+		chromedp.Click(`#datasets button[aria-label="Enable dataset 123456789012345"]`),
+		hasText(`#datasets tr[data-id="123456789012345"]`, "enabled"),
+		chromedp.Click(`#crm-sources button[aria-label="Disable CRM source crm-`+h.acct+`"]`),
+		hasText(`#crm-sources tr[data-id="crm-`+h.acct+`"]`, "disabled"),
 	)
 
 	// A webhook switched off and on, then deleted.

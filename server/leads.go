@@ -15,7 +15,13 @@ type leadEndpointDoc struct {
 	Salt                string                 `json:"salt,omitempty"`
 	Fields              attribution.LeadFields `json:"fields"`
 	TokenIncludesHidden bool                   `json:"token_includes_hidden"`
+	// Enabled false: its leads are refused, 403 endpoint_disabled
+	// (recorded rejected), and reach neither the ledger nor the webhooks.
+	Enabled *bool `json:"enabled,omitempty"`
 }
+
+// reasonEndpointDisabled: a lead to an endpoint switched off.
+const reasonEndpointDisabled = "endpoint_disabled"
 
 func (s *Server) putLeadEndpoint(c *fiber.Ctx) error {
 	var d leadEndpointDoc
@@ -29,6 +35,7 @@ func (s *Server) putLeadEndpoint(c *fiber.Ctx) error {
 	if len(d.Salt) > 256 {
 		return errBadRequest("invalid_salt", "salt is longer than 256 bytes")
 	}
+	d.Enabled = switchedOn(d.Enabled)
 	return s.putConfig(c, storage.ConfigLeadEndpoint, "lead_endpoint", d)
 }
 
@@ -82,6 +89,10 @@ func (s *Server) takeLead(c *fiber.Ctx, h *storage.Hit, endpoint string) (int, s
 	if ep.Salt != "" && !ld.ValidToken(ep.Salt, ep.TokenIncludesHidden) {
 		return fiber.StatusForbidden, "bad_token"
 	}
+	// After the token: only the card's owner learns it is switched off.
+	if !enabled(ep.Enabled) {
+		return fiber.StatusForbidden, reasonEndpointDisabled
+	}
 	if perr != nil {
 		return fiber.StatusBadRequest, reasonOf(perr)
 	}
@@ -107,6 +118,9 @@ type crmSourceDoc struct {
 	// Secret, if set, must come as the X-Pixelpost-Secret header (or
 	// ?secret=) with every request: events decide ad spend.
 	Secret string `json:"secret,omitempty"`
+	// Enabled false: its events are refused, 403 source_disabled
+	// (recorded rejected), and nothing is queued for Meta.
+	Enabled *bool `json:"enabled,omitempty"`
 }
 
 func (s *Server) putCRMSource(c *fiber.Ctx) error {
@@ -132,5 +146,6 @@ func (s *Server) putCRMSource(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	d.Enabled = switchedOn(d.Enabled)
 	return s.putConfig(c, storage.ConfigCRMSource, "crm_source", d)
 }

@@ -22,6 +22,9 @@ import (
 // answered 202 queued (it is durable by then, and applied later).
 const postbackWait = 2 * time.Second
 
+// reasonNetworkDisabled: a postback through a network switched off.
+const reasonNetworkDisabled = "network_disabled"
+
 // postback takes a conversion from an affiliate network or tracker (SPEC
 // §1.4): GET query, POST form or POST JSON; /v1/postback/{acct} reads the
 // generic names, /v1/postback/{acct}/{network} the network's. It answers
@@ -94,6 +97,10 @@ func (s *Server) takePostback(c *fiber.Ctx, h *storage.Hit) (int, string) {
 		}
 		if len(net_.allow) > 0 && !allowed(s.clientAddr(c), net_.allow) {
 			return fiber.StatusForbidden, "ip_not_allowed"
+		}
+		// After authentication: only the network learns it is switched off.
+		if !enabled(net_.Enabled) {
+			return fiber.StatusForbidden, reasonNetworkDisabled
 		}
 	}
 	if perr != nil {

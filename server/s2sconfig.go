@@ -46,6 +46,9 @@ type networkDoc struct {
 	Params   attribution.ParamNames `json:"params"`
 	Secret   string                 `json:"secret,omitempty"`
 	AllowIPs []string               `json:"allow_ips,omitempty"`
+	// Enabled false: its postbacks are refused, 403 network_disabled
+	// (recorded rejected), and change nothing.
+	Enabled *bool `json:"enabled,omitempty"`
 }
 
 // campaignBody is a campaign as the API takes it.
@@ -181,6 +184,7 @@ func (s *Server) putNetwork(c *fiber.Ctx) error {
 	if len(d.Secret) > 256 {
 		return errBadRequest("invalid_secret", "secret is longer than 256 bytes")
 	}
+	d.Enabled = switchedOn(d.Enabled)
 	return s.putConfig(c, storage.ConfigNetwork, "network", d)
 }
 

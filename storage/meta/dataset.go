@@ -55,7 +55,15 @@ type Dataset struct {
 	// LeadEventSource is the CRM name ("Salesforce", "HubSpot") for events
 	// that do not name theirs.
 	LeadEventSource string `json:"lead_event_source,omitempty"`
+	// Enabled false pauses sending: events are still validated and queued,
+	// and go when it is switched on again (those then older than
+	// Config.MaxAge fail, as Meta refuses them). Stored with its effective
+	// value; nil (stored before the switch existed) is on.
+	Enabled *bool `json:"enabled,omitempty"`
 }
+
+// sending reports whether events may be sent to d (see Enabled).
+func (d Dataset) sending() bool { return d.Enabled == nil || *d.Enabled }
 
 // Redacted returns d with AccessToken masked but for its last 4
 // characters, for an API answer or a log.
@@ -82,6 +90,8 @@ func (d *Dataset) normalise(allowPrivate bool) error {
 	if d.PartnerAgent == "" {
 		d.PartnerAgent = DefaultPartnerAgent
 	}
+	on := d.sending()
+	d.Enabled = &on
 	var probs []string
 	if d.Account == "" || len(d.Account) > maxAccountLen {
 		probs = append(probs, fmt.Sprintf("account must have 1 to %d bytes", maxAccountLen))
@@ -149,6 +159,7 @@ func (f *Forwarder) PutDataset(ctx context.Context, d Dataset) error {
 	if f.states[k] == nil {
 		f.states[k] = &dsState{stateRec: st}
 	}
+	f.states[k].off = !d.sending()
 	f.stMu.Unlock()
 	f.poke()
 	return nil

@@ -79,6 +79,7 @@ type dsState struct {
 	pending int       // events in the queue bucket, as committed
 	since   time.Time // when the oldest pending event began waiting for a batch
 	busy    bool      // a flush is under way
+	off     bool      // the dataset is switched off (Dataset.Enabled): nothing is sent
 }
 
 // lp appends the length-prefixed s to b.
@@ -150,6 +151,13 @@ func (f *Forwarder) load() error {
 				return fmt.Errorf("dataset %s: %w", key.id, err)
 			}
 			s := &dsState{stateRec: st, since: now}
+			if v := b.Get(keyConfig); v != nil {
+				d, err := decode[Dataset](v, "dataset "+key.id)
+				if err != nil {
+					return err
+				}
+				s.off = !d.sending()
+			}
 			if q := b.Bucket(bucketQueue); q != nil {
 				s.pending = q.Stats().KeyN
 			}

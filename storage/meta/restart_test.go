@@ -56,4 +56,29 @@ func TestRestart(t *testing.T) {
 		e.clock.Advance(61 * time.Minute)
 		waitStatus(t, e, meta.StatusSent, 2)
 	})
+	t.Run("switched off", func(t *testing.T) {
+		cfg := testConfig(t)
+		cfg.NoSync = false
+		off := false
+		e := newEnv(t, cfg, ok, func(d *meta.Dataset) { d.Enabled = &off })
+		enqueue(t, e, events(0, 3, "Lead", e.clock.Now()))
+		e.f.Close()
+		e.f = open(t, cfg, e.deps())
+		start(t, e.f)
+		e.clock.Advance(time.Hour) // well past FlushDelay: only the switch holds them
+		quiet(t, e.g, 400*time.Millisecond)
+		if n := len(list(t, e, meta.StatusPending)); n != 3 {
+			t.Fatalf("%d pending while switched off, want 3", n)
+		}
+		d, err := e.f.Dataset(context.Background(), testAccount, testDataset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		on := true
+		d.Enabled = &on
+		if err := e.f.PutDataset(context.Background(), d); err != nil {
+			t.Fatal(err)
+		}
+		waitStatus(t, e, meta.StatusSent, 3)
+	})
 }

@@ -75,8 +75,9 @@ func (f *Forwarder) Run(ctx context.Context) error {
 
 // due marks busy and returns the datasets to flush now, at most as many as
 // there are free workers, and how long to sleep before the next one is due.
-// A dataset is due when it has pending events, is not paused, and either
-// has a full batch or its oldest event has waited FlushDelay.
+// A dataset is due when it has pending events, is neither paused nor
+// switched off, and either has a full batch or its oldest event has waited
+// FlushDelay.
 func (f *Forwarder) due(now time.Time) ([]dsKey, time.Duration) {
 	f.stMu.Lock()
 	defer f.stMu.Unlock()
@@ -90,7 +91,7 @@ func (f *Forwarder) due(now time.Time) ([]dsKey, time.Duration) {
 	wait := maxIdle
 	var out []dsKey
 	for k, s := range f.states {
-		if s.pending <= 0 || s.busy {
+		if s.pending <= 0 || s.busy || s.off {
 			continue
 		}
 		at := s.since.Add(f.cfg.FlushDelay)
@@ -170,7 +171,9 @@ func (f *Forwarder) flush(ctx context.Context, k dsKey) {
 		f.log.Warn().Str("dataset", k.id).Str("account", k.account).Int("events", len(expired)).
 			Msg("meta: events too old to send, marked failed")
 	}
-	if len(items) > 0 {
+	// Switched off since due chose it: PutDataset has set off, due skips
+	// it from now on.
+	if len(items) > 0 && d.sending() {
 		f.send(ctx, k, d, items)
 	}
 }

@@ -951,7 +951,7 @@
   }
 
   // switchable are the kinds with an "enabled" switch.
-  var switchable = { sources: true, campaigns: true, webhooks: true };
+  var switchable = { sources: true, networks: true, campaigns: true, "crm-sources": true, "lead-endpoints": true, webhooks: true };
 
   // configTable lists a kind with Edit, Enable/Disable (switchable kinds)
   // and Delete, and the columns cols(id, doc) gives.
@@ -989,6 +989,10 @@
   }
 
   function stateText(doc) { return doc.enabled === false ? "disabled" : "enabled"; }
+
+  // keptSwitch is the "enabled" switch a form without one saves: the
+  // stored document's, so that saving an edit does not switch it on.
+  function keptSwitch(stored) { return !stored || stored.enabled !== false; }
 
   function setOptions(sel, items, keep) {
     var v = keep === undefined ? sel.value : keep;
@@ -1103,7 +1107,7 @@
     var params = {};
     document.querySelectorAll("#network-form [data-param]").forEach(function (f) { if (f.value.trim()) params[f.dataset.param] = f.value.trim(); });
     var doc = { preset: $("network-preset").value, params: params, secret: $("network-secret").value.trim(),
-      allow_ips: $("network-allow").value.split(/[\s,]+/).filter(Boolean) };
+      allow_ips: $("network-allow").value.split(/[\s,]+/).filter(Boolean), enabled: keptSwitch((configs.networks || {})[id]) };
     acctAPI("PUT", "/networks/" + encodeURIComponent(id), doc).then(function (saved) {
       $("network-result").textContent = "Saved network " + id + ".";
       showNetworkLink(saved.postback_url);
@@ -1216,7 +1220,7 @@
         return [cell(id), cell(t ? t.label : "custom"), cell(d.postback_url, "query"), cell(stateText(d))];
       }, editSource);
       configTable("networks", "networks", "network", function (id, d) {
-        return [cell(id), cell(d.preset), cell(d.postback_url, "query")];
+        return [cell(id), cell(d.preset), cell(d.postback_url, "query"), cell(stateText(d))];
       }, editNetwork);
       configTable("campaigns", "campaigns", "campaign", function (id, d) {
         return [cell(id), cell(d.source_id || "–"), cell(d.network_id || "–"), cell(d.offer_url, "query"), cell(stateText(d))];
@@ -1248,9 +1252,18 @@
         var ids = Object.keys(datasets).sort();
         fill($("datasets").tBodies[0], ids.length ? ids.map(function (id) {
           var d = datasets[id];
-          return row([cell(id), cell(d.api_version), cell(d.test_event_code || "–"), cell(actions(
+          var on = d.enabled !== false;
+          return row([cell(id), cell(d.api_version), cell(d.test_event_code || "–"), cell(on ? "enabled" : "disabled (events queued)"), cell(actions(
             button("Diagnostics", function () { openDataset(id); }, "", "Diagnostics of dataset " + id),
             button("Edit", function () { editDataset(id, d); }, "", "Edit dataset " + id),
+            button(on ? "Disable" : "Enable", function () {
+              var doc = JSON.parse(JSON.stringify(d));
+              doc.enabled = !on;
+              acctAPI("PUT", "/meta-datasets/" + encodeURIComponent(id), doc).then(function () {
+                status((on ? "Disabled" : "Enabled") + " dataset " + id + ".");
+                loadLeads();
+              }).catch(fail);
+            }, "", (on ? "Disable" : "Enable") + " dataset " + id),
             confirmButton("Delete", "Delete dataset " + id, function () {
               acctAPI("DELETE", "/meta-datasets/" + encodeURIComponent(id)).then(function () {
                 status("Deleted dataset " + id + ".");
@@ -1258,13 +1271,15 @@
                 loadLeads();
               }).catch(fail);
             })))], { "data-id": id });
-        }) : [emptyRow(4, "None yet: fill in the form below.")]);
+        }) : [emptyRow(5, "None yet: fill in the form below.")]);
         setOptions($("crm-dataset"), [["", "none"]].concat(ids.map(function (id) { return [id, id]; })));
         configTable("crm-sources", "crm-sources", "CRM source", function (id, d) {
-          return [cell(id), cell(d.preset), cell(d.dataset_id || "–"), cell(location.origin + "/v1/crm/" + encodeURIComponent(id) + "/events", "query")];
+          return [cell(id), cell(d.preset), cell(d.dataset_id || "–"), cell(location.origin + "/v1/crm/" + encodeURIComponent(id) + "/events", "query"),
+            cell(stateText(d))];
         }, editCRM);
         configTable("lead-endpoints", "lead-endpoints", "endpoint", function (id, d) {
-          return [cell(id), cell(location.origin + "/v1/leads/" + encodeURIComponent(id), "query"), cell(d.salt ? "MD5 token" : "none")];
+          return [cell(id), cell(location.origin + "/v1/leads/" + encodeURIComponent(id), "query"), cell(d.salt ? "MD5 token" : "none"),
+            cell(stateText(d))];
         }, editEndpoint);
         configTable("webhooks", "webhooks", "webhook", function (id, d) {
           return [cell(id), cell(d.url, "query"), cell((d.events || []).join(", ")), cell(stateText(d))];
@@ -1337,7 +1352,7 @@
     var id = $("dataset-id").value.trim();
     var doc = { access_token: $("dataset-token").value.trim(), api_version: $("dataset-version").value.trim(),
       lead_event_source: $("dataset-source").value.trim(), test_event_code: $("dataset-test").value.trim(),
-      partner_agent: $("dataset-agent").value.trim(), graph_base: $("dataset-graph").value.trim() };
+      partner_agent: $("dataset-agent").value.trim(), graph_base: $("dataset-graph").value.trim(), enabled: keptSwitch(datasets[id]) };
     acctAPI("PUT", "/meta-datasets/" + encodeURIComponent(id), doc).then(function () {
       $("dataset-result").textContent = "Saved dataset " + id + ".";
       loadLeads();
@@ -1366,7 +1381,7 @@
     var id = $("crm-id").value.trim(), mapping = {};
     document.querySelectorAll("#crm-form [data-param]").forEach(function (f) { if (f.value.trim()) mapping[f.dataset.param] = f.value.trim(); });
     var doc = { preset: $("crm-preset").value, mapping: mapping, lead_event_source: $("crm-lead-source").value.trim(),
-      dataset_id: $("crm-dataset").value };
+      dataset_id: $("crm-dataset").value, enabled: keptSwitch((configs["crm-sources"] || {})[id]) };
     if ($("crm-secret").value.trim()) doc.secret = $("crm-secret").value.trim();
     acctAPI("PUT", "/crm-sources/" + encodeURIComponent(id), doc).then(function () {
       $("crm-result").textContent = "Saved CRM source " + id + ": it posts to " + location.origin + "/v1/crm/" + encodeURIComponent(id) + "/events.";
@@ -1386,7 +1401,7 @@
     ev.preventDefault();
     var id = $("endpoint-id").value.trim(), fields = {};
     document.querySelectorAll("#endpoint-form [data-param]").forEach(function (f) { if (f.value.trim()) fields[f.dataset.param] = f.value.trim(); });
-    var doc = { fields: fields, token_includes_hidden: $("endpoint-hidden").checked };
+    var doc = { fields: fields, token_includes_hidden: $("endpoint-hidden").checked, enabled: keptSwitch((configs["lead-endpoints"] || {})[id]) };
     if ($("endpoint-salt").value) doc.salt = $("endpoint-salt").value;
     acctAPI("PUT", "/lead-endpoints/" + encodeURIComponent(id), doc).then(function () {
       $("endpoint-result").textContent = "Saved endpoint " + id + ": the card submits to " + location.origin + "/v1/leads/" + encodeURIComponent(id) + ".";
