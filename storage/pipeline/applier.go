@@ -212,6 +212,9 @@ func (a *applier) batch(ctx context.Context) error {
 	}
 	a.notify()
 	p.advance(next)
+	if p.hits.End()-next <= gatherBytes {
+		p.draining.Store(false) // caught up, to within one small batch
+	}
 	clear(a.hits) // drop references to decoded strings
 	return nil
 }
@@ -231,6 +234,7 @@ func (a *applier) apply(ctx context.Context) ([]storage.Result, error) {
 		}
 		msg := err.Error()
 		p.lastErr.Store(&msg)
+		p.draining.Store(true)
 		if !p.ledgerDown.Swap(true) {
 			p.log.Error().Err(err).Msg("ledger unavailable: hits are queued in the hits log")
 		}

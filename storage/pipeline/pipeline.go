@@ -93,6 +93,7 @@ type Pipeline struct {
 	doneMu      sync.Mutex
 	doneCh      chan struct{} // closed and replaced when donePos moves
 	ledgerDown  atomic.Bool
+	draining    atomic.Bool // hits piled up (ledger down, log full): not caught up since
 	lastErr     atomic.Pointer[string]
 	badRecords  atomic.Uint64
 	appendFails atomic.Uint64
@@ -154,10 +155,19 @@ func (p *Pipeline) Record(h *storage.Hit) error {
 	*bp = b
 	p.bufs.Put(bp)
 	if err != nil {
-		p.appendFails.Add(1)
+		p.refused(err)
 		return fmt.Errorf("cannot record hit: %w", err)
 	}
 	return nil
+}
+
+// refused counts a Record that failed; a full log means the applier is
+// behind: the pipeline is draining until it caught up.
+func (p *Pipeline) refused(err error) {
+	p.appendFails.Add(1)
+	if errors.Is(err, wal.ErrFull) {
+		p.draining.Store(true)
+	}
 }
 
 // RecordAll makes several hits durable together (one group commit for a
@@ -172,7 +182,7 @@ func (p *Pipeline) RecordAll(hits []storage.Hit) error {
 		_, err := p.hits.Append(recs...)
 		recs, size = recs[:0], 0
 		if err != nil {
-			p.appendFails.Add(1)
+			p.refused(err)
 			return fmt.Errorf("cannot record %d hits: %w", len(hits), err)
 		}
 		return nil
@@ -275,6 +285,10 @@ type Stats struct {
 	Applied     uint64 // hits decided since start
 	Backlog     uint64 // bytes of hits waiting for the ledger
 	LedgerDown  bool   // the last Apply failed; hits are queued on disk
+	// Draining: hits piled up in the hits log (the ledger was down, or
+	// the log refused a hit at its cap) and the applier has not caught up
+	// with them yet.
+	Draining bool
 	LastError   string
 	BadRecords  uint64 // hits-log records that could not be decoded (skipped)
 	AppendFails uint64 // Record calls that failed (hits not recorded)
@@ -283,7 +297,7 @@ type Stats struct {
 
 // Stats returns current figures.
 func (p *Pipeline) Stats() Stats {
-	s := Stats{Applied: p.applied.Load(), LedgerDown: p.ledgerDown.Load(),
+	s := Stats{Applied: p.applied.Load(), LedgerDown: p.ledgerDown.Load(), Draining: p.draining.Load(),
 		BadRecords: p.badRecords.Load(), AppendFails: p.appendFails.Load(),
 		Hits: p.hits.Stats(), Rows: p.rows.Stats()}
 	if end, done := uint64(p.hits.End()), p.donePos.Load(); end > done {

@@ -358,6 +358,85 @@ func TestLogsAreBoundedByTheirCap(t *testing.T) {
 	}
 }
 
+// A node whose hits log filled while the ledger was cut drains and takes
+// hits again by itself once the ledger is back: the log's space is freed
+// as the applier (and the rows' shipper) move past it, even with a cap of
+// the smallest size the server allows.
+func TestFullLogDrainsAndRecordsAgain(t *testing.T) {
+	opt, err := redis.ParseURL(testenv.Redis(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := testenv.NewProxy(t, opt.Addr)
+	l, err := redisledger.OpenURL(fmt.Sprintf("redis://%s/%d", proxy.Addr(), opt.DB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	acct := account(t, l)
+	const limit = 1 << 20
+	p := start(t, t.TempDir(), l, Config{MaxBytes: limit})
+	stopShipping := shipRows(t, p.Pipeline)
+	defer stopShipping()
+
+	proxy.Cut()
+	recorded := 0
+	for ; ; recorded++ {
+		err := p.Record(sale(acct, recorded))
+		if errors.Is(err, wal.ErrFull) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if recorded > 100000 {
+			t.Fatal("the hits log never reached its cap")
+		}
+	}
+	if st := p.Stats(); !st.Hits.Full || !st.Draining {
+		t.Fatalf("after ErrFull: %+v, want the hits log full and the pipeline draining", st)
+	}
+	proxy.Restore()
+	p.sync(t)
+	for i := recorded; i < recorded+100; i++ {
+		if err := p.Record(sale(acct, i)); err != nil {
+			t.Fatalf("hit %d after the backlog drained: %v (stats %+v)", i, err, p.Stats())
+		}
+	}
+	recorded += 100
+	p.sync(t)
+	wantSales(t, l, acct, int64(recorded))
+	if st := p.Stats(); st.Hits.Full || st.Draining || st.LedgerDown {
+		t.Fatalf("after the drain: %+v, want nothing full, down or draining", st)
+	}
+}
+
+// shipRows stands in for the ClickHouse shipper: it reads the rows log
+// and releases what it read, so that the rows log is bounded by the
+// backlog alone.
+func shipRows(t *testing.T, p *Pipeline) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r := p.Rows().NewReader(p.Rows().First())
+		defer r.Close()
+		for {
+			for {
+				if _, _, err := r.Next(); err != nil {
+					break
+				}
+			}
+			_ = p.Rows().Release(r.Pos())
+			if err := p.Rows().Wait(ctx, r.Pos()); err != nil {
+				return
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
