@@ -282,13 +282,13 @@ func (p *Pipeline) advance(pos wal.Pos) {
 
 // Stats are the pipeline's gauges, for /metrics and /readyz.
 type Stats struct {
-	Applied     uint64 // hits decided since start
-	Backlog     uint64 // bytes of hits waiting for the ledger
-	LedgerDown  bool   // the last Apply failed; hits are queued on disk
+	Applied    uint64 // hits decided since start
+	Backlog    uint64 // bytes of hits waiting for the ledger
+	LedgerDown bool   // the last Apply failed; hits are queued on disk
 	// Draining: hits piled up in the hits log (the ledger was down, or
 	// the log refused a hit at its cap) and the applier has not caught up
 	// with them yet.
-	Draining bool
+	Draining    bool
 	LastError   string
 	BadRecords  uint64 // hits-log records that could not be decoded (skipped)
 	AppendFails uint64 // Record calls that failed (hits not recorded)
