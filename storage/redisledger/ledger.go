@@ -108,13 +108,69 @@ func OpenURL(url string) (*Ledger, error) {
 
 // OpenCluster opens a ledger on a Redis Cluster given seed addresses
 // (host:port). It does no I/O. Close closes the client.
+//
+// The client follows the cluster through failovers: MOVED and ASK
+// replies are followed at once, other failures retried with backoff
+// (ClusterOptions defaults), and a failure to reach a server makes the
+// client read the slot map again (followFailover): a dead master's
+// replica, once promoted, answers for its slots within a few hundred
+// milliseconds, not at the next periodic refresh.
 func OpenCluster(addrs []string) (*Ledger, error) {
 	if len(addrs) == 0 {
 		return nil, errors.New("cannot open redis cluster: no seed address")
 	}
-	l := New(redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs}), Config{})
+	c := redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs: addrs,
+		// A dead master refuses connections at once; the cluster client
+		// tries another route rather than dialling it again and again.
+		DialerRetries: 2,
+		// Bounds how stale the slot map can get without any error.
+		ClusterStateReloadInterval: 10 * time.Second,
+	})
+	c.AddHook(followFailover{c})
+	l := New(c, Config{})
 	l.ownsClient = true
 	return l, nil
+}
+
+// followFailover reloads a cluster client's slot map when a command could
+// not reach its server. A dead master answers nothing, so no MOVED reply
+// tells the client that its replica took over; without this the client
+// would keep dialling the dead address until its periodic refresh.
+// Reloads are coalesced by the client (one at a time, 200 ms apart).
+type followFailover struct{ c *redis.ClusterClient }
+
+func (f followFailover) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (f followFailover) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		f.check(ctx, err)
+		return err
+	}
+}
+
+func (f followFailover) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		f.check(ctx, err)
+		return err
+	}
+}
+
+// check reloads the slot map after a failure that is not a reply of a
+// live server (a refused or broken connection, a timeout) or that says
+// the cluster is changing (CLUSTERDOWN, TRYAGAIN, MASTERDOWN).
+func (f followFailover) check(ctx context.Context, err error) {
+	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, redis.ErrClosed) || ctx.Err() != nil {
+		return
+	}
+	var rerr redis.Error
+	if errors.As(err, &rerr) && !redis.HasErrorPrefix(err, "CLUSTERDOWN") &&
+		!redis.HasErrorPrefix(err, "TRYAGAIN") && !redis.HasErrorPrefix(err, "MASTERDOWN") {
+		return
+	}
+	f.c.ReloadState(ctx)
 }
 
 // Close closes the client when the ledger opened it (OpenURL, OpenCluster).

@@ -1,0 +1,72 @@
+package redisledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pixelpost/pixelpost/attribution"
+	"github.com/pixelpost/pixelpost/internal/testenv"
+	"github.com/pixelpost/pixelpost/storage"
+)
+
+// When the master of an account's slot dies, its replica is promoted and
+// the ledger follows it: every read and Apply works again within seconds
+// of the promotion (not at the client's next periodic topology refresh, a
+// minute later), and a batch retried across the failover is applied once.
+func TestClusterFailoverIsFollowed(t *testing.T) {
+	const nodeTimeout = time.Second
+	rc := testenv.StartReplicaCluster(t, 3, 1, nodeTimeout)
+	l, err := OpenCluster(rc.Addrs[:3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	acct := newAccount(t, l)
+	const before = 20
+	for i := range before {
+		applyOK(t, l, conv(acct, fmt.Sprint("before-", i), 10*attribution.MicrosPerUnit))
+	}
+	master := rc.MasterOf(accountKey(acct))
+	rc.WaitReplicated(master)
+	rc.Kill(master)
+	killed := time.Now()
+
+	// As the applier does: the same batch again until it is applied.
+	ops := []storage.Op{conv(acct, "during-failover", 10*attribution.MicrosPerUnit)}
+	var lastErr error
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, lastErr = l.Apply(ctx, ops)
+		cancel()
+		if lastErr == nil {
+			break
+		}
+		if !errors.Is(lastErr, storage.ErrUnavailable) {
+			t.Fatalf("Apply during the failover: %v, want storage.ErrUnavailable until it is applied", lastErr)
+		}
+		// Promotion takes about two node timeouts; a client that waits
+		// for its periodic refresh (a minute) is stuck well past this.
+		if time.Since(killed) > 20*time.Second {
+			t.Fatalf("the ledger did not follow the promotion within 20s of the master's death: %v", lastErr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("Apply succeeded %s after the master was killed", time.Since(killed).Round(time.Millisecond))
+	if _, err := l.Account(t.Context(), acct); err != nil {
+		t.Fatalf("Account after the failover: %v", err)
+	}
+	res := applyOK(t, l, ops...)
+	if res[0].Status != storage.StatusDuplicate || res[0].Reason != storage.ReasonReplayedHit {
+		t.Fatalf("the batch applied during the failover, sent again: %+v, want a replayed duplicate", res[0])
+	}
+	st, err := l.WebinarStats(t.Context(), acct, "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(before + 1); st.Sales != want || st.Revenue["USD"] != attribution.Micros(want*10*attribution.MicrosPerUnit) {
+		t.Fatalf("after the failover: %d sales, %v; want %d sales of 10 USD (nothing lost or doubled)", st.Sales, st.Revenue, want)
+	}
+}
