@@ -15,10 +15,11 @@ import (
 // byte, then every field in declaration order; strings and lists are
 // length-prefixed (uvarint), numbers are varints. A new field is appended
 // at the end under a new version, so old logs stay readable.
-const hitCodecVersion = 3
+const hitCodecVersion = 4
 
 // minCodecVersion is the oldest encoding DecodeHit still reads (version 1
-// lacks the S2S fields, version 2 a click's PixelConversions).
+// lacks the S2S fields, version 2 a click's PixelConversions, version 3 a
+// deferred hit's Request).
 const minCodecVersion = 1
 
 // ErrBadHit: a log record does not decode as a Hit.
@@ -74,7 +75,16 @@ func AppendHit(dst []byte, h *Hit) []byte {
 	dst = binenc.AppendMap(dst, h.Profile)
 	// Version 3.
 	dst = binenc.AppendBool(dst, h.PixelConversions != nil)
-	return binenc.AppendBool(dst, h.PixelConversions != nil && *h.PixelConversions)
+	dst = binenc.AppendBool(dst, h.PixelConversions != nil && *h.PixelConversions)
+	// Version 4.
+	dst = binenc.AppendBool(dst, h.Deferred != nil)
+	if r := h.Deferred; r != nil {
+		for _, f := range [...]string{r.Method, r.Query, r.ContentType, r.Body, r.ClientAddr,
+			r.AttendeeCookie, r.ClickCookie, r.Endpoint} {
+			dst = binenc.AppendString(dst, f)
+		}
+	}
+	return dst
 }
 
 // DecodeHit decodes a record written by AppendHit. The Hit owns its
@@ -141,6 +151,11 @@ func DecodeHit(b []byte) (Hit, error) {
 		if known {
 			h.PixelConversions = &allowed
 		}
+	}
+	if version >= 4 && d.Bool() {
+		h.Deferred = &Request{Method: d.String(), Query: d.String(), ContentType: d.String(),
+			Body: d.String(), ClientAddr: d.String(), AttendeeCookie: d.String(),
+			ClickCookie: d.String(), Endpoint: d.String()}
 	}
 	if err := d.Err(); err != nil {
 		return Hit{}, err

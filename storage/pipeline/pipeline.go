@@ -72,18 +72,28 @@ type Deps struct {
 	// their results. It runs on the applier goroutine: keep it short, and
 	// do not keep the slice.
 	OnDecided func(hits []storage.Hit)
+	// Resolve completes a deferred hit (Hit.Deferred set: answered while
+	// its account or configuration could not be read) before it goes to
+	// the ledger: it decides the hit from its request as the handler
+	// would have, and clears Deferred. An error wrapping
+	// storage.ErrUnavailable means they still cannot be read: the applier
+	// backs off and tries again, the hit keeping its place in the order.
+	// Any other error rejects the hit (internal_error). It runs on the
+	// applier goroutine. nil: deferred hits are rejected.
+	Resolve func(ctx context.Context, h *storage.Hit) error
 }
 
 // Pipeline is safe for concurrent use. Open it, Run it in one goroutine,
 // Close it after Run returned.
 type Pipeline struct {
-	cfg    Config
-	ledger storage.Ledger
-	log    zerolog.Logger
-	onDone func(hits []storage.Hit)
-	hits   *wal.Log
-	rows   *wal.Log
-	bufs   sync.Pool
+	cfg     Config
+	ledger  storage.Ledger
+	log     zerolog.Logger
+	onDone  func(hits []storage.Hit)
+	resolve func(ctx context.Context, h *storage.Hit) error
+	hits    *wal.Log
+	rows    *wal.Log
+	bufs    sync.Pool
 
 	mu      sync.Mutex
 	waiters map[string]chan storage.Result
@@ -132,7 +142,7 @@ func Open(cfg Config, deps Deps) (*Pipeline, error) {
 			deps.Log.Error().Str("log", name).Uint64("pos", uint64(r.CorruptPos)).Msg("write-ahead log: damage found; readers skip it")
 		}
 	}
-	p := &Pipeline{cfg: cfg, ledger: deps.Ledger, log: deps.Log, onDone: deps.OnDecided, hits: hits, rows: rows,
+	p := &Pipeline{cfg: cfg, ledger: deps.Ledger, log: deps.Log, onDone: deps.OnDecided, resolve: deps.Resolve, hits: hits, rows: rows,
 		waiters: make(map[string]chan storage.Result), doneCh: make(chan struct{})}
 	p.bufs.New = func() any { b := make([]byte, 0, 512); return &b }
 	return p, nil
@@ -155,16 +165,16 @@ func (p *Pipeline) Record(h *storage.Hit) error {
 	*bp = b
 	p.bufs.Put(bp)
 	if err != nil {
-		p.refused(err)
+		p.refused(1, err)
 		return fmt.Errorf("cannot record hit: %w", err)
 	}
 	return nil
 }
 
-// refused counts a Record that failed; a full log means the applier is
-// behind: the pipeline is draining until it caught up.
-func (p *Pipeline) refused(err error) {
-	p.appendFails.Add(1)
+// refused counts n hits a Record could not record; a full log means the
+// applier is behind: the pipeline is draining until it caught up.
+func (p *Pipeline) refused(n int, err error) {
+	p.appendFails.Add(uint64(n))
 	if errors.Is(err, wal.ErrFull) {
 		p.draining.Store(true)
 	}
@@ -175,16 +185,19 @@ func (p *Pipeline) refused(err error) {
 func (p *Pipeline) RecordAll(hits []storage.Hit) error {
 	var recs [][]byte
 	size := 0
+	recorded := 0
 	flush := func() error {
 		if len(recs) == 0 {
 			return nil
 		}
 		_, err := p.hits.Append(recs...)
+		n := len(recs)
 		recs, size = recs[:0], 0
 		if err != nil {
-			p.refused(err)
+			p.refused(len(hits)-recorded, err) // this append and those not tried
 			return fmt.Errorf("cannot record %d hits: %w", len(hits), err)
 		}
+		recorded += n
 		return nil
 	}
 	for i := range hits {
@@ -291,7 +304,7 @@ type Stats struct {
 	Draining    bool
 	LastError   string
 	BadRecords  uint64 // hits-log records that could not be decoded (skipped)
-	AppendFails uint64 // Record calls that failed (hits not recorded)
+	AppendFails uint64 // hits Record and RecordAll could not record
 	Hits, Rows  wal.Stats
 }
 
