@@ -156,3 +156,53 @@ func TestHitsAnsweredDuringLedgerOutageAreDecidedAfterIt(t *testing.T) {
 		t.Errorf("/readyz after the outage: %d %s, want 200 ready", code, body)
 	}
 }
+
+// A node whose hits log filled while Redis was cut says so (503
+// unavailable, the hits it could not record counted), drains by itself
+// once Redis is back (200 degraded meanwhile) and is ready again, taking
+// hits as before: nothing stays stuck at the cap.
+func TestFullLogNodeDrainsAndIsReadyAgain(t *testing.T) {
+	l, proxy := proxiedRedis(t)
+	h := newHarnessWith(t, Deps{Ledger: l, ClickHouse: clickHouse(t)}, "--wal-max-bytes", "1048576")
+	h.api("PUT", "/accounts/"+h.acct+"/webinars/w1", map[string]any{"name": "W"}, 200)
+	h.pixel("webinarId=w1&amount=1&orderId=warm") // the account is read, the rows shipped
+	readyz := func() (int, map[string]any) {
+		code, body, _ := h.get("/readyz")
+		m := map[string]any{}
+		if err := json.Unmarshal([]byte(body), &m); err != nil {
+			t.Fatalf("/readyz: %v: %s", err, body)
+		}
+		return code, m
+	}
+
+	proxy.Cut()
+	sent := 0
+	for ; h.srv.metrics.count(storage.KindPixel, "lost", "wal_unavailable") == 0; sent++ {
+		if sent > 50000 {
+			t.Fatal("the hits log never filled")
+		}
+		resp := h.do(httptest.NewRequest("GET", fmt.Sprintf("/v1/conversion/pixel/%s?webinarId=w1&amount=1&orderId=o%d&email=c%d@example.com", h.acct, sent, sent), nil))
+		assertGIF(t, resp) // a browser still gets its GIF
+	}
+	if code, m := readyz(); code != http.StatusServiceUnavailable || m["status"] != "unavailable" || m["hits_lost"].(float64) < 1 {
+		t.Fatalf("/readyz with the hits log full: %d %v, want 503 unavailable with the hits lost", code, m)
+	}
+	lost := h.srv.metrics.count(storage.KindPixel, "lost", "wal_unavailable")
+
+	proxy.Restore()
+	sawDegraded := false
+	waitFor(t, "the node to drain and be ready again", func() bool {
+		code, m := readyz()
+		sawDegraded = sawDegraded || (code == http.StatusOK && m["status"] == "degraded")
+		return code == http.StatusOK && m["status"] == "ready"
+	})
+	h.settle()
+	for i := range 20 {
+		h.pixel(fmt.Sprintf("webinarId=w1&amount=1&orderId=after%d", i))
+	}
+	st := h.stats("w1")
+	if want := float64(1 + uint64(sent) - lost + 20); st["sales"] != want {
+		t.Fatalf("sales %v, want %v: the warm-up, the %d hits recorded of %d sent, and 20 after the drain", st["sales"], want, uint64(sent)-lost, sent)
+	}
+	t.Logf("%d hits sent into a 1 MiB log, %d lost at its cap; /readyz said degraded while draining: %v", sent, lost, sawDegraded)
+}
