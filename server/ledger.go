@@ -26,7 +26,7 @@ func OpenLedger(ctx context.Context, cfg Config, log zerolog.Logger) (storage.Le
 	var err error
 	switch {
 	case len(cfg.RedisCluster) > 0:
-		rl, err = redisledger.OpenCluster(cfg.RedisCluster)
+		rl, err = redisledger.OpenClusterNAT(cfg.RedisCluster, cfg.RedisClusterNAT)
 	case cfg.RedisURL != "":
 		rl, err = redisledger.OpenURL(cfg.RedisURL)
 	default:

@@ -70,3 +70,50 @@ func TestClusterFailoverIsFollowed(t *testing.T) {
 		t.Fatalf("after the failover: %d sales, %v; want %d sales of 10 USD (nothing lost or doubled)", st.Sales, st.Revenue, want)
 	}
 }
+
+// With a NAT map the client dials every server at its mapped address,
+// the seeds and the servers the slot map names alike: here each is a
+// proxy, and cutting the proxies cuts the ledger off the cluster.
+func TestClusterThroughNATMap(t *testing.T) {
+	nat := map[string]string{}
+	var seeds []string
+	var proxies []*testenv.Proxy
+	for _, addr := range testenv.RedisCluster(t) {
+		p := testenv.NewProxy(t, addr)
+		nat[addr] = p.Addr()
+		seeds = append(seeds, p.Addr())
+		proxies = append(proxies, p)
+	}
+	l, err := OpenClusterNAT(seeds, nat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	acct := newAccount(t, l)
+	applyOK(t, l, conv(acct, "o1", 10*attribution.MicrosPerUnit))
+	for _, p := range proxies {
+		p.Cut()
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	_, err = l.Apply(ctx, []storage.Op{conv(acct, "o2", 10*attribution.MicrosPerUnit)})
+	cancel()
+	if err == nil {
+		t.Fatal("Apply succeeded with every proxy cut: the client reached a server directly")
+	}
+	for _, p := range proxies {
+		p.Restore()
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		_, err = l.Apply(ctx, []storage.Op{conv(acct, "o3", 10*attribution.MicrosPerUnit)})
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Apply after the proxies were restored: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -31,6 +31,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -115,18 +116,34 @@ func OpenURL(url string) (*Ledger, error) {
 // client read the slot map again (followFailover): a dead master's
 // replica, once promoted, answers for its slots within a few hundred
 // milliseconds, not at the next periodic refresh.
-func OpenCluster(addrs []string) (*Ledger, error) {
+func OpenCluster(addrs []string) (*Ledger, error) { return OpenClusterNAT(addrs, nil) }
+
+// OpenClusterNAT is OpenCluster for a cluster whose servers announce
+// addresses pixelpost cannot reach as they are (behind NAT, in
+// containers): nat maps an announced host:port to the host:port to dial.
+// Addresses it does not name are dialled as announced.
+func OpenClusterNAT(addrs []string, nat map[string]string) (*Ledger, error) {
 	if len(addrs) == 0 {
 		return nil, errors.New("cannot open redis cluster: no seed address")
 	}
-	c := redis.NewClusterClient(&redis.ClusterOptions{
+	opt := &redis.ClusterOptions{
 		Addrs: addrs,
 		// A dead master refuses connections at once; the cluster client
 		// tries another route rather than dialling it again and again.
 		DialerRetries: 2,
 		// Bounds how stale the slot map can get without any error.
 		ClusterStateReloadInterval: 10 * time.Second,
-	})
+	}
+	if len(nat) > 0 {
+		d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 5 * time.Minute}
+		opt.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if to, ok := nat[addr]; ok {
+				addr = to
+			}
+			return d.DialContext(ctx, network, addr)
+		}
+	}
+	c := redis.NewClusterClient(opt)
 	c.AddHook(followFailover{c})
 	l := New(c, Config{})
 	l.ownsClient = true
