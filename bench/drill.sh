@@ -15,6 +15,7 @@
 #   DRILL_RATE   requests per second through nginx (100)
 #   DRILL_SEED   seed of the faults' times and the mix (default: the clock)
 #   DRILL_SAVE=1 also write the output to bench/results/<date>-drill-<minutes>m.txt
+#   DRILL_KEEP_LOGS=1 keep the processes' logs (their directory is printed)
 # Installs redis, clickhouse and nginx with apt when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +50,11 @@ cleanup() {
       echo "== last lines of $f" >&2
       tail -n 15 "$f" >&2
     done
+  fi
+  if [ "${DRILL_KEEP_LOGS:-}" = 1 ] && [ -d "$work/drill/logs" ]; then
+    local kept
+    kept=$(mktemp -d -t pixelpost-drill-logs.XXXXXX)
+    cp -r "$work/drill/logs" "$kept/" && echo "drill logs kept in $kept/logs" >&2
   fi
   services_stop
   rm -rf "$work"

@@ -256,14 +256,15 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		byKind[kindNew], byKind[kindRefresh], byKind[kindRecurring], byKind[kindClick], byKind[kindPostback], byKind[kindLead])
 
 	fmt.Fprintln(out, "\n== faults")
-	fmt.Fprintln(out, tableHeader)
 	polls := mon.after(t0)
 	for _, f := range faults {
 		f.measure(reqs, names, polls, killNode)
-		fmt.Fprintln(out, f.row(t0))
-		if f.err != nil {
-			balanced = false
+		if f.err != nil || f.start.IsZero() {
+			balanced = false // every fault must have been injected
 		}
+	}
+	for _, l := range table(faults, t0) {
+		fmt.Fprintln(out, l)
 	}
 	fmt.Fprintln(out, `hits delayed: requests answered by the affected nodes from the fault until they recovered, whose
   hits waited in a log (a node kill: requests nginx had to send elsewhere or that got no answer);
@@ -351,4 +352,3 @@ func reconcile(cfg Config, cluster, dsn string, redisAddrs []string) (string, er
 	}
 	return buf.String(), nil
 }
-

@@ -155,8 +155,8 @@ func (f *fault) measure(reqs []*request, names map[string]string, polls []round,
 	}
 }
 
-// row is the fault's line of the table.
-func (f *fault) row(t0 time.Time) string {
+// row is the fault's line of the table, its first column width wide.
+func (f *fault) row(t0 time.Time, width int) string {
 	when := f.start.Sub(t0)
 	rec := "-"
 	if !f.recovered.IsZero() {
@@ -165,8 +165,19 @@ func (f *fault) row(t0 time.Time) string {
 	if f.err != nil {
 		rec = "FAILED: " + f.err.Error()
 	}
-	return fmt.Sprintf("%-58s %7s %12d %14s %16s", f, fmt.Sprintf("%d:%04.1f", int(when.Minutes()), when.Seconds()-60*float64(int(when.Minutes()))),
+	return fmt.Sprintf("%-*s %7s %13d %16s %16s", width, f, fmt.Sprintf("%d:%04.1f", int(when.Minutes()), when.Seconds()-60*float64(int(when.Minutes()))),
 		f.delayed, fmt.Sprintf("%.0f KiB", float64(f.peakBacklog)/1024), rec)
 }
 
-const tableHeader = "fault                                                         when  hits delayed  longest backlog  time to recover"
+// table is the fault table.
+func table(faults []*fault, t0 time.Time) []string {
+	width := len("fault")
+	for _, f := range faults {
+		width = max(width, len(f.String()))
+	}
+	lines := []string{fmt.Sprintf("%-*s %7s %13s %16s %16s", width, "fault", "when", "hits delayed", "longest backlog", "time to recover")}
+	for _, f := range faults {
+		lines = append(lines, f.row(t0, width))
+	}
+	return lines
+}

@@ -70,8 +70,8 @@ func ping(addr string) bool {
 // clusterNode is a line of CLUSTER NODES.
 type clusterNode struct {
 	id, addr, master string // master: the id of a replica's master
-	isMaster, failed     bool
-	slots                [][2]int
+	isMaster, failed bool
+	slots            [][2]int
 }
 
 // nodes reads CLUSTER NODES from the first live server.
