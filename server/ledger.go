@@ -44,6 +44,7 @@ func OpenLedger(ctx context.Context, cfg Config, log zerolog.Logger) (storage.Le
 	if err != nil {
 		return nil, fmt.Errorf("cannot open redis ledger: %w", err)
 	}
+	redisledger.LogTo(log)
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	warnings, err := rl.CheckConfig(cctx)

@@ -137,6 +137,40 @@ func (c *ReplicaCluster) WaitReplicated(addr string) {
 	})
 }
 
+// ReplicaOf returns the address of a live replica of the master at addr.
+func (c *ReplicaCluster) ReplicaOf(addr string) string {
+	c.t.Helper()
+	var id string
+	lines := strings.Split(c.cli(addr, "cluster", "nodes"), "\n")
+	for _, line := range lines {
+		if f := strings.Fields(line); len(f) > 2 && strings.Contains(f[2], "myself") {
+			id = f[0]
+		}
+	}
+	for _, line := range lines {
+		if f := strings.Fields(line); len(f) > 3 && f[3] == id && strings.Contains(f[2], "slave") {
+			return strings.Split(f[1], "@")[0]
+		}
+	}
+	c.t.Fatalf("%s has no replica", addr)
+	return ""
+}
+
+// DropReplicas closes the master's connections to its replicas (CLIENT
+// KILL TYPE replica): a paused replica cannot connect again, and misses
+// every write the master takes meanwhile.
+func (c *ReplicaCluster) DropReplicas(master string) {
+	c.t.Helper()
+	if n := c.cli(master, "client", "kill", "type", "replica"); n == "" || n == "0" {
+		c.t.Fatalf("%s had no replica connection to drop (%q)", master, n)
+	}
+}
+
+// Pause stops a server (SIGSTOP) without killing it; Resume lets it run
+// again.
+func (c *ReplicaCluster) Pause(addr string)  { _ = c.procs[addr].Process.Signal(syscall.SIGSTOP) }
+func (c *ReplicaCluster) Resume(addr string) { _ = c.procs[addr].Process.Signal(syscall.SIGCONT) }
+
 // Kill stops a server with SIGKILL (no shutdown, no last AOF write).
 func (c *ReplicaCluster) Kill(addr string) {
 	c.t.Helper()
@@ -180,6 +214,7 @@ func (c *ReplicaCluster) waitFor(what string, timeout time.Duration, cond func()
 func (c *ReplicaCluster) stop() {
 	for addr, cmd := range c.procs {
 		if cmd != nil {
+			_ = cmd.Process.Signal(syscall.SIGCONT)
 			_ = cmd.Process.Signal(syscall.SIGKILL)
 			_ = cmd.Wait()
 		}
