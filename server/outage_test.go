@@ -91,6 +91,10 @@ func TestHitsAnsweredDuringLedgerOutageAreDecidedAfterIt(t *testing.T) {
 	}
 	pixel(b, a.acct, "webinarId=w1&amount=2000000&orderId=too-large") // over the account's cap (1,000,000.00 USD)
 	pixel(b, "no-such-account", "webinarId=w1&amount=1&orderId=O-x")
+	// A tracker's conversion pixel naming the click: its conversion is
+	// decided like the pixel, by the click's campaign (which names a
+	// network, so the pixel may not convert it).
+	pixel(b, a.acct, "cid="+click+"&amount=3&orderId=px-1")
 	reg := b.do(httptest.NewRequest("GET", "/v1/attendee/pixel/"+a.acct+"?webinarId=w1&email=r@example.com", nil))
 	assertGIF(t, reg)
 
@@ -137,6 +141,7 @@ func TestHitsAnsweredDuringLedgerOutageAreDecidedAfterIt(t *testing.T) {
 		{storage.KindRegistration, "accepted", "", 1},
 		{storage.KindPostback, "accepted", "", 1},
 		{storage.KindPostback, "rejected", "bad_secret", 1},
+		{storage.KindPostback, "rejected", storage.ReasonPixelConversionsDisabled, 1},
 		{storage.KindLead, "accepted", "", 1},
 	} {
 		if got := b.srv.metrics.count(c.kind, c.status, c.reason); got != c.want {
