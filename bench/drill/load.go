@@ -114,7 +114,7 @@ func newGenerator(lb string, seed uint64, customers int, cfg setup) *generator {
 // answered this long ago (a network converts clicks later, a backend
 // renews months later: both find what they refer to applied).
 const (
-	referLag    = 20 * time.Second
+	referLag    = 30 * time.Second
 	workers     = 96
 	maxInFlight = 100000
 	burstRate   = 1000 // hits a second of the flood that fills a node's log
