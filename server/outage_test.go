@@ -170,6 +170,10 @@ func TestFullLogNodeDrainsAndIsReadyAgain(t *testing.T) {
 	l, proxy := proxiedRedis(t)
 	h := newHarnessWith(t, Deps{Ledger: l, ClickHouse: clickHouse(t)}, "--wal-max-bytes", "1048576")
 	h.api("PUT", "/accounts/"+h.acct+"/webinars/w1", map[string]any{"name": "W"}, 200)
+	h.api("PUT", "/accounts/"+h.acct+"/lead-endpoints/card-"+h.acct, map[string]any{}, 200)
+	if code, body, _ := h.get("/v1/leads/card-" + h.acct + "?email=warm@example.com"); code != http.StatusOK {
+		t.Fatalf("lead before the outage: %d %s", code, body) // the endpoint is read
+	}
 	h.pixel("webinarId=w1&amount=1&orderId=warm") // the account is read, the rows shipped
 	readyz := func() (int, map[string]any) {
 		code, body, _ := h.get("/readyz")
@@ -193,6 +197,16 @@ func TestFullLogNodeDrainsAndIsReadyAgain(t *testing.T) {
 		t.Fatalf("/readyz with the hits log full: %d %v, want 503 unavailable with the hits lost", code, m)
 	}
 	lost := h.srv.metrics.count(storage.KindPixel, "lost", "wal_unavailable")
+	// Those who retry are told: never a 200 for a lead or a postback that
+	// was not recorded. (Each carries a long parameter: the log's last
+	// few bytes might take a short hit.)
+	long := "&note=" + strings.Repeat("x", 1500)
+	if code, body, _ := h.get("/v1/leads/card-" + h.acct + "?email=full@example.com" + long); code != http.StatusServiceUnavailable {
+		t.Errorf("lead with the hits log full: %d %s, want 503", code, body)
+	}
+	if code, body, _ := h.get("/v1/postback/" + h.acct + "?cid=0123456789abcdefghij&payout=1" + long); code != http.StatusServiceUnavailable {
+		t.Errorf("postback with the hits log full: %d %s, want 503", code, body)
+	}
 
 	proxy.Restore()
 	sawDegraded := false

@@ -208,7 +208,14 @@ func opArgs(args []any, op *storage.Op, ttl string) []any {
 		args = append(args, hx(t))
 	}
 	if op.Kind == storage.OpLead || len(op.Profile) > 0 {
-		prof, _ := json.Marshal(op.Profile) // a map of strings: cannot fail
+		profile := op.Profile
+		if profile == nil {
+			// A lead with no field but its email (decoded from the log as
+			// nil): the script reads an object, never null, which it
+			// would fail on at every retry.
+			profile = map[string]string{}
+		}
+		prof, _ := json.Marshal(profile) // a map of strings: cannot fail
 		args = append(args, prof)
 	}
 	return args
