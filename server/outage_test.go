@@ -225,3 +225,46 @@ func TestFullLogNodeDrainsAndIsReadyAgain(t *testing.T) {
 	}
 	t.Logf("%d hits sent into a 1 MiB log, %d lost at its cap; /readyz said degraded while draining: %v", sent, lost, sawDegraded)
 }
+
+// A node (re)started while Redis cannot be reached (down, or a cluster
+// failing over) starts and takes hits, which wait on disk and are applied
+// once Redis answers and its configuration passed the check; it used to
+// refuse to start.
+func TestNodeStartsWhileRedisIsUnreachable(t *testing.T) {
+	opt, err := redis.ParseURL(testenv.Redis(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := testenv.NewProxy(t, opt.Addr)
+	direct, err := redisledger.OpenURL(testenv.Redis(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	acct := uniqueAccount()
+	if err := direct.PutAccount(t.Context(), storage.Account{ID: acct, Name: "A", DefaultCurrency: "USD"}); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Cut()
+	cfg, err := Load([]string{"--admin-token", testToken, "--data-dir", t.TempDir(),
+		"--redis-url", fmt.Sprintf("redis://%s/%d", proxy.Addr(), opt.DB)}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := OpenLedger(t.Context(), cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatalf("a node cannot start while redis is unreachable: %v", err)
+	}
+	defer l.Close()
+	h := secondNode(t, l)
+	for i := range 3 {
+		resp := h.do(httptest.NewRequest("GET", fmt.Sprintf("/v1/conversion/pixel/%s?webinarId=w1&amount=5&orderId=o%d", acct, i), nil))
+		assertGIF(t, resp)
+	}
+	proxy.Restore()
+	h.settle()
+	st, err := direct.WebinarStats(t.Context(), acct, "w1")
+	if err != nil || st.Sales != 3 {
+		t.Fatalf("after redis came back: %+v, %v; want the 3 sales answered while it was down", st, err)
+	}
+}

@@ -193,8 +193,20 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	for _, f := range faults {
+		if f.err != nil || f.start.IsZero() {
+			// No books without every fault carried out: say which failed.
+			for _, l := range table(faults, t0) {
+				fmt.Fprintln(out, l)
+			}
+			return fmt.Errorf("%w: a fault could not be carried out: %s: %v", ErrUnbalanced, f.kind, f.err)
+		}
+	}
 	logf("waiting for every node to apply and ship its backlog")
 	if err := waitFor("every node to be ready with no backlog and no ClickHouse lag", 10*time.Minute, func() bool {
+		if ctx.Err() != nil {
+			return true // stopped: Run returns below
+		}
 		r := mon.poll()
 		for _, n := range nodes {
 			s := r.nodes[n.name]
@@ -205,6 +217,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return true
 	}); err != nil {
 		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
 	final := mon.latest()
 

@@ -39,6 +39,9 @@ const maxScriptOps = 256
 // the caller may retry the batch (ops already applied come back as
 // duplicates).
 func (l *Ledger) Apply(ctx context.Context, ops []storage.Op) ([]storage.Result, error) {
+	if err := l.checkFirst(ctx); err != nil {
+		return nil, err
+	}
 	results := make([]storage.Result, len(ops))
 	if len(ops) == 0 {
 		return results, nil

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/pixelpost/pixelpost/attribution"
 	"github.com/pixelpost/pixelpost/internal/testenv"
@@ -115,5 +119,54 @@ func TestClusterThroughNATMap(t *testing.T) {
 			t.Fatalf("Apply after the proxies were restored: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// A ledger opened while Redis could not be reached (CheckLater) applies
+// nothing before it checked the configuration: while Redis is refused
+// (here maxmemory-policy allkeys-lru) Apply says so, as an unavailable
+// ledger (the hits wait); once it is right, the hits go through.
+func TestCheckLaterRefusesAnEvictingRedis(t *testing.T) {
+	bin := testenv.Binary(t, "redis-server")
+	port := testenv.FreePort(t)
+	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+		"--maxmemory-policy", "allkeys-lru", "--dir", t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	for deadline := time.Now().Add(10 * time.Second); c.Ping(t.Context()).Err() != nil; {
+		if time.Now().After(deadline) {
+			t.Fatal("throwaway redis-server did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	l, err := OpenURL("redis://" + addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.CheckLater()
+	acct := newAccount(t, l)
+	op := conv(acct, "o1", 10*attribution.MicrosPerUnit)
+	_, err = l.Apply(t.Context(), []storage.Op{op})
+	if !errors.Is(err, storage.ErrUnavailable) || !strings.Contains(err.Error(), "maxmemory-policy is allkeys-lru") {
+		t.Fatalf("Apply on an evicting redis: %v, want it refused as unavailable, saying why", err)
+	}
+	if err := l.Ping(t.Context()); err == nil || !strings.Contains(err.Error(), "allkeys-lru") {
+		t.Fatalf("Ping on an evicting redis: %v, want the refusal (for /readyz)", err)
+	}
+	if st, _ := l.WebinarStats(t.Context(), acct, "w1"); st.Sales != 0 {
+		t.Fatalf("the refused Apply applied: %+v", st)
+	}
+	if err := c.ConfigSet(t.Context(), "maxmemory-policy", "noeviction").Err(); err != nil {
+		t.Fatal(err)
+	}
+	applyOK(t, l, op)
+	if err := l.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping once the configuration is right: %v", err)
 	}
 }

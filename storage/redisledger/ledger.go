@@ -35,6 +35,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -72,6 +73,10 @@ type Ledger struct {
 	attendee *redis.Script
 	webinar  *redis.Script
 	erase    *redis.Script
+
+	// unchecked: the configuration could not be checked when the ledger
+	// was opened (CheckLater); Apply and Ping check it first.
+	unchecked atomic.Bool
 }
 
 var _ storage.Ledger = (*Ledger)(nil)
@@ -201,8 +206,12 @@ func (l *Ledger) Close() error {
 	return nil
 }
 
-// Ping reports whether Redis answers (on a cluster: the node of a random slot).
+// Ping reports whether Redis answers (on a cluster: the node of a random
+// slot), and, after CheckLater, why it is refused.
 func (l *Ledger) Ping(ctx context.Context) error {
+	if err := l.checkFirst(ctx); err != nil {
+		return err
+	}
 	if err := l.c.Ping(ctx).Err(); err != nil {
 		return wrap("cannot ping redis", err)
 	}
