@@ -54,8 +54,10 @@ func (l *Ledger) CheckConfig(ctx context.Context) (warnings []string, err error)
 // not be reached.
 type checkError struct{ refused, unreachable []error }
 
-func (e *checkError) Error() string   { return errors.Join(e.Unwrap()...).Error() }
-func (e *checkError) Unwrap() []error { return append(append([]error(nil), e.refused...), e.unreachable...) }
+func (e *checkError) Error() string { return errors.Join(e.Unwrap()...).Error() }
+func (e *checkError) Unwrap() []error {
+	return append(append([]error(nil), e.refused...), e.unreachable...)
+}
 
 func checkNode(ctx context.Context, c *redis.Client) (warnings []string, err error) {
 	addr := c.Options().Addr
