@@ -24,6 +24,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/pixelpost/pixelpost/storage/clickhouse"
 )
 
@@ -169,9 +172,15 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	t0 := time.Now()
 	lctx, lstop := context.WithTimeout(ctx, cfg.Duration)
 	defer lstop()
+	clicksConn, err := chConn(dsn)
+	if err != nil {
+		return err
+	}
+	defer clicksConn.Close()
 	var cwg sync.WaitGroup
-	cwg.Add(1)
+	cwg.Add(2)
 	go func() { defer cwg.Done(); gen.confirm(lctx) }()
+	go func() { defer cwg.Done(); gen.confirmClicks(lctx, clicksConn) }()
 	var fwg sync.WaitGroup
 	for _, f := range faults {
 		fwg.Add(1)
@@ -366,4 +375,19 @@ func reconcile(cfg Config, cluster, dsn string, redisAddrs []string) (string, er
 		return buf.String(), fmt.Errorf("pixelpost reconcile: %w", err)
 	}
 	return buf.String(), nil
+}
+
+// chConn is a plain connection to the Distributed table (prefer_localhost_replica=0,
+// as pixelpost's own), for the click confirmer.
+func chConn(dsn string) (driver.Conn, error) {
+	opts, err := ch.ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	opts.Settings = ch.Settings{"prefer_localhost_replica": 0}
+	conn, err := ch.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("cannot connect to clickhouse: %w", err)
+	}
+	return conn, nil
 }

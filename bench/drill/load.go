@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // What a request of the mix is.
@@ -95,7 +97,8 @@ type generator struct {
 	first     map[int]*request
 	confirmed []int // customers the ledger shows (their first order applied)
 	checked   map[int]bool
-	clicks    []int // seqs of clicks with an id, answered
+	clicks    []int          // seqs of clicks with an id, applied (their row is in ClickHouse)
+	answered  map[string]int // click id -> seq, of clicks answered but not seen applied yet
 	converted map[int]bool
 }
 
@@ -106,15 +109,17 @@ func newGenerator(lb string, seed uint64, customers int, cfg setup) *generator {
 		client: &http.Client{Transport: tr, Timeout: 60 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), first: map[int]*request{},
-		checked: map[int]bool{}, converted: map[int]bool{}}
+		checked: map[int]bool{}, converted: map[int]bool{}, answered: map[string]int{}}
 }
 
-// Settings of the confirmer and the postbacks: a renewal is sent for a
+// Settings of the confirmers and the postbacks: a renewal is sent for a
 // customer whose first order the ledger shows, a postback for a click
-// answered this long ago (a network converts clicks later, a backend
-// renews months later: both find what they refer to applied).
+// whose row is in ClickHouse (so the ledger applied it) and that was
+// answered at least referLag ago: a network converts clicks later, a
+// backend renews months later, and both find what they refer to applied,
+// whatever backlog the node that took it had.
 const (
-	referLag    = 30 * time.Second
+	referLag    = 10 * time.Second
 	workers     = 96
 	maxInFlight = 100000
 	burstRate   = 1000 // hits a second of the flood that fills a node's log
@@ -243,7 +248,7 @@ func (g *generator) do(r *request, node string) {
 				r.clickID = loc.Query().Get("s1")
 			}
 			if r.clickID != "" {
-				g.clicks = append(g.clicks, r.seq)
+				g.answered[r.clickID] = r.seq
 			}
 		}
 	case kindNew:
@@ -382,6 +387,55 @@ func (g *generator) confirm(ctx context.Context) {
 			}
 			g.mu.Unlock()
 		}
+	}
+}
+
+// confirmClicks runs until ctx ends: every two seconds it reads which
+// answered clicks have a row in ClickHouse (rows are shipped after the
+// ledger applied them) and makes them candidates for postbacks. A query
+// that fails (a shard is down) is tried again next time.
+func (g *generator) confirmClicks(ctx context.Context, conn driver.Conn) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		g.mu.Lock()
+		n := len(g.answered)
+		g.mu.Unlock()
+		if n == 0 {
+			continue
+		}
+		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		rows, err := conn.Query(qctx, "SELECT DISTINCT click_id FROM hits WHERE account = ? AND kind = 'click' AND status != 'rejected'", g.account)
+		if err != nil {
+			cancel()
+			continue
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if rows.Scan(&id) == nil {
+				ids = append(ids, id)
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		cancel()
+		if err != nil {
+			continue
+		}
+		g.mu.Lock()
+		for _, id := range ids {
+			if seq, ok := g.answered[id]; ok {
+				delete(g.answered, id)
+				g.clicks = append(g.clicks, seq)
+			}
+		}
+		g.mu.Unlock()
 	}
 }
 
