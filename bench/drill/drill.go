@@ -82,6 +82,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		shards = append(shards, &chShard{addr: a, config: cfg.ClickHouseConfigs[i], pidFile: cfg.ClickHousePIDs[i]})
 	}
 	dsn := fmt.Sprintf("clickhouse://%s/%s", shardAddrs[0], database)
+	// The nodes name every server of the cluster: one that (re)starts while
+	// a shard is down connects through another.
+	nodeDSN := fmt.Sprintf("clickhouse://%s/%s", strings.Join(shardAddrs, ","), database)
 
 	var stops []func()
 	defer func() {
@@ -103,7 +106,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 
 	st := setup{account: "drill", campaign: "drillcamp", network: "net", secret: "drill-secret",
 		endpoint: "drillcard", salt: "drill-salt", token: fmt.Sprintf("drill-admin-token-%d", cfg.Seed)}
-	opts := nodeOptions{pixelpost: cfg.Pixelpost, token: st.token, dsn: dsn, chCluster: name, redis: rc.addrs}
+	opts := nodeOptions{pixelpost: cfg.Pixelpost, token: st.token, dsn: nodeDSN, chCluster: name, redis: rc.addrs}
 	var nodes []*node
 	byName := map[string]*node{}
 	for _, n := range []string{cutNode, killNode, fillNode} {

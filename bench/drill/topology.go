@@ -198,7 +198,15 @@ func startNode(work, name string, o nodeOptions) (*node, error) {
 }
 
 func (n *node) waitUp() error {
-	return waitFor(n.name+" to answer /healthz", 60*time.Second, func() bool { return httpOK("http://" + n.addr + "/healthz") })
+	var exited bool
+	err := waitFor(n.name+" to answer /healthz", 60*time.Second, func() bool {
+		exited = !n.proc.running()
+		return exited || httpOK("http://"+n.addr+"/healthz")
+	})
+	if exited {
+		return fmt.Errorf("%s exited at start-up: see logs/%s.log", n.name, n.name)
+	}
+	return err
 }
 
 // cutRedis cuts the node off Redis; restoreRedis reconnects it.
