@@ -24,3 +24,8 @@ go test -race -count=1 -timeout 20m "$@" "${race_pkgs[@]}"
 other=$(go list ./... | grep -v -e '/storage' -e '/server')
 echo "== go test (others)" >&2
 go test -count=1 -timeout 20m "$@" $other
+# The fault drill for 60 seconds, every fault injected once (bench/drill.sh):
+# its own Redis Cluster with replicas, two ClickHouse shards and nginx; it
+# fails when the books do not balance.
+echo "== fault drill (60 s)" >&2
+bench/drill.sh 1

@@ -5,90 +5,57 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pixelpost/pixelpost/attribution"
 	"github.com/pixelpost/pixelpost/storage"
 )
 
-// Accounts change rarely and every hit needs its account's default
-// currency: a short-lived cache saves a ledger round trip per hit. Another
-// node's change shows here within accountTTL; this node's at once.
-const (
-	accountTTL        = 5 * time.Second
-	unknownAccountTTL = time.Second
-	// maxCachedAccounts bounds the cache against hits for random account ids.
-	maxCachedAccounts = 10000
-)
-
+// accountCache keeps accounts for the tracking endpoints: every hit needs
+// its account's default currency and cap (readcache.go).
 type accountCache struct {
 	ledger storage.Ledger
-	now    func() time.Time
-	mu     sync.RWMutex
-	m      map[string]cachedAccount
-}
-
-type cachedAccount struct {
-	acct    storage.Account
-	found   bool
-	expires time.Time
+	c      *readCache[string, storage.Account]
 }
 
 func newAccountCache(l storage.Ledger, now func() time.Time) *accountCache {
-	return &accountCache{ledger: l, now: now, m: make(map[string]cachedAccount)}
+	return &accountCache{ledger: l, c: newReadCache[string, storage.Account](now, strings.Clone)}
 }
 
 // get returns the account, storage.ErrNotFound for an unknown or malformed
-// id, or storage.ErrUnavailable.
+// id, or storage.ErrUnavailable when the ledger cannot be reached and the
+// account was never read (a known one is served as last read).
 func (a *accountCache) get(id string) (storage.Account, error) {
 	if !attribution.ValidID(id) {
 		return storage.Account{}, fmt.Errorf("account %q: %w", id, storage.ErrNotFound)
 	}
-	now := a.now()
-	a.mu.RLock()
-	e, ok := a.m[id]
-	a.mu.RUnlock()
-	if !ok || now.After(e.expires) {
+	acct, found, err := a.c.get(id, func(ctx context.Context) (storage.Account, bool, error) {
 		// id may be a Fiber string over a reused buffer, and the ledger may
 		// return it as the account's ID: own it before it is cached.
-		id = strings.Clone(id)
-		acct, err := a.ledger.Account(context.Background(), id)
-		switch {
-		case err == nil:
-			e = cachedAccount{acct: acct, found: true, expires: now.Add(accountTTL)}
-		case errors.Is(err, storage.ErrNotFound):
-			e = cachedAccount{expires: now.Add(unknownAccountTTL)}
-		default:
-			return storage.Account{}, err
+		acct, err := a.ledger.Account(ctx, strings.Clone(id))
+		if errors.Is(err, storage.ErrNotFound) {
+			return storage.Account{}, false, nil
 		}
-		a.mu.Lock()
-		if len(a.m) >= maxCachedAccounts {
-			clear(a.m)
-		}
-		a.m[id] = e
-		a.mu.Unlock()
+		return acct, err == nil, err
+	})
+	if err != nil {
+		return storage.Account{}, err
 	}
-	if !e.found {
+	if !found {
 		return storage.Account{}, fmt.Errorf("account %q: %w", id, storage.ErrNotFound)
 	}
-	return e.acct, nil
+	return acct, nil
 }
 
 // forget drops a cached account after this node changed it.
-func (a *accountCache) forget(id string) {
-	a.mu.Lock()
-	delete(a.m, id)
-	a.mu.Unlock()
-}
+func (a *accountCache) forget(id string) { a.c.forget(id) }
 
 // cachedKnown reports whether id was found in the ledger when last looked
 // up, without looking it up now: for paths that must stay cheap under a
 // flood (rate-limited hits).
 func (a *accountCache) cachedKnown(id string) bool {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	return a.m[id].found
+	_, found := a.c.peek(id)
+	return found
 }
 
 // known reports whether id names an existing account (a ledger error

@@ -22,9 +22,13 @@ type Config struct {
 	DataDir string // embedded ledger, write-ahead logs, generated admin token
 	// RedisURL selects the Redis ledger (redis://host:port/db); RedisCluster
 	// (seed addresses) a Redis Cluster ledger; neither: the embedded ledger.
-	RedisURL      string
-	RedisCluster  []string
-	ClickHouseDSN string // clickhouse://host:9000/db; empty: no shipping
+	RedisURL     string
+	RedisCluster []string
+	// RedisClusterNAT maps the addresses a Redis Cluster's servers announce
+	// (host:port) to the addresses pixelpost dials, for a cluster behind
+	// NAT or in containers. Empty: dial them as announced.
+	RedisClusterNAT map[string]string
+	ClickHouseDSN   string // clickhouse://host:9000/db; empty: no shipping
 	// ClickHouseCluster names the cluster (the servers' remote_servers)
 	// whose Distributed table hits the DSN's database holds: pixelpost
 	// ships to it and reports from it, and creates no tables (the
@@ -80,13 +84,14 @@ type Config struct {
 // the environment, and validates it. All errors are reported together.
 func Load(args []string, getenv func(string) string) (Config, error) {
 	var cfg Config
-	var cluster, proxies string
+	var cluster, clusterNAT, proxies string
 	fs := flag.NewFlagSet("pixelpost", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
 	fs.StringVar(&cfg.Listen, "listen", ":8080", "address to listen on")
 	fs.StringVar(&cfg.DataDir, "data-dir", "./data", "directory of the embedded store")
 	fs.StringVar(&cfg.RedisURL, "redis-url", "", "Redis ledger, redis://host:port/db (empty: embedded ledger)")
 	fs.StringVar(&cluster, "redis-cluster", "", "Redis Cluster ledger: comma-separated seed addresses")
+	fs.StringVar(&clusterNAT, "redis-cluster-nat", "", "announced=dialled address pairs (host:port=host:port, comma-separated) for a Redis Cluster behind NAT")
 	fs.StringVar(&cfg.ClickHouseDSN, "clickhouse-dsn", "", "ClickHouse for raw hits, clickhouse://host:9000/db")
 	fs.StringVar(&cfg.ClickHouseCluster, "clickhouse-cluster", "", "ClickHouse cluster whose Distributed table hits the DSN's database holds (created by pixelpost clickhouse-ddl)")
 	fs.IntVar(&cfg.ClickHouseBatchRows, "clickhouse-batch-rows", 50000, "most raw hits per ClickHouse insert (each held in memory while its batch fills, ~0.8 KB a row)")
@@ -122,6 +127,17 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("unexpected arguments: %q", fs.Args()))
 	}
 	cfg.RedisCluster = splitList(cluster)
+	if pairs := splitList(clusterNAT); len(pairs) > 0 {
+		cfg.RedisClusterNAT = make(map[string]string, len(pairs))
+		for _, p := range pairs {
+			from, to, ok := strings.Cut(p, "=")
+			if !ok {
+				errs = append(errs, fmt.Errorf("redis-cluster-nat: %q is not announced=dialled", p))
+				continue
+			}
+			cfg.RedisClusterNAT[strings.TrimSpace(from)] = strings.TrimSpace(to)
+		}
+	}
 	cfg.TrustedProxies = splitList(proxies)
 	if err := cfg.Validate(); err != nil {
 		errs = append(errs, err)
@@ -153,6 +169,16 @@ func (c *Config) Validate() error {
 	for _, a := range c.RedisCluster {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			bad("redis-cluster: %q is not host:port", a)
+		}
+	}
+	if len(c.RedisClusterNAT) > 0 && len(c.RedisCluster) == 0 {
+		bad("redis-cluster-nat: needs redis-cluster")
+	}
+	for from, to := range c.RedisClusterNAT {
+		_, _, err1 := net.SplitHostPort(from)
+		_, _, err2 := net.SplitHostPort(to)
+		if err1 != nil || err2 != nil {
+			bad("redis-cluster-nat: %q=%q is not host:port=host:port", from, to)
 		}
 	}
 	if c.ClickHouseDSN != "" {

@@ -144,3 +144,25 @@ func TestLoadClickHouseBatch(t *testing.T) {
 	f("clickhouse-batch-delay: 0s is not within 1ms..10m0s", "--clickhouse-batch-delay", "0")
 	f("clickhouse-batch-delay: 1h0m0s is not within", "--clickhouse-batch-delay", "1h")
 }
+
+// --redis-cluster-nat maps announced cluster addresses to dialled ones;
+// a malformed pair, or a map without a cluster, is refused.
+func TestRedisClusterNAT(t *testing.T) {
+	cfg, err := Load([]string{"--redis-cluster", "10.0.0.1:7000", "--redis-cluster-nat",
+		"10.0.0.1:7000=127.0.0.1:17000, 10.0.0.2:7000=127.0.0.1:17001"}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.RedisClusterNAT) != 2 || cfg.RedisClusterNAT["10.0.0.2:7000"] != "127.0.0.1:17001" {
+		t.Fatalf("nat map %v", cfg.RedisClusterNAT)
+	}
+	for _, args := range [][]string{
+		{"--redis-cluster", "10.0.0.1:7000", "--redis-cluster-nat", "10.0.0.1:7000"},
+		{"--redis-cluster", "10.0.0.1:7000", "--redis-cluster-nat", "10.0.0.1=127.0.0.1:1"},
+		{"--redis-cluster-nat", "10.0.0.1:7000=127.0.0.1:17000"},
+	} {
+		if _, err := Load(args, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "redis-cluster-nat") {
+			t.Errorf("%q: %v, want a redis-cluster-nat error", args, err)
+		}
+	}
+}

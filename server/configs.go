@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -15,133 +14,100 @@ import (
 	"github.com/pixelpost/pixelpost/storage"
 )
 
-// configCache keeps S2S configuration documents decoded for the click and
-// postback paths, like accountCache: another node's change shows within
-// accountTTL, this node's at once (forget). A missing document is cached
-// for unknownAccountTTL, so that hits for random campaign ids do not reach
-// the ledger each time.
+// configCache keeps S2S configuration documents decoded for the click,
+// postback, lead and CRM paths, like accountCache (readcache.go).
 type configCache struct {
 	ledger storage.Ledger
-	now    func() time.Time
-	mu     sync.RWMutex
-	m      map[cfgKey]cachedCfg
+	c      *readCache[cfgKey, any] // decoded document, or the owner of a global id
 }
 
 type cfgKey struct{ account, kind, id string }
 
-type cachedCfg struct {
-	val     any // decoded document; nil when not found
-	owner   string
-	expires time.Time
-}
-
 func newConfigCache(l storage.Ledger, now func() time.Time) *configCache {
-	return &configCache{ledger: l, now: now, m: make(map[cfgKey]cachedCfg)}
-}
-
-// lookup returns the cached entry of k, loading it with load on a miss.
-func (c *configCache) lookup(k cfgKey, load func() (cachedCfg, error)) (cachedCfg, error) {
-	now := c.now()
-	c.mu.RLock()
-	e, ok := c.m[k]
-	c.mu.RUnlock()
-	if ok && now.Before(e.expires) {
-		return e, nil
+	own := func(k cfgKey) cfgKey {
+		return cfgKey{strings.Clone(k.account), strings.Clone(k.kind), strings.Clone(k.id)}
 	}
-	e, err := load()
-	if err != nil {
-		return e, err
-	}
-	c.mu.Lock()
-	if len(c.m) >= maxCachedAccounts {
-		clear(c.m)
-	}
-	c.m[k] = e
-	c.mu.Unlock()
-	return e, nil
+	return &configCache{ledger: l, c: newReadCache[cfgKey, any](now, own)}
 }
 
 // doc returns the decoded document (decode turns the JSON into a value),
-// or storage.ErrNotFound.
+// storage.ErrNotFound, or storage.ErrUnavailable (the ledger cannot be
+// reached and the document was never read).
 func (c *configCache) doc(account, kind, id string, decode func([]byte) (any, error)) (any, error) {
-	k := cfgKey{strings.Clone(account), kind, strings.Clone(id)}
-	e, err := c.lookup(k, func() (cachedCfg, error) {
-		raw, err := c.ledger.Config(context.Background(), k.account, kind, k.id)
+	k := cfgKey{account, kind, id}
+	v, found, err := c.c.get(k, func(ctx context.Context) (any, bool, error) {
+		raw, err := c.ledger.Config(ctx, strings.Clone(account), kind, strings.Clone(id))
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
-			return cachedCfg{expires: c.now().Add(unknownAccountTTL)}, nil
+			return nil, false, nil
 		case err != nil:
-			return cachedCfg{}, err
+			return nil, false, err
 		}
 		v, err := decode(raw)
 		if err != nil {
-			return cachedCfg{}, fmt.Errorf("cannot decode %s %q: %w", kind, id, err)
+			return nil, false, fmt.Errorf("cannot decode %s %q: %w", kind, id, err)
 		}
-		return cachedCfg{val: v, expires: c.now().Add(accountTTL)}, nil
+		return v, true, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if e.val == nil {
+	if !found {
 		return nil, fmt.Errorf("%s %q: %w", kind, id, storage.ErrNotFound)
 	}
-	return e.val, nil
+	return v, nil
 }
 
 // owner returns the account of a global id (a campaign).
 func (c *configCache) owner(kind, id string) (string, error) {
-	k := cfgKey{"", kind, strings.Clone(id)}
-	e, err := c.lookup(k, func() (cachedCfg, error) {
-		owner, err := c.ledger.ConfigOwner(context.Background(), kind, k.id)
+	v, found, err := c.c.get(cfgKey{"", kind, id}, func(ctx context.Context) (any, bool, error) {
+		owner, err := c.ledger.ConfigOwner(ctx, kind, strings.Clone(id))
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
-			return cachedCfg{expires: c.now().Add(unknownAccountTTL)}, nil
+			return nil, false, nil
 		case err != nil:
-			return cachedCfg{}, err
+			return nil, false, err
 		}
-		return cachedCfg{owner: owner, expires: c.now().Add(accountTTL)}, nil
+		return owner, true, nil
 	})
 	if err != nil {
 		return "", err
 	}
-	if e.owner == "" {
+	if !found {
 		return "", fmt.Errorf("%s %q: %w", kind, id, storage.ErrNotFound)
 	}
-	return e.owner, nil
+	return v.(string), nil
 }
 
 // all returns every document of a kind, decoded, by id (cached as one
 // entry, under the id "*", which no valid id is).
 func (c *configCache) all(account, kind string, decode func([]byte) (any, error)) (map[string]any, error) {
-	k := cfgKey{strings.Clone(account), kind, "*"}
-	e, err := c.lookup(k, func() (cachedCfg, error) {
-		raws, err := c.ledger.Configs(context.Background(), k.account, kind)
+	v, _, err := c.c.get(cfgKey{account, kind, "*"}, func(ctx context.Context) (any, bool, error) {
+		raws, err := c.ledger.Configs(ctx, strings.Clone(account), kind)
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return cachedCfg{}, err
+			return nil, false, err
 		}
 		docs := make(map[string]any, len(raws))
 		for id, raw := range raws {
 			v, err := decode(raw)
 			if err != nil {
-				return cachedCfg{}, fmt.Errorf("cannot decode %s %q: %w", kind, id, err)
+				return nil, false, fmt.Errorf("cannot decode %s %q: %w", kind, id, err)
 			}
 			docs[id] = v
 		}
-		return cachedCfg{val: docs, expires: c.now().Add(accountTTL)}, nil
+		return docs, true, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return e.val.(map[string]any), nil
+	return v.(map[string]any), nil
 }
 
 // forget drops a document after this node changed it.
 func (c *configCache) forget(account, kind, id string) {
-	c.mu.Lock()
-	delete(c.m, cfgKey{account, kind, id})
-	delete(c.m, cfgKey{account, kind, "*"})
-	delete(c.m, cfgKey{"", kind, id})
-	c.mu.Unlock()
+	c.c.forget(cfgKey{account, kind, id})
+	c.c.forget(cfgKey{account, kind, "*"})
+	c.c.forget(cfgKey{"", kind, id})
 }
 
 // Typed getters.

@@ -38,17 +38,26 @@ func (s *Server) newHit(c *fiber.Ctx, kind string) storage.Hit {
 }
 
 // record makes the hit durable before the handler answers. A hit that
-// cannot be recorded (the log is full or failing) is counted and logged:
-// the pixel still answers, and /readyz already says the node is degraded.
-// An EmailSHA256 already set must be that of Email (setEmail).
-func (s *Server) record(h *storage.Hit) {
+// cannot be recorded (the log is full or failing) is counted and logged,
+// and the error returned: the pixel and the click still answer (a browser
+// cannot act on an error), the others answer 503; /readyz already says
+// the node cannot take hits. An EmailSHA256 already set must be that of
+// Email (setEmail).
+func (s *Server) record(h *storage.Hit) error {
 	if h.EmailSHA256 == "" {
 		h.EmailSHA256 = emailSHA256(h.Email)
 	}
 	if err := s.pipeline.Record(h); err != nil {
-		s.metrics.hit(h.Kind, "lost", "wal_unavailable")
-		s.errLog.Error().Err(err).Str("kind", h.Kind).Msg("cannot record hit")
+		s.lost(h, err)
+		return err
 	}
+	return nil
+}
+
+// lost counts and logs a hit that could not be recorded.
+func (s *Server) lost(h *storage.Hit, err error) {
+	s.metrics.hit(h.Kind, "lost", "wal_unavailable")
+	s.errLog.Error().Err(err).Str("kind", h.Kind).Msg("cannot record hit")
 }
 
 // rejectHit marks a hit refused before the ledger, with the reason.
@@ -67,7 +76,7 @@ func reasonOf(err error) string {
 	case errors.Is(err, storage.ErrUnavailable):
 		return "ledger_unavailable"
 	}
-	return "internal_error"
+	return storage.ReasonInternal
 }
 
 // decided sees every batch of hits once the ledger decided them and their

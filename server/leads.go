@@ -43,28 +43,45 @@ func (s *Server) putLeadEndpoint(c *fiber.Ctx) error {
 // form or POST JSON. The token is checked (constant time) before anything
 // else is said about the submission. Success is 200 as soon as the lead is
 // durable; the ledger upserts the attendee's profile behind it, and the
-// account's CRM webhooks get the lead.
+// account's CRM webhooks get the lead. A submission to an endpoint this
+// node cannot read now (the ledger is unreachable and it never read it)
+// is kept with its request and checked when it can: 202 queued. One that
+// cannot be recorded is 503: the card tries again.
 func (s *Server) lead(c *fiber.Ctx) error {
+	r := s.requestOf(c)
+	r.endpoint = capped(c.Params("endpoint"), maxRecordedAcct)
 	h := s.newHit(c, storage.KindLead)
-	endpoint := capped(c.Params("endpoint"), maxRecordedAcct)
-	status, reason := s.takeLead(c, &h, endpoint)
-	if reason != "" {
-		h.Status, h.Reason = storage.StatusRejected, reason
+	status, err := s.takeLead(&r, &h)
+	if err != nil {
+		h.Deferred = r.deferred()
 	}
-	s.record(&h)
-	if reason != "" {
-		return c.Status(status).JSON(fiber.Map{"error": reason})
+	if err := s.record(&h); err != nil {
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"error": "unavailable"})
+	}
+	switch {
+	case h.Deferred != nil:
+		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"status": "queued", "id": h.ID})
+	case h.Status == storage.StatusRejected:
+		return c.Status(status).JSON(fiber.Map{"error": h.Reason})
 	}
 	return c.JSON(fiber.Map{"status": "ok", "id": h.ID})
 }
 
-func (s *Server) takeLead(c *fiber.Ctx, h *storage.Hit, endpoint string) (int, string) {
-	acct, err := s.configs.owner(storage.ConfigLeadEndpoint, endpoint)
+// takeLead reads a lead submission into h, or rejects h (Status, Reason)
+// and returns the refusal's HTTP status. Its error says only that the
+// endpoint cannot be read now (storage.ErrUnavailable): h is then
+// incomplete, to be decided later from r.
+func (s *Server) takeLead(r *request, h *storage.Hit) (int, error) {
+	reject := func(status int, reason string) (int, error) {
+		h.Status, h.Reason = storage.StatusRejected, reason
+		return status, nil
+	}
+	acct, err := s.configs.owner(storage.ConfigLeadEndpoint, r.endpoint)
 	var ep *leadEndpointDoc
 	if err == nil {
 		h.Account = acct
 		var v any
-		v, err = s.configs.doc(acct, storage.ConfigLeadEndpoint, endpoint, decodeAs[leadEndpointDoc])
+		v, err = s.configs.doc(acct, storage.ConfigLeadEndpoint, r.endpoint, decodeAs[leadEndpointDoc])
 		if err == nil {
 			ep = v.(*leadEndpointDoc)
 		}
@@ -72,29 +89,35 @@ func (s *Server) takeLead(c *fiber.Ctx, h *storage.Hit, endpoint string) (int, s
 	if err != nil {
 		h.Account = ""
 		if errors.Is(err, storage.ErrNotFound) {
-			return fiber.StatusNotFound, "unknown_endpoint"
+			return reject(fiber.StatusNotFound, "unknown_endpoint")
 		}
-		return fiber.StatusServiceUnavailable, "unavailable"
+		if !errors.Is(err, storage.ErrUnavailable) {
+			return reject(fiber.StatusInternalServerError, storage.ReasonInternal)
+		}
+		// Until the endpoint's field names are known, every value of the
+		// query may be personal.
+		h.Query = attribution.RedactQueryWith(r.query, maxRecordedQuery, attribution.Redaction{AllValues: true})
+		return 0, err
 	}
-	h.SourceID = endpoint // the lead log lists an endpoint's leads, refused ones too
+	h.SourceID = r.endpoint // the lead log lists an endpoint's leads, refused ones too
 	fields := ep.Fields.WithDefaults()
 	// The card's fields are personal whatever the endpoint names them.
-	h.Query = attribution.RedactQueryWith(c.Request().URI().QueryString(), maxRecordedQuery,
+	h.Query = attribution.RedactQueryWith(r.query, maxRecordedQuery,
 		attribution.Redaction{Keys: []string{fields.Name, fields.Email, fields.ScreenName}})
-	values, keys, err := requestValues(c)
+	values, keys, err := requestValues(r)
 	if err != nil {
-		return fiber.StatusBadRequest, "invalid_body"
+		return reject(fiber.StatusBadRequest, "invalid_body")
 	}
 	ld, perr := attribution.ParseLead(values, fields, keys)
 	if ep.Salt != "" && !ld.ValidToken(ep.Salt, ep.TokenIncludesHidden) {
-		return fiber.StatusForbidden, "bad_token"
+		return reject(fiber.StatusForbidden, "bad_token")
 	}
 	// After the token: only the card's owner learns it is switched off.
 	if !enabled(ep.Enabled) {
-		return fiber.StatusForbidden, reasonEndpointDisabled
+		return reject(fiber.StatusForbidden, reasonEndpointDisabled)
 	}
 	if perr != nil {
-		return fiber.StatusBadRequest, reasonOf(perr)
+		return reject(fiber.StatusBadRequest, reasonOf(perr))
 	}
 	h.Email, h.Source = ld.Email, "lead"
 	h.Profile = map[string]string{}
@@ -106,7 +129,7 @@ func (s *Server) takeLead(c *fiber.Ctx, h *storage.Hit, endpoint string) (int, s
 	for k, v := range ld.Hidden {
 		h.Profile["hidden."+k] = v
 	}
-	return 0, ""
+	return 0, nil
 }
 
 // crmSourceDoc is a CRM sending lead-stage events (SPEC §1.6, §8).

@@ -26,7 +26,7 @@ func OpenLedger(ctx context.Context, cfg Config, log zerolog.Logger) (storage.Le
 	var err error
 	switch {
 	case len(cfg.RedisCluster) > 0:
-		rl, err = redisledger.OpenCluster(cfg.RedisCluster)
+		rl, err = redisledger.OpenClusterNAT(cfg.RedisCluster, cfg.RedisClusterNAT)
 	case cfg.RedisURL != "":
 		rl, err = redisledger.OpenURL(cfg.RedisURL)
 	default:
@@ -44,10 +44,18 @@ func OpenLedger(ctx context.Context, cfg Config, log zerolog.Logger) (storage.Le
 	if err != nil {
 		return nil, fmt.Errorf("cannot open redis ledger: %w", err)
 	}
+	redisledger.LogTo(log)
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	warnings, err := rl.CheckConfig(cctx)
-	if err != nil {
+	switch {
+	case redisledger.Unreachable(err):
+		// A node restarted while Redis is down, or while a cluster fails
+		// over, takes hits: they wait on disk, and nothing is applied
+		// before the configuration is checked.
+		rl.CheckLater()
+		log.Warn().Err(err).Msg("redis cannot be reached: starting anyway; hits wait on disk, and redis's configuration is checked before the first is applied")
+	case err != nil:
 		rl.Close()
 		return nil, fmt.Errorf("redis refused: %w", err)
 	}

@@ -23,7 +23,7 @@ const configDeletedWebinar = "deleted_webinar"
 // deleteConfig deletes one configuration document (404 when missing) and
 // drops it from this node's cache at once: a deleted campaign's link
 // answers its 404 page, a postback through a deleted network
-// unknown_network (other nodes within accountTTL).
+// unknown_network (other nodes within cacheTTL).
 func (s *Server) deleteConfig(kind, what string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		id := strings.Clone(c.Params("id"))

@@ -1,9 +1,11 @@
 package server
 
 import (
-	"github.com/gofiber/fiber/v2"
+	"errors"
 	"strings"
 	"time"
+
+	"github.com/gofiber/fiber/v2"
 
 	"github.com/pixelpost/pixelpost/attribution"
 	"github.com/pixelpost/pixelpost/storage"
@@ -39,11 +41,17 @@ func (s *Server) conversionPixel(c *fiber.Ctx) error {
 	if s.ignored(c, storage.KindPixel) {
 		return nil
 	}
+	r := s.requestOf(c)
 	h := s.newHit(c, storage.KindPixel)
-	q := s.parseConversion(c, &h)
+	q, err := s.parseConversion(&r, &h)
+	if err != nil {
+		// The account cannot be read now: the hit waits in the log with
+		// its request and is decided when it can (Server.resolve).
+		h.Deferred = r.deferred()
+	}
 	clickID := q.ClickID
 	if clickID == "" {
-		if ck := c.Cookies(clickCookie); attribution.ValidClickID(ck) {
+		if ck := r.clickCookie; attribution.ValidClickID(ck) {
 			clickID = strings.Clone(ck)
 		}
 	}
@@ -63,34 +71,47 @@ func (s *Server) conversionPixel(c *fiber.Ctx) error {
 // clickConversion is the postback hit of a conversion pixel naming a
 // click: approved, worth the pixel's amount, its order id as txid. The
 // ledger refuses it (pixel_conversions_disabled) unless the click's
-// campaign allows the pixel.
+// campaign allows it. A deferred pixel's is deferred too, and completed
+// from the pixel's request (Server.resolve).
 func clickConversion(h *storage.Hit, clickID, goal string, now time.Time) storage.Hit {
 	pb := *h
 	pb.ID, pb.Kind, pb.Source = newHitID(now), storage.KindPostback, storage.SourcePixel
+	completeClickConversion(&pb, h, clickID, goal)
+	return pb
+}
+
+// completeClickConversion fills pb, the postback hit of the pixel hit h,
+// from h.
+func completeClickConversion(pb, h *storage.Hit, clickID, goal string) {
+	pb.Currency, pb.Amount, pb.HasAmount = h.Currency, h.Amount, h.HasAmount
 	pb.Webinars, pb.Tags, pb.OrderKey = nil, nil, ""
 	pb.ClickID, pb.TxID, pb.Goal = clickID, h.OrderID, goal
 	if pb.Goal == "" {
 		pb.Goal = attribution.DefaultGoalID
 	}
 	pb.ConvStatus, pb.RawStatus = string(attribution.StatusApproved), ""
-	return pb
 }
 
-// parseConversion fills a pixel hit from its query, or rejects it, and
-// returns the parsed query.
-func (s *Server) parseConversion(c *fiber.Ctx, h *storage.Hit) attribution.PixelHit {
-	q, err := attribution.ParsePixel(c.Request().URI().QueryString())
+// parseConversion fills a pixel hit from its request, or rejects it, and
+// returns the parsed query. Its error says only that the account cannot
+// be read now (storage.ErrUnavailable): h is then incomplete, to be
+// decided later from r.
+func (s *Server) parseConversion(r *request, h *storage.Hit) (attribution.PixelHit, error) {
+	q, err := attribution.ParsePixel(r.query)
 	if err != nil {
 		rejectHit(h, err)
-		return q
+		return q, nil
 	}
 	h.Webinars, h.Tags, h.OrderID = q.Webinars, q.Tags, q.OrderID
 	h.ProductID, h.ProductName = q.ProductID, q.ProductName
 	setEmail(h, q.Email)
 	account, err := s.accounts.get(h.Account)
+	if errors.Is(err, storage.ErrUnavailable) {
+		return q, err
+	}
 	if err != nil {
 		rejectHit(h, err)
-		return q
+		return q, nil
 	}
 	h.Currency = q.Currency
 	if h.Currency == "" {
@@ -99,17 +120,17 @@ func (s *Server) parseConversion(c *fiber.Ctx, h *storage.Hit) attribution.Pixel
 	if q.Amount != "" {
 		if h.Amount, err = attribution.ParseAmount(q.Amount, h.Currency); err != nil {
 			rejectHit(h, err)
-			return q
+			return q, nil
 		}
 		if err := attribution.CheckMaxAmount(h.Amount, h.Currency, account.MaxAmount, account.DefaultCurrency); err != nil {
 			rejectHit(h, err)
-			return q
+			return q, nil
 		}
 		h.HasAmount = true
 	}
 	// The conversion pixel never sets pp_aid: a refresh that came back with
 	// a cookie its first load lacked would derive another order key.
-	h.CookieID = validCookie(c.Cookies(attendeeCookie))
+	h.CookieID = validCookie(r.attendeeCookie)
 	h.OrderKey, _ = attribution.OrderKey(attribution.OrderKeyInput{
 		OrderID:    h.OrderID,
 		AttendeeID: presentedAttendee(h),
@@ -117,11 +138,11 @@ func (s *Server) parseConversion(c *fiber.Ctx, h *storage.Hit) attribution.Pixel
 		Tags:       h.Tags,
 		Amount:     h.Amount,
 		Currency:   h.Currency,
-		IP:         s.clientAddr(c),
+		IP:         r.client,
 		UserAgent:  h.UserAgent,
 	})
 	h.Source = "pixel"
-	return q
+	return q, nil
 }
 
 // registrationPixel records a registrant (SPEC §1.2) and sets pp_aid.
@@ -139,9 +160,11 @@ func (s *Server) registrationPixel(c *fiber.Ctx) error {
 	h.CookieID, h.Source = cookie, "pixel"
 	if q, err := attribution.ParseRegistration(c.Request().URI().QueryString()); err != nil {
 		rejectHit(&h, err)
-	} else if _, err := s.accounts.get(h.Account); err != nil {
+	} else if _, err := s.accounts.get(h.Account); err != nil && !errors.Is(err, storage.ErrUnavailable) {
 		rejectHit(&h, err)
 	} else {
+		// An account that cannot be read now is the ledger's to check: it
+		// refuses an unknown one (unknown_account) when it applies the hit.
 		h.Webinars, h.Tags, h.Email = q.Webinars, q.Tags, q.Email
 	}
 	s.record(&h)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"github.com/pixelpost/pixelpost/attribution"
 	"github.com/pixelpost/pixelpost/storage"
@@ -31,12 +32,17 @@ const reasonNetworkDisabled = "network_disabled"
 // 200 ok or duplicate once the conversion is durably recorded, 202 queued
 // when the ledger is unavailable, and 4xx with error=<reason> otherwise:
 // never a silent 200 for a postback that did not count.
+//
+// A postback whose account or network this node cannot read now (the
+// ledger is unreachable and they were never read here) is queued with its
+// request and decided, authentication first, when they can be read: it
+// is answered 202 queued like any postback the ledger has not decided.
 func (s *Server) postback(c *fiber.Ctx) error {
+	r := s.requestOf(c)
 	h := s.newHit(c, storage.KindPostback)
 	h.NetworkID = capped(c.Params("network"), maxRecordedAcct)
-	status, reason := s.takePostback(c, &h)
-	if reason != "" && h.Status == "" {
-		h.Status, h.Reason = storage.StatusRejected, reason
+	if err := s.takePostback(&r, &h); err != nil {
+		h.Deferred = r.deferred()
 	}
 	if h.Pending() {
 		ctx, cancel := context.WithTimeout(context.Background(), postbackWait)
@@ -47,64 +53,75 @@ func (s *Server) postback(c *fiber.Ctx) error {
 		case errors.Is(err, pipeline.ErrQueued):
 			return c.Status(fiber.StatusAccepted).SendString("queued")
 		case err != nil:
-			s.errLog.Error().Err(err).Msg("cannot record postback")
+			s.lost(&h, err)
 			return c.Status(fiber.StatusServiceUnavailable).SendString("error=unavailable")
 		}
 		return answerPostback(c, res)
 	}
 	s.record(&h)
-	return c.Status(status).SendString("error=" + h.Reason)
+	return c.Status(postbackStatus(h.Reason)).SendString("error=" + h.Reason)
 }
 
-// takePostback authenticates and parses a postback into h. It returns the
-// HTTP status and reason of a refusal, or 0 and "" when h goes to the
-// ledger.
-func (s *Server) takePostback(c *fiber.Ctx, h *storage.Hit) (int, string) {
+// takePostback authenticates and parses a postback into h, or rejects h
+// (Status, Reason). Its error says only that the account or the network
+// cannot be read now (storage.ErrUnavailable): h is then incomplete, to be
+// decided later from r.
+func (s *Server) takePostback(r *request, h *storage.Hit) error {
+	reject := func(reason string) error {
+		h.Status, h.Reason = storage.StatusRejected, reason
+		return nil
+	}
 	acct, err := s.accounts.get(h.Account)
-	if err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return fiber.StatusNotFound, storage.ReasonUnknownAccount
-		}
-		return fiber.StatusServiceUnavailable, "unavailable"
+	switch {
+	case errors.Is(err, storage.ErrUnavailable):
+		h.Query = attribution.RedactQueryWith(r.query, maxRecordedQuery, attribution.Redaction{AllValues: true})
+		return err
+	case errors.Is(err, storage.ErrNotFound):
+		return reject(storage.ReasonUnknownAccount)
+	case err != nil:
+		return reject(storage.ReasonInternal)
 	}
 	preset, _ := attribution.LookupPreset("generic")
 	// Whatever the outcome, the recorded query hides the network's secret
 	// under its configured name and any stored secret under any name.
-	defer func() { h.Query = s.redactSecrets(c, acct.ID, preset.Params.Secret) }()
+	defer func() { h.Query = s.redactSecrets(r.query, acct.ID, preset.Params.Secret) }()
 	var net_ *network
 	if h.NetworkID != "" {
 		if net_, err = s.configs.network(acct.ID, h.NetworkID); err != nil {
 			if errors.Is(err, storage.ErrNotFound) {
-				return fiber.StatusNotFound, "unknown_network"
+				return reject("unknown_network")
 			}
-			return fiber.StatusServiceUnavailable, "unavailable"
+			if !errors.Is(err, storage.ErrUnavailable) {
+				return reject(storage.ReasonInternal)
+			}
+			return err
 		}
 		p, ok := attribution.LookupPreset(net_.Preset)
 		if !ok {
-			return fiber.StatusInternalServerError, "bad_network_preset"
+			return reject("bad_network_preset")
 		}
 		preset = p.WithOverrides(net_.Params)
 	}
-	values, _, err := requestValues(c)
+	values, _, err := requestValues(r)
 	if err != nil {
-		return fiber.StatusBadRequest, "invalid_body"
+		return reject("invalid_body")
 	}
 	pb, perr := attribution.ParsePostback(values, preset)
 	// Authentication first: a postback that fails it learns nothing more.
 	if net_ != nil {
 		if net_.Secret != "" && subtle.ConstantTimeCompare([]byte(pb.Secret), []byte(net_.Secret)) != 1 {
-			return fiber.StatusForbidden, "bad_secret"
+			return reject("bad_secret")
 		}
-		if len(net_.allow) > 0 && !allowed(s.clientAddr(c), net_.allow) {
-			return fiber.StatusForbidden, "ip_not_allowed"
+		if len(net_.allow) > 0 && !allowed(r.client, net_.allow) {
+			return reject("ip_not_allowed")
 		}
 		// After authentication: only the network learns it is switched off.
 		if !enabled(net_.Enabled) {
-			return fiber.StatusForbidden, reasonNetworkDisabled
+			return reject(reasonNetworkDisabled)
 		}
 	}
 	if perr != nil {
-		return fiber.StatusBadRequest, reasonOf(perr)
+		return reject(reasonOf(perr))
 	}
 	h.ClickID, h.TxID, h.Goal = pb.ClickID, pb.TxID, pb.Goal
 	h.ConvStatus, h.RawStatus = string(pb.Status), pb.RawStatus
@@ -117,7 +134,7 @@ func (s *Server) takePostback(c *fiber.Ctx, h *storage.Hit) (int, string) {
 		h.Goal = attribution.DefaultGoalID
 	}
 	h.Source = "postback"
-	return 0, ""
+	return nil
 }
 
 // redactSecrets is the postback's recorded query with, besides
@@ -125,8 +142,7 @@ func (s *Server) takePostback(c *fiber.Ctx, h *storage.Hit) (int, string) {
 // equal to one of the account's network secrets hidden. When the secrets
 // cannot be read, every value is hidden: a record without values beats a
 // leaked secret.
-func (s *Server) redactSecrets(c *fiber.Ctx, acct, secretParam string) string {
-	raw := c.Request().URI().QueryString()
+func (s *Server) redactSecrets(raw []byte, acct, secretParam string) string {
 	docs, err := s.configs.all(acct, storage.ConfigNetwork, decodeAs[networkDoc])
 	if err != nil {
 		return attribution.RedactQueryWith(raw, maxRecordedQuery, attribution.Redaction{Keys: []string{secretParam}, AllValues: true})
@@ -146,16 +162,23 @@ func answerPostback(c *fiber.Ctx, r storage.Result) error {
 	case storage.StatusDuplicate:
 		return c.SendString("duplicate")
 	}
-	status := fiber.StatusBadRequest
-	switch r.Reason {
-	case storage.ReasonUnknownClick, storage.ReasonExpiredClick, storage.ReasonUnknownAccount:
-		status = fiber.StatusNotFound
+	return c.Status(postbackStatus(r.Reason)).SendString("error=" + r.Reason)
+}
+
+// postbackStatus is the HTTP status of a refused postback, by reason,
+// whether the server or the ledger refused it.
+func postbackStatus(reason string) int {
+	switch reason {
+	case storage.ReasonUnknownClick, storage.ReasonExpiredClick, storage.ReasonUnknownAccount, "unknown_network":
+		return fiber.StatusNotFound
 	case storage.ReasonBadTransition, storage.ReasonCurrencyMismatch:
-		status = fiber.StatusConflict
-	case storage.ReasonWrongNetwork:
-		status = fiber.StatusForbidden // the click is its campaign's network's to convert
+		return fiber.StatusConflict
+	case storage.ReasonWrongNetwork, "bad_secret", "ip_not_allowed", reasonNetworkDisabled:
+		return fiber.StatusForbidden // the click is its campaign's network's to convert
+	case "bad_network_preset", storage.ReasonInternal:
+		return fiber.StatusInternalServerError
 	}
-	return c.Status(status).SendString("error=" + r.Reason)
+	return fiber.StatusBadRequest
 }
 
 // allowed reports whether the client address (clientaddr.go) is in one of
@@ -176,7 +199,7 @@ func allowed(a netip.Addr, nets []*net.IPNet) bool {
 // (postbacks, leads): the query string, then a POST form or a JSON object
 // (its scalar values as text), and their names in order of appearance. At
 // most 50 names are kept (SPEC §6).
-func requestValues(c *fiber.Ctx) (func(string) []string, []string, error) {
+func requestValues(r *request) (func(string) []string, []string, error) {
 	vals := map[string][]string{}
 	var keys []string
 	add := func(k, v string) {
@@ -188,13 +211,15 @@ func requestValues(c *fiber.Ctx) (func(string) []string, []string, error) {
 		}
 		vals[k] = append(vals[k], v)
 	}
-	c.Request().URI().QueryArgs().VisitAll(func(k, v []byte) { add(string(k), string(v)) })
-	if c.Method() == fiber.MethodPost {
-		ct := strings.ToLower(string(c.Request().Header.ContentType()))
+	var args fasthttp.Args
+	args.ParseBytes(r.query)
+	args.VisitAll(func(k, v []byte) { add(string(k), string(v)) })
+	if r.method == fiber.MethodPost {
+		ct := strings.ToLower(string(r.contentType))
 		switch {
 		case strings.HasPrefix(ct, fiber.MIMEApplicationJSON):
 			var obj map[string]any
-			dec := json.NewDecoder(strings.NewReader(string(c.Body())))
+			dec := json.NewDecoder(strings.NewReader(string(r.body)))
 			dec.UseNumber()
 			if err := dec.Decode(&obj); err != nil {
 				return nil, nil, err
@@ -209,8 +234,10 @@ func requestValues(c *fiber.Ctx) (func(string) []string, []string, error) {
 					add(k, strconv.FormatBool(t))
 				}
 			}
-		default:
-			c.Request().PostArgs().VisitAll(func(k, v []byte) { add(string(k), string(v)) })
+		case strings.HasPrefix(ct, fiber.MIMEApplicationForm):
+			var form fasthttp.Args
+			form.ParseBytes(r.body)
+			form.VisitAll(func(k, v []byte) { add(string(k), string(v)) })
 		}
 	}
 	return func(name string) []string { return vals[name] }, keys, nil

@@ -125,7 +125,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		MaxBytes:     cfg.WALMaxBytes,
 		SyncInterval: cfg.WALSyncInterval,
 		MaxBatch:     cfg.LedgerBatch,
-	}, pipeline.Deps{Ledger: deps.Ledger, Log: deps.Log, OnDecided: s.decided})
+	}, pipeline.Deps{Ledger: deps.Ledger, Log: deps.Log, OnDecided: s.decided, Resolve: s.resolve})
 	if err != nil {
 		ob.Close()
 		mf.Close()

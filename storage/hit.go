@@ -96,17 +96,43 @@ type Hit struct {
 	// them so that reconcile --repair replays it the same way.
 	Log string
 	Pos uint64
+
+	// Deferred, when set, is the request of a hit answered while its
+	// account or configuration could not be read (the ledger was
+	// unreachable and this node had never read them): the hit is pending
+	// but not complete. The applier has the server decide it from this
+	// request, as it would have been decided when answered, before it
+	// goes to the ledger (pipeline.Deps.Resolve). Local: only the hits log
+	// holds it.
+	Deferred *Request
+}
+
+// Request is what the server reads of a tracking request to decide its
+// hit: kept, unredacted, with a deferred hit until it is decided.
+type Request struct {
+	Method      string
+	Query       string // the raw query string
+	ContentType string
+	Body        string // a POST body (at most the server's body limit)
+	ClientAddr  string // the client's full address (before IP truncation)
+	// The cookies the request presented: the attendee's pp_aid and the
+	// click's pp_cid.
+	AttendeeCookie string
+	ClickCookie    string
+	// Endpoint is the configuration id a path names instead of an account
+	// (a lead endpoint).
+	Endpoint string
 }
 
 // Archived is h as the rows log keeps it: the durable raw-hit archive
 // holds what ClickHouse holds (SPEC §4, §6), the email's hash and the
-// attendee id, never the email, the cookie id or a lead's profile (name,
-// phone, date of birth...), and macros with the values RedactQuery would
-// hide redacted. Only the hits log holds those, until the ledger applied
+// attendee id, never the email, the cookie id, a lead's profile (name,
+// phone, date of birth...) or a deferred hit's raw request, and macros
+// with the values RedactQuery would hide redacted. Only the hits log holds those, until the ledger applied
 // the hit. h is not changed: the decided hit still serves webhooks.
 func (h *Hit) Archived() Hit {
 	a := *h
-	a.Email, a.CookieID, a.Profile = "", "", nil
+	a.Email, a.CookieID, a.Profile, a.Deferred = "", "", nil, nil
 	a.Macros = redactedMacros(h.Macros)
 	return a
 }

@@ -15,11 +15,11 @@ import (
 // byte, then every field in declaration order; strings and lists are
 // length-prefixed (uvarint), numbers are varints. A new field is appended
 // at the end under a new version, so old logs stay readable.
-const hitCodecVersion = 4
+const hitCodecVersion = 5
 
 // minCodecVersion is the oldest encoding DecodeHit still reads (version 1
 // lacks the S2S fields, version 2 a click's PixelConversions, version 3
-// the hits-log place of a row).
+// the hits-log place of a row, version 4 a deferred hit's Request).
 const minCodecVersion = 1
 
 // ErrBadHit: a log record does not decode as a Hit.
@@ -78,7 +78,16 @@ func AppendHit(dst []byte, h *Hit) []byte {
 	dst = binenc.AppendBool(dst, h.PixelConversions != nil && *h.PixelConversions)
 	// Version 4.
 	dst = binenc.AppendString(dst, h.Log)
-	return binary.AppendUvarint(dst, h.Pos)
+	dst = binary.AppendUvarint(dst, h.Pos)
+	// Version 5.
+	dst = binenc.AppendBool(dst, h.Deferred != nil)
+	if r := h.Deferred; r != nil {
+		for _, f := range [...]string{r.Method, r.Query, r.ContentType, r.Body, r.ClientAddr,
+			r.AttendeeCookie, r.ClickCookie, r.Endpoint} {
+			dst = binenc.AppendString(dst, f)
+		}
+	}
+	return dst
 }
 
 // DecodeHit decodes a record written by AppendHit, maybe followed by zero
@@ -150,6 +159,11 @@ func DecodeHit(b []byte) (Hit, error) {
 	if version >= 4 {
 		h.Log = d.String()
 		h.Pos = d.Uvarint()
+	}
+	if version >= 5 && d.Bool() {
+		h.Deferred = &Request{Method: d.String(), Query: d.String(), ContentType: d.String(),
+			Body: d.String(), ClientAddr: d.String(), AttendeeCookie: d.String(),
+			ClickCookie: d.String(), Endpoint: d.String()}
 	}
 	if err := d.Err(); err != nil {
 		return Hit{}, err

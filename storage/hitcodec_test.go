@@ -33,6 +33,12 @@ func TestHitCodecRoundTrip(t *testing.T) {
 		"empty":             {Time: time.Unix(0, 0).UTC()},
 		"credited nil":      func() Hit { h := sampleHit(); h.Credited = nil; return h }(),
 		"credited webinars": func() Hit { h := sampleHit(); h.Credited = []string{"w1"}; return h }(),
+		"deferred": func() Hit {
+			h := sampleHit()
+			h.Status, h.Deferred = "", &Request{Method: "POST", Query: "cid=x&secret=s", ContentType: "application/json",
+				Body: `{"payout":"1.50"}`, ClientAddr: "203.0.113.7", AttendeeCookie: "aid", ClickCookie: "cid", Endpoint: "card"}
+			return h
+		}(),
 	} {
 		t.Run(name, func(t *testing.T) {
 			got, err := DecodeHit(AppendHit(nil, &h))
@@ -54,7 +60,7 @@ func TestDecodeHitVersion2HasUnknownClickAccess(t *testing.T) {
 	h.Kind = KindClick
 	h.Log, h.Pos = "", 0
 	b := AppendHit(nil, &h)
-	v2 := append([]byte{2}, b[1:len(b)-4]...) // version 3 appended two bools, version 4 "" and 0
+	v2 := append([]byte{2}, b[1:len(b)-5]...) // version 3 appended two bools, version 4 "" and 0, version 5 one bool (no request)
 	got, err := DecodeHit(v2)
 	if err != nil {
 		t.Fatal(err)
@@ -126,9 +132,10 @@ func TestResultCodecKeepsTheConversion(t *testing.T) {
 // webhooks still read, is unchanged.
 func TestArchivedHitHoldsNoPlaintext(t *testing.T) {
 	h := Hit{ID: "h1", Email: "ann@example.com", EmailSHA256: "abc", CookieID: "ck", AttendeeID: "e_1",
-		Profile: map[string]string{"name": "Ann"}, Macros: map[string]string{"zone_id": "7", "email": "ann@example.com", "u": "x@y.z"}}
+		Profile: map[string]string{"name": "Ann"}, Macros: map[string]string{"zone_id": "7", "email": "ann@example.com", "u": "x@y.z"},
+		Deferred: &Request{Query: "email=ann@example.com&secret=s3cret"}}
 	a := h.Archived()
-	if a.Email != "" || a.CookieID != "" || a.Profile != nil || a.EmailSHA256 != "abc" || a.AttendeeID != "e_1" {
+	if a.Email != "" || a.CookieID != "" || a.Profile != nil || a.Deferred != nil || a.EmailSHA256 != "abc" || a.AttendeeID != "e_1" {
 		t.Errorf("archived hit %+v", a)
 	}
 	if a.Macros["zone_id"] != "7" || a.Macros["email"] != "REDACTED" || a.Macros["u"] != "REDACTED" {

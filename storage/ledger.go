@@ -66,6 +66,8 @@ const (
 	// ReasonErased: rejected, the op's attendee was erased (EraseAttendee)
 	// at or after the op's time.
 	ReasonErased = "erased"
+	// ReasonInternal: rejected by a bug (never by the ledger's absence).
+	ReasonInternal = "internal_error"
 )
 
 // Op is one ledger operation derived from a hit. All fields are owned

@@ -177,6 +177,9 @@ func (a *applier) batch(ctx context.Context) error {
 		h.Log, h.Pos = p.logID.ID, uint64(pos)
 		a.hits = append(a.hits, h)
 	}
+	if err := a.resolveDeferred(ctx); err != nil {
+		return err
+	}
 	for i := range a.hits {
 		if h := &a.hits[i]; h.Pending() {
 			op := h.Op()
@@ -217,8 +220,67 @@ func (a *applier) batch(ctx context.Context) error {
 	}
 	a.notify()
 	p.advance(next)
+	if p.hits.End()-next <= gatherBytes {
+		p.draining.Store(false) // caught up, to within one small batch
+	}
 	clear(a.hits) // drop references to decoded strings
 	return nil
+}
+
+// resolveDeferred has the server decide the batch's deferred hits, in
+// order, backing off while what they need still cannot be read (as apply
+// does). It gives up only when ctx ends.
+func (a *applier) resolveDeferred(ctx context.Context) error {
+	p := a.p
+	for i := range a.hits {
+		h := &a.hits[i]
+		if h.Deferred == nil {
+			continue
+		}
+		if !h.Pending() {
+			h.Deferred = nil // decided when answered: nothing to resolve
+			continue
+		}
+		// A hit the server cannot decide for another reason than the
+		// ledger's absence (a bug) gets a row saying so rather than
+		// blocking every hit after it.
+		if p.resolve == nil {
+			h.Status, h.Reason, h.Deferred = storage.StatusRejected, storage.ReasonInternal, nil
+			p.log.Error().Str("hit", h.ID).Msg("a deferred hit and no resolver: rejected")
+			continue
+		}
+		wait := minBackoff
+		for {
+			d := *h
+			err := p.resolve(ctx, &d)
+			if err == nil {
+				d.Deferred = nil
+				*h = d
+				break
+			}
+			if !errors.Is(err, storage.ErrUnavailable) {
+				h.Status, h.Reason, h.Deferred = storage.StatusRejected, storage.ReasonInternal, nil
+				p.log.Error().Err(err).Str("hit", h.ID).Msg("cannot decide a deferred hit: rejected")
+				break
+			}
+			p.down(err)
+			if err := sleep(ctx, wait); err != nil {
+				return err
+			}
+			wait = nextBackoff(wait)
+		}
+	}
+	return nil
+}
+
+// down records that the ledger could not be reached: hits wait on disk.
+func (p *Pipeline) down(err error) {
+	msg := err.Error()
+	p.lastErr.Store(&msg)
+	p.draining.Store(true)
+	if !p.ledgerDown.Swap(true) {
+		p.log.Error().Err(err).Msg("ledger unavailable: hits are queued in the hits log")
+	}
 }
 
 // apply calls the ledger until it answers, backing off while it cannot be
@@ -234,11 +296,7 @@ func (a *applier) apply(ctx context.Context) ([]storage.Result, error) {
 			}
 			return results, nil
 		}
-		msg := err.Error()
-		p.lastErr.Store(&msg)
-		if !p.ledgerDown.Swap(true) {
-			p.log.Error().Err(err).Msg("ledger unavailable: hits are queued in the hits log")
-		}
+		p.down(err)
 		if err := sleep(ctx, wait); err != nil {
 			return nil, err
 		}
@@ -327,7 +385,7 @@ func (a *applier) notify() {
 	if len(p.waiters) == 0 {
 		return
 	}
-	for _, i := range a.idx {
+	for i := range a.hits { // also hits decided without the ledger (a deferred hit refused)
 		h := &a.hits[i]
 		if ch, ok := p.waiters[h.ID]; ok {
 			ch <- storage.Result{Status: h.Status, Reason: h.Reason, Delta: h.Delta,

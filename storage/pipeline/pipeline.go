@@ -72,19 +72,29 @@ type Deps struct {
 	// their results. It runs on the applier goroutine: keep it short, and
 	// do not keep the slice.
 	OnDecided func(hits []storage.Hit)
+	// Resolve completes a deferred hit (Hit.Deferred set: answered while
+	// its account or configuration could not be read) before it goes to
+	// the ledger: it decides the hit from its request as the handler
+	// would have, and clears Deferred. An error wrapping
+	// storage.ErrUnavailable means they still cannot be read: the applier
+	// backs off and tries again, the hit keeping its place in the order.
+	// Any other error rejects the hit (internal_error). It runs on the
+	// applier goroutine. nil: deferred hits are rejected.
+	Resolve func(ctx context.Context, h *storage.Hit) error
 }
 
 // Pipeline is safe for concurrent use. Open it, Run it in one goroutine,
 // Close it after Run returned.
 type Pipeline struct {
-	cfg    Config
-	ledger storage.Ledger
-	log    zerolog.Logger
-	onDone func(hits []storage.Hit)
-	hits   *wal.Log
-	rows   *wal.Log
-	logID  logIdentity // the hits log's (logid.go)
-	bufs   sync.Pool
+	cfg     Config
+	ledger  storage.Ledger
+	log     zerolog.Logger
+	onDone  func(hits []storage.Hit)
+	resolve func(ctx context.Context, h *storage.Hit) error
+	hits    *wal.Log
+	rows    *wal.Log
+	logID   logIdentity // the hits log's (logid.go)
+	bufs    sync.Pool
 
 	mu      sync.Mutex
 	waiters map[string]chan storage.Result
@@ -94,6 +104,7 @@ type Pipeline struct {
 	doneMu      sync.Mutex
 	doneCh      chan struct{} // closed and replaced when donePos moves
 	ledgerDown  atomic.Bool
+	draining    atomic.Bool // hits piled up (ledger down, log full): not caught up since
 	lastErr     atomic.Pointer[string]
 	badRecords  atomic.Uint64
 	appendFails atomic.Uint64
@@ -137,7 +148,7 @@ func Open(cfg Config, deps Deps) (*Pipeline, error) {
 			deps.Log.Error().Str("log", name).Uint64("pos", uint64(r.CorruptPos)).Msg("write-ahead log: damage found; readers skip it")
 		}
 	}
-	p := &Pipeline{cfg: cfg, ledger: deps.Ledger, log: deps.Log, onDone: deps.OnDecided, hits: hits, rows: rows, logID: logID,
+	p := &Pipeline{cfg: cfg, ledger: deps.Ledger, log: deps.Log, onDone: deps.OnDecided, resolve: deps.Resolve, hits: hits, rows: rows, logID: logID,
 		waiters: make(map[string]chan storage.Result), doneCh: make(chan struct{})}
 	p.bufs.New = func() any { b := make([]byte, 0, 512); return &b }
 	return p, nil
@@ -160,10 +171,19 @@ func (p *Pipeline) Record(h *storage.Hit) error {
 	*bp = b
 	p.bufs.Put(bp)
 	if err != nil {
-		p.appendFails.Add(1)
+		p.refused(1, err)
 		return fmt.Errorf("cannot record hit: %w", err)
 	}
 	return nil
+}
+
+// refused counts n hits a Record could not record; a full log means the
+// applier is behind: the pipeline is draining until it caught up.
+func (p *Pipeline) refused(n int, err error) {
+	p.appendFails.Add(uint64(n))
+	if errors.Is(err, wal.ErrFull) {
+		p.draining.Store(true)
+	}
 }
 
 // RecordAll makes several hits durable together (one group commit for a
@@ -171,16 +191,19 @@ func (p *Pipeline) Record(h *storage.Hit) error {
 func (p *Pipeline) RecordAll(hits []storage.Hit) error {
 	var recs [][]byte
 	size := 0
+	recorded := 0
 	flush := func() error {
 		if len(recs) == 0 {
 			return nil
 		}
 		_, err := p.hits.Append(recs...)
+		n := len(recs)
 		recs, size = recs[:0], 0
 		if err != nil {
-			p.appendFails.Add(1)
+			p.refused(len(hits)-recorded, err) // this append and those not tried
 			return fmt.Errorf("cannot record %d hits: %w", len(hits), err)
 		}
+		recorded += n
 		return nil
 	}
 	for i := range hits {
@@ -313,18 +336,22 @@ func (p *Pipeline) advance(pos wal.Pos) {
 
 // Stats are the pipeline's gauges, for /metrics and /readyz.
 type Stats struct {
-	Applied     uint64 // hits decided since start
-	Backlog     uint64 // bytes of hits waiting for the ledger
-	LedgerDown  bool   // the last Apply failed; hits are queued on disk
+	Applied    uint64 // hits decided since start
+	Backlog    uint64 // bytes of hits waiting for the ledger
+	LedgerDown bool   // the last Apply failed; hits are queued on disk
+	// Draining: hits piled up in the hits log (the ledger was down, or
+	// the log refused a hit at its cap) and the applier has not caught up
+	// with them yet.
+	Draining    bool
 	LastError   string
 	BadRecords  uint64 // hits-log records that could not be decoded (skipped)
-	AppendFails uint64 // Record calls that failed (hits not recorded)
+	AppendFails uint64 // hits Record and RecordAll could not record
 	Hits, Rows  wal.Stats
 }
 
 // Stats returns current figures.
 func (p *Pipeline) Stats() Stats {
-	s := Stats{Applied: p.applied.Load(), LedgerDown: p.ledgerDown.Load(),
+	s := Stats{Applied: p.applied.Load(), LedgerDown: p.ledgerDown.Load(), Draining: p.draining.Load(),
 		BadRecords: p.badRecords.Load(), AppendFails: p.appendFails.Load(),
 		Hits: p.hits.Stats(), Rows: p.rows.Stats()}
 	if end, done := uint64(p.hits.End()), p.donePos.Load(); end > done {

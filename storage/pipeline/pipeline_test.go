@@ -358,6 +358,148 @@ func TestLogsAreBoundedByTheirCap(t *testing.T) {
 	}
 }
 
+// A node whose hits log filled while the ledger was cut drains and takes
+// hits again by itself once the ledger is back: the log's space is freed
+// as the applier (and the rows' shipper) move past it, even with a cap of
+// the smallest size the server allows.
+func TestFullLogDrainsAndRecordsAgain(t *testing.T) {
+	opt, err := redis.ParseURL(testenv.Redis(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := testenv.NewProxy(t, opt.Addr)
+	l, err := redisledger.OpenURL(fmt.Sprintf("redis://%s/%d", proxy.Addr(), opt.DB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	acct := account(t, l)
+	const limit = 1 << 20
+	p := start(t, t.TempDir(), l, Config{MaxBytes: limit})
+	stopShipping := shipRows(t, p.Pipeline)
+	defer stopShipping()
+
+	proxy.Cut()
+	recorded := 0
+	for ; ; recorded++ {
+		err := p.Record(sale(acct, recorded))
+		if errors.Is(err, wal.ErrFull) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if recorded > 100000 {
+			t.Fatal("the hits log never reached its cap")
+		}
+	}
+	if st := p.Stats(); !st.Hits.Full || !st.Draining {
+		t.Fatalf("after ErrFull: %+v, want the hits log full and the pipeline draining", st)
+	}
+	proxy.Restore()
+	p.sync(t)
+	for i := recorded; i < recorded+100; i++ {
+		if err := p.Record(sale(acct, i)); err != nil {
+			t.Fatalf("hit %d after the backlog drained: %v (stats %+v)", i, err, p.Stats())
+		}
+	}
+	recorded += 100
+	p.sync(t)
+	wantSales(t, l, acct, int64(recorded))
+	if st := p.Stats(); st.Hits.Full || st.Draining || st.LedgerDown {
+		t.Fatalf("after the drain: %+v, want nothing full, down or draining", st)
+	}
+}
+
+// A deferred hit (answered before its account could be read) is decided
+// by the resolver before it goes to the ledger, in its place in the log:
+// the hits after it wait while the resolver cannot decide it yet, and
+// one the resolver refuses gets its row like any refused hit.
+func TestDeferredHitsAreDecidedInOrder(t *testing.T) {
+	l := embeddedLedger(t)
+	acct := account(t, l)
+	var mu sync.Mutex
+	unavailable := 3 // the resolver's first answers: the ledger is still down
+	resolve := func(_ context.Context, h *storage.Hit) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if unavailable > 0 {
+			unavailable--
+			return fmt.Errorf("account: %w", storage.ErrUnavailable)
+		}
+		if h.Deferred.Query == "bad" {
+			h.Status, h.Reason = storage.StatusRejected, "invalid_amount"
+			return nil
+		}
+		*h = *sale(acct, 0) // the order the first hit names, with its amount
+		h.ID = "deferred"
+		return nil
+	}
+	dir := t.TempDir()
+	p, err := Open(Config{Dir: dir}, Deps{Ledger: l, Log: zerolog.Nop(), Resolve: resolve})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, 5*time.Second) }()
+	defer func() { cancel(); <-done; p.Close() }()
+
+	first := &storage.Hit{ID: "deferred", Time: t0, Account: acct, Kind: storage.KindPixel,
+		Deferred: &storage.Request{Query: "orderId=o0&amount=10"}}
+	refresh := sale(acct, 0) // the same order, answered once the account was read
+	bad := &storage.Hit{ID: "bad", Time: t0, Account: acct, Kind: storage.KindPixel, Deferred: &storage.Request{Query: "bad"}}
+	for _, h := range []*storage.Hit{first, refresh, bad} {
+		if err := p.Record(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer scancel()
+	if err := p.Sync(sctx); err != nil {
+		t.Fatalf("hits not decided: %v (%+v)", err, p.Stats())
+	}
+	got := rows(t, p.Rows())
+	if len(got) != 3 {
+		t.Fatalf("%d rows, want 3", len(got))
+	}
+	for i, want := range []struct {
+		id     string
+		status storage.Status
+	}{{"deferred", storage.StatusAccepted}, {refresh.ID, storage.StatusDuplicate}, {"bad", storage.StatusRejected}} {
+		if got[i].ID != want.id || got[i].Status != want.status || got[i].Deferred != nil {
+			t.Errorf("row %d: %s %s (request kept: %v), want %s %s", i, got[i].ID, got[i].Status, got[i].Deferred != nil, want.id, want.status)
+		}
+	}
+	wantSales(t, l, acct, 1)
+}
+
+// shipRows stands in for the ClickHouse shipper: it reads the rows log
+// and releases what it read, so that the rows log is bounded by the
+// backlog alone.
+func shipRows(t *testing.T, p *Pipeline) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r := p.Rows().NewReader(p.Rows().First())
+		defer r.Close()
+		for {
+			for {
+				if _, _, err := r.Next(); err != nil {
+					break
+				}
+			}
+			_ = p.Rows().Release(r.Pos())
+			if err := p.Rows().Wait(ctx, r.Pos()); err != nil {
+				return
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

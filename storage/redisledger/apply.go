@@ -33,6 +33,9 @@ const maxAttempts = 64
 // the caller may retry the batch (ops already applied come back as
 // duplicates: exactly once by log position, storage.Op.Log).
 func (l *Ledger) Apply(ctx context.Context, ops []storage.Op) ([]storage.Result, error) {
+	if err := l.checkFirst(ctx); err != nil {
+		return nil, err
+	}
 	results := make([]storage.Result, len(ops))
 	if len(ops) == 0 {
 		return results, nil

@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/pixelpost/pixelpost/storage"
 )
 
 // CheckConfig checks the settings of every master that the ledger relies
@@ -18,14 +20,17 @@ import (
 // unreachable server is an error wrapping storage.ErrUnavailable.
 func (l *Ledger) CheckConfig(ctx context.Context) (warnings []string, err error) {
 	var mu sync.Mutex
-	var errs []error
+	var ce checkError
 	check := func(ctx context.Context, c *redis.Client) error {
 		w, err := checkNode(ctx, c)
 		mu.Lock()
 		defer mu.Unlock()
 		warnings = append(warnings, w...)
-		if err != nil {
-			errs = append(errs, err)
+		switch {
+		case errors.Is(err, storage.ErrUnavailable):
+			ce.unreachable = append(ce.unreachable, err)
+		case err != nil:
+			ce.refused = append(ce.refused, err)
 		}
 		return nil
 	}
@@ -39,7 +44,19 @@ func (l *Ledger) CheckConfig(ctx context.Context) (warnings []string, err error)
 	default:
 		return []string{fmt.Sprintf("redis config not checked: unsupported client %T", l.c)}, nil
 	}
-	return warnings, errors.Join(errs...)
+	if len(ce.refused)+len(ce.unreachable) == 0 {
+		return warnings, nil
+	}
+	return warnings, &ce
+}
+
+// checkError is CheckConfig's: the servers refused, and those that could
+// not be reached.
+type checkError struct{ refused, unreachable []error }
+
+func (e *checkError) Error() string { return errors.Join(e.Unwrap()...).Error() }
+func (e *checkError) Unwrap() []error {
+	return append(append([]error(nil), e.refused...), e.unreachable...)
 }
 
 func checkNode(ctx context.Context, c *redis.Client) (warnings []string, err error) {
@@ -75,4 +92,39 @@ func checkNode(ctx context.Context, c *redis.Client) (warnings []string, err err
 			"set appendonly yes with appendfsync everysec (pixelpost reconcile repairs what is lost)", addr))
 	}
 	return warnings, err
+}
+
+// Unreachable reports whether a CheckConfig error only says that servers
+// could not be reached (none was found to refuse).
+func Unreachable(err error) bool {
+	var ce *checkError
+	if errors.As(err, &ce) {
+		return len(ce.refused) == 0
+	}
+	return errors.Is(err, storage.ErrUnavailable)
+}
+
+// CheckLater is for a ledger opened while Redis could not be reached
+// (CheckConfig failed, Unreachable): instead of refusing to start, the
+// process takes hits, which wait in its log, and the first Apply (or Ping)
+// checks the configuration. Until it passes, Apply applies nothing and
+// returns an error wrapping storage.ErrUnavailable, saying why (Redis is
+// still unreachable, or its configuration is refused): the hits keep
+// waiting, and are applied once the configuration is right.
+func (l *Ledger) CheckLater() { l.unchecked.Store(true) }
+
+// checkFirst runs the check CheckLater deferred, once it passes.
+func (l *Ledger) checkFirst(ctx context.Context) error {
+	if !l.unchecked.Load() {
+		return nil
+	}
+	_, err := l.CheckConfig(ctx)
+	switch {
+	case err == nil:
+		l.unchecked.Store(false)
+		return nil
+	case Unreachable(err):
+		return err
+	}
+	return fmt.Errorf("%w: redis refused: %w", storage.ErrUnavailable, err)
 }

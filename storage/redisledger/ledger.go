@@ -32,9 +32,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -61,6 +63,10 @@ type Ledger struct {
 	commitScript *redis.Script
 	cache        *recCache
 	states       states
+
+	// unchecked: the configuration could not be checked when the ledger
+	// was opened (CheckLater); Apply and Ping check it first.
+	unchecked atomic.Bool
 }
 
 var _ storage.Ledger = (*Ledger)(nil)
@@ -86,13 +92,85 @@ func OpenURL(url string) (*Ledger, error) {
 
 // OpenCluster opens a ledger on a Redis Cluster given seed addresses
 // (host:port). It does no I/O. Close closes the client.
-func OpenCluster(addrs []string) (*Ledger, error) {
+//
+// The client follows the cluster through failovers: MOVED and ASK
+// replies are followed at once, other failures retried with backoff
+// (ClusterOptions defaults), and a failure to reach a server makes the
+// client read the slot map again (followFailover): a dead master's
+// replica, once promoted, answers for its slots within a few hundred
+// milliseconds, not at the next periodic refresh.
+func OpenCluster(addrs []string) (*Ledger, error) { return OpenClusterNAT(addrs, nil) }
+
+// OpenClusterNAT is OpenCluster for a cluster whose servers announce
+// addresses pixelpost cannot reach as they are (behind NAT, in
+// containers): nat maps an announced host:port to the host:port to dial.
+// Addresses it does not name are dialled as announced.
+func OpenClusterNAT(addrs []string, nat map[string]string) (*Ledger, error) {
 	if len(addrs) == 0 {
 		return nil, errors.New("cannot open redis cluster: no seed address")
 	}
-	l := New(redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs}), Config{})
+	opt := &redis.ClusterOptions{
+		Addrs: addrs,
+		// A dead master refuses connections at once; the cluster client
+		// tries another route rather than dialling it again and again.
+		DialerRetries: 2,
+		// Bounds how stale the slot map can get without any error.
+		ClusterStateReloadInterval: 10 * time.Second,
+	}
+	if len(nat) > 0 {
+		d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 5 * time.Minute}
+		opt.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if to, ok := nat[addr]; ok {
+				addr = to
+			}
+			return d.DialContext(ctx, network, addr)
+		}
+	}
+	c := redis.NewClusterClient(opt)
+	c.AddHook(followFailover{c})
+	l := New(c, Config{})
 	l.ownsClient = true
 	return l, nil
+}
+
+// followFailover reloads a cluster client's slot map when a command could
+// not reach its server. A dead master answers nothing, so no MOVED reply
+// tells the client that its replica took over; without this the client
+// would keep dialling the dead address until its periodic refresh.
+// Reloads are coalesced by the client (one at a time, 200 ms apart).
+type followFailover struct{ c *redis.ClusterClient }
+
+func (f followFailover) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (f followFailover) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		f.check(ctx, err)
+		return err
+	}
+}
+
+func (f followFailover) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		f.check(ctx, err)
+		return err
+	}
+}
+
+// check reloads the slot map after a failure that is not a reply of a
+// live server (a refused or broken connection, a timeout) or that says
+// the cluster is changing (CLUSTERDOWN, TRYAGAIN, MASTERDOWN).
+func (f followFailover) check(ctx context.Context, err error) {
+	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, redis.ErrClosed) || ctx.Err() != nil {
+		return
+	}
+	var rerr redis.Error
+	if errors.As(err, &rerr) && !redis.HasErrorPrefix(err, "CLUSTERDOWN") &&
+		!redis.HasErrorPrefix(err, "TRYAGAIN") && !redis.HasErrorPrefix(err, "MASTERDOWN") {
+		return
+	}
+	f.c.ReloadState(ctx)
 }
 
 // Close closes the client when the ledger opened it (OpenURL, OpenCluster).
@@ -106,8 +184,12 @@ func (l *Ledger) Close() error {
 	return nil
 }
 
-// Ping reports whether Redis answers (on a cluster: the node of a random slot).
+// Ping reports whether Redis answers (on a cluster: the node of a random
+// slot), and, after CheckLater, why it is refused.
 func (l *Ledger) Ping(ctx context.Context) error {
+	if err := l.checkFirst(ctx); err != nil {
+		return err
+	}
 	if err := l.c.Ping(ctx).Err(); err != nil {
 		return wrap("cannot ping redis", err)
 	}

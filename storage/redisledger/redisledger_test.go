@@ -726,3 +726,21 @@ func TestAttendeeClicksExpireWithTheirLastClick(t *testing.T) {
 		}
 	})
 }
+
+// A lead card may send an email and nothing else: its op's profile is
+// empty, and nil once read back from the hits log. The script gets an
+// empty object: it used to fail on null at every retry, and the node's
+// applier stayed stuck behind that hit.
+func TestLeadWithOnlyAnEmail(t *testing.T) {
+	servers(t, func(t *testing.T, l *Ledger) {
+		acct := newAccount(t, l)
+		res := applyOK(t, l, storage.Op{HitID: randomID("hit-"), Account: acct, Kind: storage.OpLead, Time: base,
+			AttendeeEmail: "only-email@example.com"})
+		if res[0].Status == storage.StatusRejected {
+			t.Fatalf("lead with only an email: %+v", res[0])
+		}
+		if _, err := l.Attendee(t.Context(), acct, "only-email@example.com"); err != nil {
+			t.Fatalf("the lead's attendee: %v", err)
+		}
+	})
+}

@@ -92,7 +92,8 @@ type Options struct {
 	// One process at a time may open it.
 	Dir string
 	// SegmentBytes is the size at which a new segment is started (0 = 64 MiB,
-	// at least 1 KiB). Release reclaims space in whole segments.
+	// or MaxBytes/16 when that is smaller; at least 1 KiB, at most half of
+	// MaxBytes). Release reclaims space in whole segments.
 	SegmentBytes int64
 	// MaxBytes caps the sum of all segment files (0 = 4 GiB): 4 GiB holds
 	// about 13 million 300-byte hits, some hours of peak load while
@@ -125,6 +126,9 @@ const (
 	defaultSyncInterval = 2 * time.Millisecond
 	maxSyncInterval     = 10 * time.Millisecond
 	minSegmentBytes     = 1 << 10
+	// segmentsPerCap: by default a segment is at most 1/16 of MaxBytes,
+	// so a full log frees all but that much once it is read.
+	segmentsPerCap = 16
 )
 
 func (o *Options) setDefaults() error {
@@ -133,16 +137,21 @@ func (o *Options) setDefaults() error {
 		errs = append(errs, errors.New("dir is required"))
 	}
 	switch {
-	case o.SegmentBytes == 0:
-		o.SegmentBytes = defaultSegmentBytes
-	case o.SegmentBytes < minSegmentBytes:
-		errs = append(errs, fmt.Errorf("segment size %d is below %d", o.SegmentBytes, minSegmentBytes))
-	}
-	switch {
 	case o.MaxBytes == 0:
 		o.MaxBytes = defaultMaxBytes
 	case o.MaxBytes < 0:
 		errs = append(errs, fmt.Errorf("negative max bytes %d", o.MaxBytes))
+	}
+	// Release frees whole segments and never the active one: a full log
+	// that was read to its end has room again only if its active segment
+	// is a small part of the cap.
+	switch {
+	case o.SegmentBytes == 0:
+		o.SegmentBytes = min(defaultSegmentBytes, max(minSegmentBytes, o.MaxBytes/segmentsPerCap))
+	case o.SegmentBytes < minSegmentBytes:
+		errs = append(errs, fmt.Errorf("segment size %d is below %d", o.SegmentBytes, minSegmentBytes))
+	case o.MaxBytes > 0 && o.SegmentBytes > o.MaxBytes/2:
+		errs = append(errs, fmt.Errorf("segment size %d is over half of max bytes %d: a full log could never be released", o.SegmentBytes, o.MaxBytes))
 	}
 	switch {
 	case o.SyncInterval == 0:

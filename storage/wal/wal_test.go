@@ -339,6 +339,15 @@ func TestOptionsValidation(t *testing.T) {
 	if o.SegmentBytes != 64<<20 || o.MaxBytes != 4<<30 || o.SyncInterval != 2*time.Millisecond {
 		t.Fatalf("defaults %+v", o)
 	}
+	// A small cap gets small segments: Release never frees the active one.
+	small := Options{Dir: "x", MaxBytes: 1 << 20}
+	if err := small.setDefaults(); err != nil || small.SegmentBytes != 64<<10 {
+		t.Fatalf("segment of a 1 MiB log: %d (%v), want 64 KiB", small.SegmentBytes, err)
+	}
+	if _, err := Open(Options{Dir: t.TempDir(), MaxBytes: 1 << 20, SegmentBytes: 1 << 20}); err == nil ||
+		!strings.Contains(err.Error(), "half of max bytes") {
+		t.Fatalf("a segment as large as the cap: %v, want refused", err)
+	}
 }
 
 func TestSecondOpenFails(t *testing.T) {
