@@ -149,7 +149,7 @@ func (t *Txn) eraseOrders(id string, er *storage.Erasure) error {
 		for _, w := range o.Webinars {
 			st := t.ch.stats(w)
 			st.Sales--
-			st.Revenue.add(o.Currency, -o.Amount)
+			st.Revenue.Add(o.Currency, -o.Amount)
 		}
 		er.Orders++
 	}

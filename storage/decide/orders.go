@@ -97,13 +97,13 @@ func (t *Txn) applyEffect(orderKey string, eff attribution.Effect) error {
 	o := eff.Order
 	if eff.Diff != 0 {
 		for _, w := range eff.Existing {
-			t.ch.stats(w).Revenue.add(o.Currency, eff.Diff)
+			t.ch.stats(w).Revenue.Add(o.Currency, eff.Diff)
 		}
 	}
 	for _, w := range eff.Added {
 		st := t.ch.stats(w)
 		st.Sales++
-		st.Revenue.add(o.Currency, o.Amount)
+		st.Revenue.Add(o.Currency, o.Amount)
 	}
 	if o.AttendeeID == "" {
 		return nil
@@ -130,12 +130,12 @@ func (t *Txn) applyEffect(orderKey string, eff attribution.Effect) error {
 	}
 	if eff.AttachAttendee {
 		a.Orders++
-		a.LTV.add(o.Currency, o.Amount)
+		a.LTV.Add(o.Currency, o.Amount)
 		converts = o.Webinars
 		c := t.attendeeChange(o.AttendeeID)
 		c.NewOrders = append(c.NewOrders, ListedOrder{Key: orderKey, FirstSeen: nanos(o.FirstSeen)})
 	} else {
-		a.LTV.add(o.Currency, eff.Diff)
+		a.LTV.Add(o.Currency, eff.Diff)
 	}
 	for _, w := range converts {
 		if err := t.convertsFor(o.AttendeeID, a, w); err != nil {

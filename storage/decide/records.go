@@ -102,7 +102,8 @@ type Retained struct {
 // Money is money per currency; an entry back at 0 is deleted.
 type Money map[string]attribution.Micros
 
-func (m *Money) add(currency string, v attribution.Micros) {
+// Add adds v in currency.
+func (m *Money) Add(currency string, v attribution.Micros) {
 	if v == 0 {
 		return
 	}

@@ -2,9 +2,6 @@ package embedded
 
 import (
 	"encoding/binary"
-	"errors"
-	"fmt"
-	"slices"
 	"time"
 
 	"github.com/pixelpost/pixelpost/attribution"
@@ -12,12 +9,10 @@ import (
 	"github.com/pixelpost/pixelpost/storage/decide"
 )
 
-// Records are stored in a compact binary form: a version byte, then fields
-// in a fixed order as varints and length-prefixed strings. Money is an int64
-// of micro-units, exact.
-const recordVersion = 1
-
-var errCorrupt = errors.New("corrupt record")
+// Records are stored in a compact binary form: a version byte
+// (decide.RecordVersion), then fields in a fixed order as varints and
+// length-prefixed strings. Money is an int64 of micro-units, exact.
+const recordVersion = decide.RecordVersion
 
 // accountRec is the "meta" value of an account bucket.
 type accountRec struct {
@@ -43,54 +38,10 @@ type statsRec struct {
 	Converted            int64
 	ConvertedRegistrants int64
 	Sales                int64
-	Revenue              moneyMap
-}
-
-// moneyMap is money per currency; entries that reach 0 are deleted.
-type moneyMap map[string]attribution.Micros
-
-func (m *moneyMap) add(currency string, v attribution.Micros) {
-	if v == 0 {
-		return
-	}
-	if *m == nil {
-		*m = moneyMap{}
-	}
-	if n := (*m)[currency] + v; n != 0 {
-		(*m)[currency] = n
-	} else {
-		delete(*m, currency)
-	}
-}
-
-// public returns a copy without zero totals, never nil.
-func (m moneyMap) public() map[string]attribution.Micros {
-	out := make(map[string]attribution.Micros, len(m))
-	for c, v := range m {
-		if v != 0 {
-			out[c] = v
-		}
-	}
-	return out
+	Revenue              decide.Money
 }
 
 // Encoding.
-
-func appendMoney(b []byte, m moneyMap) []byte {
-	currencies := make([]string, 0, len(m))
-	for c, v := range m {
-		if v != 0 {
-			currencies = append(currencies, c)
-		}
-	}
-	slices.Sort(currencies) // deterministic bytes
-	b = binary.AppendUvarint(b, uint64(len(currencies)))
-	for _, c := range currencies {
-		b = binenc.AppendString(b, c)
-		b = binary.AppendVarint(b, int64(m[c]))
-	}
-	return b
-}
 
 func (r *accountRec) encode() []byte {
 	b := []byte{recordVersion}
@@ -111,64 +62,25 @@ func (r *statsRec) encode() []byte {
 	b = binary.AppendVarint(b, r.Converted)
 	b = binary.AppendVarint(b, r.ConvertedRegistrants)
 	b = binary.AppendVarint(b, r.Sales)
-	return appendMoney(b, r.Revenue)
+	return decide.AppendMoney(b, r.Revenue)
 }
 
-// Decoding. A decoder copies what it reads: bolt's bytes are only valid
-// inside their transaction.
-
-// decoder reads a record after its version byte.
-type decoder struct{ *binenc.Decoder }
-
-func newDecoder(b []byte) decoder {
-	if len(b) == 0 || b[0] != recordVersion {
-		d := decoder{binenc.NewDecoder(nil, errCorrupt)}
-		d.Fail("unknown version")
-		return d
-	}
-	return decoder{binenc.NewDecoder(b[1:], errCorrupt)}
-}
-
-func (d decoder) money() moneyMap {
-	n := d.Uvarint()
-	if n > uint64(d.Len()) {
-		d.Fail("truncated money")
-		return nil
-	}
-	if n == 0 {
-		return nil
-	}
-	m := make(moneyMap, n)
-	for range n {
-		c := d.String()
-		m[c] = attribution.Micros(d.Varint())
-	}
-	return m
-}
-
-func (d decoder) done(what string) error {
-	if d.Err() == nil && d.Len() != 0 {
-		d.Fail("trailing bytes")
-	}
-	if err := d.Err(); err != nil {
-		return fmt.Errorf("cannot decode %s: %w", what, err)
-	}
-	return nil
-}
+// Decoding (decide.NewDecoder: the version byte, then the fields; it copies
+// what it reads, as bolt's bytes are only valid inside their transaction).
 
 func decodeAccount(b []byte) (accountRec, error) {
-	d := newDecoder(b)
+	d := decide.NewDecoder(b)
 	r := accountRec{Name: d.String(), DefaultCurrency: d.String()}
 	if d.Len() > 0 {
 		r.MaxAmount = attribution.Micros(d.Varint())
 	}
-	return r, d.done("account")
+	return r, d.Done("account")
 }
 
 func decodeWebinar(b []byte) (webinarRec, error) {
-	d := newDecoder(b)
+	d := decide.NewDecoder(b)
 	r := webinarRec{Name: d.String(), Tags: d.Strings()}
-	return r, d.done("webinar")
+	return r, d.Done("webinar")
 }
 
 func decodeOrder(b []byte) (*decide.Order, error) { return decide.DecodeOrder(b) }
@@ -176,15 +88,15 @@ func decodeOrder(b []byte) (*decide.Order, error) { return decide.DecodeOrder(b)
 func decodeAttendee(b []byte) (*decide.Attendee, error) { return decide.DecodeAttendee(b) }
 
 func decodeStats(b []byte) (*statsRec, error) {
-	d := newDecoder(b)
+	d := decide.NewDecoder(b)
 	r := &statsRec{
 		Registrants:          d.Varint(),
 		Converted:            d.Varint(),
 		ConvertedRegistrants: d.Varint(),
 		Sales:                d.Varint(),
-		Revenue:              d.money(),
+		Revenue:              d.Money(),
 	}
-	return r, d.done("stats")
+	return r, d.Done("stats")
 }
 
 // Times are unix nanoseconds in records, and big-endian with the sign bit

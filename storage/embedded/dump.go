@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pixelpost/pixelpost/storage"
+	"github.com/pixelpost/pixelpost/storage/decide"
 )
 
 var _ storage.StateDumper = (*Ledger)(nil)
@@ -140,7 +141,7 @@ func dumpWebinars(b acctBuckets, s *storage.AccountState) error {
 			return err
 		}
 		ws.Stats = storage.WebinarStats{Registrants: rec.Registrants, Converted: rec.Converted,
-			ConvertedRegistrants: rec.ConvertedRegistrants, Sales: rec.Sales, Revenue: rec.Revenue.public()}
+			ConvertedRegistrants: rec.ConvertedRegistrants, Sales: rec.Sales, Revenue: rec.Revenue.Public()}
 		s.Webinars[string(k)] = ws
 		return nil
 	})
@@ -150,7 +151,7 @@ func dumpWebinars(b acctBuckets, s *storage.AccountState) error {
 	err = b.registrants.ForEach(func(k, v []byte) error {
 		w, id, ok := unpair(k)
 		if !ok || len(v) < 8 {
-			return fmt.Errorf("registrant: %w", errCorrupt)
+			return fmt.Errorf("registrant: %w", decide.ErrCorrupt)
 		}
 		ws, err := webinarOf(s, w, "registrant")
 		if err != nil {
@@ -167,7 +168,7 @@ func dumpWebinars(b acctBuckets, s *storage.AccountState) error {
 	return b.tags.ForEach(func(k, _ []byte) error {
 		tag, w, ok := unpair(k)
 		if !ok {
-			return fmt.Errorf("tag index: %w", errCorrupt)
+			return fmt.Errorf("tag index: %w", decide.ErrCorrupt)
 		}
 		h := storage.HashID(tag)
 		s.Tags[h] = append(s.Tags[h], w)
@@ -242,7 +243,7 @@ func dumpAttendees(b acctBuckets, s *storage.AccountState) error {
 	if eb := b.root.Bucket(bucketErased); eb != nil {
 		return eb.ForEach(func(k, v []byte) error {
 			if len(v) != 8 {
-				return fmt.Errorf("tombstone of %q: %w", k, errCorrupt)
+				return fmt.Errorf("tombstone of %q: %w", k, decide.ErrCorrupt)
 			}
 			s.Erased[string(k)] = fromNanos(timeFromKey(v))
 			return nil
@@ -285,7 +286,7 @@ func dumpS2S(b acctBuckets, s *storage.AccountState) error {
 		err := ab.ForEach(func(k, _ []byte) error {
 			id, click, ok := unpair(k)
 			if !ok {
-				return fmt.Errorf("click tie: %w", errCorrupt)
+				return fmt.Errorf("click tie: %w", decide.ErrCorrupt)
 			}
 			ties[[2]string{id, click}] = true
 			h := storage.HashID(id)
@@ -300,7 +301,7 @@ func dumpS2S(b acctBuckets, s *storage.AccountState) error {
 		err := cb.ForEach(func(k, _ []byte) error {
 			click, id, ok := unpair(k)
 			if !ok {
-				return fmt.Errorf("click tie: %w", errCorrupt)
+				return fmt.Errorf("click tie: %w", decide.ErrCorrupt)
 			}
 			if !ties[[2]string{id, click}] {
 				return fmt.Errorf("click %q is tied to %q by click only", click, id)
@@ -339,7 +340,7 @@ func dumpConfig(tx *bolt.Tx, b acctBuckets, account string, s *storage.AccountSt
 	return routes.ForEach(func(k, owner []byte) error {
 		kind, id, ok := unpair(k)
 		if !ok {
-			return fmt.Errorf("route: %w", errCorrupt)
+			return fmt.Errorf("route: %w", decide.ErrCorrupt)
 		}
 		if string(owner) == account {
 			s.Claims[kind] = append(s.Claims[kind], id)

@@ -253,7 +253,7 @@ func (l *Ledger) WebinarStats(ctx context.Context, account, webinarID string) (s
 			Converted:            rec.Converted,
 			ConvertedRegistrants: rec.ConvertedRegistrants,
 			Sales:                rec.Sales,
-			Revenue:              rec.Revenue.public(),
+			Revenue:              rec.Revenue.Public(),
 		}
 		return nil
 	})
@@ -368,13 +368,13 @@ func attendeeOrders(b acctBuckets, attendeeID string) ([]storage.Order, error) {
 	c := b.attOrders.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		if len(k) < len(prefix)+8 {
-			return nil, fmt.Errorf("attendee order index: %w", errCorrupt)
+			return nil, fmt.Errorf("attendee order index: %w", decide.ErrCorrupt)
 		}
 		key := k[len(prefix)+8:]
 		if len(v) == 0 {
 			v = b.orders.Get(key)
 			if v == nil {
-				return nil, fmt.Errorf("order %q of attendee %q: %w", key, attendeeID, errCorrupt)
+				return nil, fmt.Errorf("order %q of attendee %q: %w", key, attendeeID, decide.ErrCorrupt)
 			}
 		}
 		rec, err := decodeOrder(v)
@@ -402,7 +402,7 @@ func (l *Ledger) Registrants(ctx context.Context, account, webinarID string) ([]
 		c := b.registrants.Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			if len(v) < 8 {
-				return fmt.Errorf("registrant: %w", errCorrupt)
+				return fmt.Errorf("registrant: %w", decide.ErrCorrupt)
 			}
 			out = append(out, storage.Registrant{
 				AttendeeID:   string(k[len(prefix):]),

@@ -96,7 +96,7 @@ func (v *view) Registration(w, id string) (*decide.Registration, error) {
 		return nil, nil
 	}
 	if len(val) < 8 {
-		return nil, fmt.Errorf("registrant: %w", errCorrupt)
+		return nil, fmt.Errorf("registrant: %w", decide.ErrCorrupt)
 	}
 	return &decide.Registration{At: timeFromKey(val), Email: string(val[8:])}, nil
 }

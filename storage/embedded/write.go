@@ -195,7 +195,7 @@ func (w writer) stats(ch *decide.Changes) error {
 		st.ConvertedRegistrants += d.ConvertedRegistrants
 		st.Sales += d.Sales
 		for cur, v := range d.Revenue {
-			st.Revenue.add(cur, v)
+			st.Revenue.Add(cur, v)
 		}
 		if err := w.b.stats.Put([]byte(web), st.encode()); err != nil {
 			return err

@@ -39,7 +39,10 @@ func TestClusterFailoverIsFollowed(t *testing.T) {
 	killed := time.Now()
 
 	// As the applier does: the same batch again until it is applied.
-	ops := []storage.Op{conv(acct, "during-failover", 10*attribution.MicrosPerUnit)}
+	// At its place in a hits log: sent again, it is recognised by it.
+	op := conv(acct, "during-failover", 10*attribution.MicrosPerUnit)
+	op.Log, op.Pos = "failover-node", 1
+	ops := []storage.Op{op}
 	var lastErr error
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
