@@ -105,7 +105,7 @@ func newHarnessWith(t *testing.T, deps Deps, flags ...string) *harness {
 // settle waits until the ledger has applied every hit recorded so far.
 func (h *harness) settle() {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := h.srv.Settle(ctx); err != nil {
 		h.t.Fatalf("hits not applied: %v", err)

@@ -47,7 +47,7 @@ func StartReplicaCluster(t testing.TB, masters, replicas int, nodeTimeout time.D
 	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
 		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
 	}
-	c.WaitOK(30 * time.Second)
+	c.WaitOK(2 * time.Minute) // generous: CI machines are loaded
 	return c
 }
 
@@ -67,7 +67,7 @@ func (c *ReplicaCluster) start(server, addr string, nodeTimeout time.Duration) {
 		c.t.Fatalf("cannot start redis-server on %s: %v", addr, err)
 	}
 	c.procs[addr] = cmd
-	c.waitFor("redis-server on "+addr+" to answer", 10*time.Second, func() bool {
+	c.waitFor("redis-server on "+addr+" to answer", time.Minute, func() bool {
 		return c.cli(addr, "ping") == "PONG"
 	})
 }
@@ -116,7 +116,7 @@ func (c *ReplicaCluster) MasterOf(key string) string {
 // every write the master has (so that killing it loses nothing).
 func (c *ReplicaCluster) WaitReplicated(addr string) {
 	c.t.Helper()
-	c.waitFor("the replicas of "+addr+" to catch up", 10*time.Second, func() bool {
+	c.waitFor("the replicas of "+addr+" to catch up", time.Minute, func() bool {
 		var master string
 		offsets := 0
 		for _, line := range strings.Split(c.cli(addr, "info", "replication"), "\n") {

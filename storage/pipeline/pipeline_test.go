@@ -195,7 +195,7 @@ func TestRecordAndWaitReturnsTheLedgerResult(t *testing.T) {
 	l := embeddedLedger(t)
 	acct := account(t, l)
 	p := start(t, t.TempDir(), l, Config{})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	h := sale(acct, 1)
 	res, err := p.RecordAndWait(ctx, h)
