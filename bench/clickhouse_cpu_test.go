@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -73,7 +74,7 @@ var benchMonth = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 func insertRun(t *testing.T, base, pid string, monthly bool, batch, rate, secs int) (int, time.Duration, uint64) {
 	t.Helper()
 	ctx := context.Background()
-	dsn := strings.TrimSuffix(base, "/pixelpost_test") + fmt.Sprintf("/pp_chcpu_%d", time.Now().UnixNano())
+	dsn := strings.TrimSuffix(base, "/pixelpost_test") + fmt.Sprintf("/pp_chcpu_%d", rand.Uint64())
 	c, err := clickhouse.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -111,8 +112,9 @@ func insertRun(t *testing.T, base, pid string, monthly bool, batch, rate, secs i
 	waitMerges(t, conn)
 
 	cpu0 := serverCPU(t, pid)
-	start := time.Now()
 	every := time.Duration(batch) * time.Second / time.Duration(rate)
+	pace := time.NewTicker(every) // the insert rate, whatever the wall clock says
+	defer pace.Stop()
 	total := rate * secs
 	day21 := benchMonth.AddDate(0, 0, 20)
 	hits = hits[:0]
@@ -125,8 +127,7 @@ func insertRun(t *testing.T, base, pid string, monthly bool, batch, rate, secs i
 		if err := c.Insert(ctx, hits); err != nil {
 			t.Fatal(err)
 		}
-		next := start.Add(time.Duration(sent/batch+1) * every)
-		time.Sleep(time.Until(next))
+		<-pace.C
 	}
 	waitMerges(t, conn)
 	cpu := serverCPU(t, pid) - cpu0
@@ -158,7 +159,7 @@ func benchRow(n int, at time.Time) storage.Hit {
 func waitMerges(t *testing.T, conn ch.Conn) {
 	t.Helper()
 	quiet := 0
-	for deadline := time.Now().Add(5 * time.Minute); quiet < 3 && time.Now().Before(deadline); time.Sleep(time.Second) {
+	for polls := 0; quiet < 3 && polls < 300; polls, _ = polls+1, <-time.After(time.Second) {
 		var n uint64
 		if err := conn.QueryRow(context.Background(), "SELECT count() FROM system.merges").Scan(&n); err != nil {
 			t.Fatal(err)

@@ -22,7 +22,8 @@ import (
 	"github.com/pixelpost/pixelpost/storage/redisledger"
 )
 
-var t0 = time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+// t0 is pinned: the fold must give the same totals whatever the hour.
+var t0 = testenv.PinnedNow
 
 // hits is a realistic mix for one account: sales, refreshes that replace
 // the amount, recurring charges without a webinar, registrations, a
