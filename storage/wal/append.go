@@ -5,17 +5,25 @@ import (
 	"time"
 )
 
-// batch is one group commit: the frames of the Appends that share a write
-// and an fsync.
+// batch is what the flusher writes with one write(2): the frames of the
+// Appends that arrived while it wrote the previous one. Once written it
+// waits for the syncer, whose one fsync covers every batch written before
+// it started (the group commit).
 type batch struct {
-	buf    []byte
-	splits []int // offsets in buf where a new segment starts
-	n      int   // records
-	calls  int   // Append calls
-	end    Pos   // position after the last record
-	busy   bool  // its first record came while the previous batch was being flushed
-	done   chan struct{}
-	err    error // set before done is closed
+	buf       []byte
+	splits    []int // offsets in buf where a new segment starts
+	n         int   // records
+	calls     int   // Append and AppendWritten calls
+	wantsSync bool  // an Append or Rotate waits for its fsync: sync at once
+	end       Pos   // position after the last record
+	written   chan struct{}
+	writeErr  error // set before written is closed
+	done      chan struct{}
+	err       error // set before done is closed; done closes after written
+}
+
+func newBatch(buf []byte, splits []int) *batch {
+	return &batch{buf: buf, splits: splits, written: make(chan struct{}), done: make(chan struct{})}
 }
 
 // Append writes recs as consecutive records and returns once they are
@@ -28,6 +36,23 @@ type batch struct {
 // Append (the page cache cannot be trusted after a failed fsync): close it
 // and reopen to recover.
 func (l *Log) Append(recs ...[]byte) (Pos, error) {
+	return l.append(recs, true)
+}
+
+// AppendWritten is Append for a sender that never retries (a browser
+// loading an image): it returns once recs are written to the segment file,
+// without waiting for their fsync. A crash or kill -9 of the process does
+// not lose them (the kernel has them); a crash of the machine can, if it
+// comes before the fsync, which starts at most Options.SyncCadence after
+// the write. End, Readers and Wait still see them only once synced, so a
+// consumer of the log never acts on a record the log could lose. It never
+// waits behind an fsync in progress. Errors as for Append; an fsync that
+// fails after AppendWritten returned fails the Log, as for Append.
+func (l *Log) AppendWritten(recs ...[]byte) (Pos, error) {
+	return l.append(recs, false)
+}
+
+func (l *Log) append(recs [][]byte, waitSync bool) (Pos, error) {
 	var size int64
 	for _, r := range recs {
 		if len(r) > MaxRecordSize {
@@ -80,9 +105,6 @@ func (l *Log) Append(recs ...[]byte) (Pos, error) {
 	l.reserved += need
 
 	b := l.cur
-	if b.n == 0 {
-		b.busy = l.flushing
-	}
 	before := b.n
 	for _, r := range recs {
 		fs := frameHeaderSize + int64(len(r))
@@ -96,16 +118,22 @@ func (l *Log) Append(recs ...[]byte) (Pos, error) {
 	}
 	b.n += len(recs)
 	b.calls++
+	b.wantsSync = b.wantsSync || waitSync
 	b.end = l.tail
 	end := l.tail
-	// Kick the flusher for the first record, and when a lingering batch
-	// reaches its target.
-	wake := before == 0 || (before < l.prevN && b.n >= l.prevN)
 	l.mu.Unlock()
-	if wake {
-		l.wake()
+	if before == 0 {
+		l.wake() // the flusher takes the rest when it comes back
 	}
 
+	if !waitSync {
+		<-b.written
+		if b.writeErr != nil {
+			return 0, b.writeErr
+		}
+		l.writtenAcks.Add(1)
+		return end, nil
+	}
 	<-b.done
 	if b.err != nil {
 		return 0, b.err
@@ -145,6 +173,7 @@ func (l *Log) Rotate() (Pos, error) {
 		b.end = l.tail
 	}
 	pending := !b.empty()
+	b.wantsSync = b.wantsSync || pending
 	l.mu.Unlock()
 	if !pending {
 		return pos, nil // the records before pos are durable already
@@ -165,12 +194,17 @@ func (l *Log) wake() {
 }
 
 // flushLoop is the flusher: it takes the filling batch as soon as the
-// previous write and fsync finished, writes it, syncs it, and releases its
-// appenders. The batch that fills during an fsync is the next group commit.
+// previous write finished, writes it (rolling over segments where Append
+// decided), releases its AppendWritten callers and hands it to the syncer.
+// It never waits for an fsync, except the one that seals a segment.
 func (l *Log) flushLoop() {
-	defer close(l.flushDone)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+	defer func() {
+		l.mu.Lock()
+		l.flushed = true
+		l.mu.Unlock()
+		l.wakeSyncer()
+		close(l.flushDone)
+	}()
 	for {
 		l.mu.Lock()
 		for l.cur.empty() && !l.closing {
@@ -182,56 +216,230 @@ func (l *Log) flushLoop() {
 			l.mu.Unlock()
 			return
 		}
-		l.linger(timer)
 		b := l.cur
-		l.cur = &batch{buf: l.spare, splits: l.spareSp, done: make(chan struct{})}
+		l.cur = newBatch(l.spare, l.spareSp)
 		l.spare, l.spareSp = nil, nil
-		l.prevN = b.n
-		l.flushing = true
 		l.space.Broadcast()
 		failed := l.failed
 		l.mu.Unlock()
 
 		err := failed
 		if err == nil {
+			err = l.boundUnsynced(b.end)
+		}
+		if err == nil {
 			err = l.write(b)
 		}
 		if err == nil {
-			l.durable.Store(uint64(b.end))
 			l.appends.Add(uint64(b.calls))
 			l.records.Add(uint64(b.n))
-			l.notify()
 		}
-		l.mu.Lock()
-		l.flushing = false
-		if err != nil && l.failed == nil {
-			l.failed = err
-		}
-		l.mu.Unlock()
-		b.err = err
-		close(b.done)
 		if cap(b.buf) <= 2*maxBatchBytes {
 			l.spare, l.spareSp = b.buf[:0], b.splits[:0]
+		}
+		b.buf, b.splits = nil, nil
+		switch {
+		case err != nil:
+			l.mu.Lock()
+			if l.failed == nil {
+				l.failed = err
+			}
+			l.mu.Unlock()
+			b.writeErr, b.err = err, err
+			close(b.written)
+			close(b.done)
+		case l.opts.DeferSync: // durable means written
+			l.durable.Store(uint64(b.end))
+			l.notify()
+			close(b.written)
+			close(b.done)
+		default:
+			l.mu.Lock()
+			first := len(l.unsynced) == 0
+			if first {
+				l.unsyncedAt = time.Now()
+				l.unsyncedBusy = l.syncing
+			}
+			l.unsynced = append(l.unsynced, b)
+			l.unsyncedN += b.n
+			wake := first || b.wantsSync || l.syncLingering
+			l.mu.Unlock()
+			close(b.written)
+			if wake {
+				l.wakeSyncer()
+			}
 		}
 	}
 }
 
-// linger holds the filling batch, under load only, until as many records
-// joined as the previous group commit had (the appenders it just released
-// tend to come back), for at most SyncInterval. A batch whose first record
-// came while the log was idle is taken at once. Called with l.mu held;
-// Append kicks the flusher when the count is reached.
-func (l *Log) linger(timer *time.Timer) {
-	if !l.cur.busy || l.cur.n >= l.prevN || l.closing || l.opts.NoSync || l.opts.DeferSync {
+func (l *Log) wakeSyncer() {
+	select {
+	case l.syncKick <- struct{}{}:
+	default:
+	}
+}
+
+// syncLoop is the syncer: it fsyncs the active segment, which covers
+// every batch written before the fsync started, then advances the durable
+// end and releases those batches' Append callers. It syncs at once when an
+// Append waits (the group commit: what was written during one fsync shares
+// the next), and otherwise at most SyncCadence after the first unsynced
+// write. Closing syncs everything.
+func (l *Log) syncLoop() {
+	defer close(l.syncDone)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var spare []*batch
+	prevN := 0 // records in the previous fsync
+	for {
+		l.mu.Lock()
+		for {
+			if len(l.unsynced) > 0 && l.syncDue() {
+				break
+			}
+			if len(l.unsynced) == 0 {
+				if l.flushed {
+					l.mu.Unlock()
+					return
+				}
+				l.mu.Unlock()
+				<-l.syncKick
+				l.mu.Lock()
+				continue
+			}
+			wait := l.opts.SyncCadence - time.Since(l.unsyncedAt)
+			l.mu.Unlock()
+			cadence := l.awaitCadence(timer, wait)
+			l.mu.Lock()
+			if cadence {
+				break
+			}
+		}
+		l.linger(timer, prevN)
+		list := l.unsynced
+		prevN = l.unsyncedN
+		l.unsynced, l.unsyncedN, spare = spare[:0], 0, nil
+		l.syncing, l.syncWanted = true, false
+		failed := l.failed
+		l.mu.Unlock()
+
+		err := failed
+		if err == nil {
+			if l.opts.beforeSync != nil {
+				l.opts.beforeSync()
+			}
+			l.syncMu.Lock()
+			err = l.sync()
+			l.syncMu.Unlock()
+		}
+		if err == nil {
+			l.durable.Store(uint64(list[len(list)-1].end))
+		}
+		l.mu.Lock()
+		l.syncing = false
+		if err != nil && l.failed == nil {
+			l.failed = err
+		}
+		l.mu.Unlock()
+		l.notify() // after a failure too: the flusher may wait (boundUnsynced)
+		for i, b := range list {
+			b.err = err
+			close(b.done)
+			list[i] = nil
+		}
+		spare = list[:0]
+	}
+}
+
+// boundUnsynced waits, before the flusher writes up to end, until no more
+// than the torn-tail window would be unsynced: a crash of the machine can
+// then damage only the end that recovery cuts (see the package
+// documentation). Only under a load that writes more than the window
+// (4 MiB) during one fsync.
+func (l *Log) boundUnsynced(end Pos) error {
+	if l.opts.DeferSync || int64(end)-int64(l.durable.Load()) <= l.opts.tornWindow {
+		return nil
+	}
+	l.waiters.Add(1)
+	defer l.waiters.Add(-1)
+	for {
+		l.notifyMu.Lock()
+		ch := l.notifyCh
+		l.notifyMu.Unlock()
+		l.mu.Lock()
+		durable, failed := Pos(l.durable.Load()), l.failed
+		pending := len(l.unsynced) > 0
+		l.syncWanted = pending
+		l.mu.Unlock()
+		switch {
+		case failed != nil:
+			return failed
+		case !pending || int64(end)-int64(durable) <= l.opts.tornWindow:
+			return nil
+		}
+		l.wakeSyncer()
+		<-ch
+	}
+}
+
+// syncDue reports whether the unsynced batches need an fsync now: an
+// Append or Rotate waits for one, the flusher has too much unsynced, or
+// the Log is closing. Called with l.mu held.
+func (l *Log) syncDue() bool {
+	if l.flushed || l.syncWanted {
+		return true
+	}
+	for _, b := range l.unsynced {
+		if b.wantsSync {
+			return true
+		}
+	}
+	return false
+}
+
+// awaitCadence waits up to wait for the cadence's fsync, or until the
+// flusher wakes the syncer (an Append waits, or the Log closes). It
+// reports whether the cadence came.
+func (l *Log) awaitCadence(timer *time.Timer, wait time.Duration) bool {
+	if wait <= 0 {
+		return true
+	}
+	var due <-chan time.Time
+	if l.opts.cadenceTimer != nil {
+		due = l.opts.cadenceTimer(wait)
+	} else {
+		timer.Reset(wait)
+		defer timer.Stop()
+		due = timer.C
+	}
+	select {
+	case <-due:
+		return true
+	case <-l.syncKick:
+		return false
+	}
+}
+
+// linger holds an fsync an Append waits for, under load only, until as
+// many records were written as the previous fsync covered (the appenders
+// it just released tend to come back), for at most SyncInterval and never
+// past the cadence. Batches whose first record was written while the log
+// was idle are synced at once. Called with l.mu held; the flusher wakes
+// the syncer after each write while it lingers.
+func (l *Log) linger(timer *time.Timer, prevN int) {
+	wait := min(l.opts.SyncInterval, l.opts.SyncCadence-time.Since(l.unsyncedAt))
+	if !l.unsyncedBusy || l.unsyncedN >= prevN || l.flushed || l.opts.NoSync || wait <= 0 {
 		return
 	}
 	l.lingers.Add(1)
-	timer.Reset(l.opts.SyncInterval)
+	l.syncLingering = true
+	defer func() { l.syncLingering = false }()
+	timer.Reset(wait)
 	defer timer.Stop()
-	for l.cur.n < l.prevN && !l.closing {
+	for l.unsyncedN < prevN && !l.flushed {
 		l.mu.Unlock()
 		select {
-		case <-l.kick:
+		case <-l.syncKick:
 		case <-timer.C:
 			l.mu.Lock()
 			return
@@ -241,7 +449,8 @@ func (l *Log) linger(timer *time.Timer) {
 }
 
 // write appends the frames of b to the active segment, rolling over where
-// Append decided, and syncs them.
+// Append decided. A segment is synced before it is sealed; the rest is
+// the syncer's (with DeferSync, Sync's).
 func (l *Log) write(b *batch) error {
 	l.ioMu.Lock()
 	defer l.ioMu.Unlock()
@@ -263,17 +472,10 @@ func (l *Log) write(b *batch) error {
 			if l.opts.afterWrite != nil {
 				l.opts.afterWrite()
 			}
-			if !l.opts.DeferSync {
-				if err := l.sync(); err != nil {
-					return err
-				}
-			}
 		}
 		if i < len(b.splits) {
-			if l.opts.DeferSync { // a sealed segment is synced
-				if err := l.sync(); err != nil {
-					return err
-				}
+			if err := l.sync(); err != nil { // a sealed segment is synced
+				return err
 			}
 			if err := l.roll(); err != nil {
 				return err

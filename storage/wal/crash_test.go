@@ -16,7 +16,9 @@ import (
 const (
 	helperDirEnv   = "PIXELPOST_WAL_HELPER_DIR"
 	helperRoundEnv = "PIXELPOST_WAL_HELPER_ROUND"
-	helperSegBytes = 16 << 10
+	// helperWrittenEnv: the odd goroutines use AppendWritten.
+	helperWrittenEnv = "PIXELPOST_WAL_HELPER_WRITTEN"
+	helperSegBytes   = 16 << 10
 )
 
 func crashRecord(round, g, seq int) []byte {
@@ -25,13 +27,15 @@ func crashRecord(round, g, seq int) []byte {
 
 // TestHelperProcess is the child of TestCrashKill9: it appends from several
 // goroutines until killed, printing "ack <round> <goroutine> <seq> <pos>"
-// for each acknowledged record.
+// for each acknowledged record (by AppendWritten in the odd goroutines
+// when helperWrittenEnv is set).
 func TestHelperProcess(t *testing.T) {
 	dir := os.Getenv(helperDirEnv)
 	if dir == "" {
 		t.Skip("helper process for TestCrashKill9")
 	}
 	round, _ := strconv.Atoi(os.Getenv(helperRoundEnv))
+	written := os.Getenv(helperWrittenEnv) != ""
 	l, err := Open(Options{Dir: dir, SegmentBytes: helperSegBytes})
 	if err != nil {
 		fmt.Println("open failed:", err)
@@ -42,7 +46,11 @@ func TestHelperProcess(t *testing.T) {
 	for g := range 8 {
 		wg.Go(func() {
 			for seq := 0; ; seq++ {
-				pos, err := l.Append(crashRecord(round, g, seq))
+				appendRec := l.Append
+				if written && g%2 == 1 {
+					appendRec = l.AppendWritten
+				}
+				pos, err := appendRec(crashRecord(round, g, seq))
 				if err != nil {
 					fmt.Println("append failed:", err)
 					os.Exit(2)
@@ -60,7 +68,14 @@ func TestHelperProcess(t *testing.T) {
 // never lost, even when the process is killed (SIGKILL) mid-stream, with
 // writes, fsyncs and segment rollovers in flight. Several rounds crash on
 // top of the previous crash's recovery.
-func TestCrashKill9(t *testing.T) {
+func TestCrashKill9(t *testing.T) { crashKill9(t, false) }
+
+// TestCrashKill9AppendWritten: a record acknowledged once written, before
+// its fsync, survives a kill -9 of the process just as well (the kernel
+// has it), mixed with durable appends.
+func TestCrashKill9AppendWritten(t *testing.T) { crashKill9(t, true) }
+
+func crashKill9(t *testing.T, written bool) {
 	dir := t.TempDir()
 	type ack struct {
 		round, g, seq int
@@ -74,6 +89,9 @@ func TestCrashKill9(t *testing.T) {
 	for round := range rounds {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
 		cmd.Env = append(os.Environ(), helperDirEnv+"="+dir, helperRoundEnv+"="+strconv.Itoa(round))
+		if written {
+			cmd.Env = append(cmd.Env, helperWrittenEnv+"=1")
+		}
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.StdoutPipe()

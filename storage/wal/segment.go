@@ -83,6 +83,8 @@ func (l *Log) roll() error {
 		return err
 	}
 	old.end.Store(uint64(end))
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
 	if err := l.active.Close(); err != nil {
 		f.Close()
 		return fmt.Errorf("cannot close segment %s: %w", old.name, err)

@@ -4,12 +4,17 @@
 // shippers read the log later from positions they save in cursors; after a
 // crash the log is recovered at Open and read again.
 //
-// Append blocks until its records are durable. Concurrent Appends are
-// group-committed: one goroutine (the flusher) writes everything that
-// arrived while the previous fsync ran with one write(2) and one fsync, and
-// wakes all of those appenders at once. An idle log syncs a lone record at
-// once; SyncInterval only bounds how long the flusher may linger, under load,
-// for appenders that are about to arrive.
+// Append blocks until its records are durable. Two goroutines serve the
+// appenders: the flusher writes everything that arrived while it wrote
+// the previous batch with one write(2), and the syncer fsyncs; one fsync
+// covers every batch written before it started and wakes all of their
+// Appends at once (group commit). An idle log syncs a lone record at
+// once; SyncInterval only bounds how long the syncer may linger, under
+// load, for appenders that are about to arrive. AppendWritten returns
+// once the flusher wrote its records, for senders that never retry: it
+// never waits behind an fsync, and the syncer starts one at most
+// SyncCadence (5 ms) after such a write. Readers, Wait and End see a
+// record only once it is synced, whichever way it was appended.
 //
 // Records are framed with their length and a CRC32-C; see format.go for the
 // on-disk format. A Pos is a global byte offset: stable across restarts,
@@ -20,8 +25,8 @@
 // A bad frame there within the torn-tail window of its end (the size of the
 // largest write, 4 MiB), or followed only by zeros, is a torn write: the
 // file is cut there and fsync'd, and RecoveryInfo says how much was cut.
-// Damage further from the end cannot come from a crash (the flusher writes
-// one batch at a time and fsyncs it before the next): the file is kept as it
+// Damage further from the end cannot come from a crash (the flusher never
+// has more than that window written and not synced): the file is kept as it
 // is, closed for appends, and a Reader reaching the damage returns a
 // *CorruptError naming the position and where good data resumes. Nothing
 // after damage is dropped silently; the reader of the log decides to skip.
@@ -99,10 +104,14 @@ type Options struct {
 	// about 13 million 300-byte hits, some hours of peak load while
 	// ClickHouse is down.
 	MaxBytes int64
-	// SyncInterval is the longest the flusher lingers, under load, to gather
+	// SyncInterval is the longest the syncer lingers, under load, to gather
 	// appenders into one fsync (0 = 2ms, at most 10ms). An idle log does
 	// not linger.
 	SyncInterval time.Duration
+	// SyncCadence is the longest a record acknowledged by AppendWritten
+	// stays written but not synced before an fsync starts (0 = 5ms, at most
+	// 5ms): what a crash of the machine can lose of such records.
+	SyncCadence time.Duration
 	// NoSync skips fsync: a crash of the machine can lose acknowledged
 	// records. For benchmarks only.
 	NoSync bool
@@ -116,8 +125,13 @@ type Options struct {
 
 	// tornWindow overrides maxBatchBytes as the torn-tail window (tests).
 	tornWindow int64
-	// afterWrite, if set, runs in the flusher between write and fsync (tests).
+	// afterWrite, if set, runs in the flusher after each write (tests).
 	afterWrite func()
+	// beforeSync, if set, runs in the syncer before each fsync (tests).
+	beforeSync func()
+	// cadenceTimer, if set, replaces the syncer's timer for the cadence
+	// (tests): it is called with how long to wait.
+	cadenceTimer func(time.Duration) <-chan time.Time
 }
 
 const (
@@ -125,6 +139,7 @@ const (
 	defaultMaxBytes     = 4 << 30
 	defaultSyncInterval = 2 * time.Millisecond
 	maxSyncInterval     = 10 * time.Millisecond
+	maxSyncCadence      = 5 * time.Millisecond
 	minSegmentBytes     = 1 << 10
 	// segmentsPerCap: by default a segment is at most 1/16 of MaxBytes,
 	// so a full log frees all but that much once it is read.
@@ -159,6 +174,12 @@ func (o *Options) setDefaults() error {
 	case o.SyncInterval < 0 || o.SyncInterval > maxSyncInterval:
 		errs = append(errs, fmt.Errorf("sync interval %v is outside (0, %v]", o.SyncInterval, maxSyncInterval))
 	}
+	switch {
+	case o.SyncCadence == 0:
+		o.SyncCadence = maxSyncCadence
+	case o.SyncCadence < 0 || o.SyncCadence > maxSyncCadence:
+		errs = append(errs, fmt.Errorf("sync cadence %v is outside (0, %v]", o.SyncCadence, maxSyncCadence))
+	}
 	if o.tornWindow == 0 {
 		o.tornWindow = maxBatchBytes
 	}
@@ -169,8 +190,9 @@ func (o *Options) setDefaults() error {
 type Stats struct {
 	Bytes    uint64 // size of all segment files
 	Segments uint64 // number of segment files
-	Appends  uint64 // Append calls acknowledged
-	Records  uint64 // records acknowledged
+	Appends  uint64 // Append and AppendWritten calls written
+	Written  uint64 // AppendWritten calls acknowledged before their fsync
+	Records  uint64 // records written
 	Fsyncs   uint64 // fsyncs of segment data (one per group commit, more on rollover)
 	Full     bool   // the last Append that checked for space got ErrFull
 }
@@ -207,10 +229,24 @@ type Log struct {
 	segFill  int64      // frame bytes enqueued into the segment tail is in
 	reserved int64      // segment bytes on disk plus enqueued
 	closing  bool
-	flushing bool  // the flusher is writing a batch
-	prevN    int   // records in the batch being (or last) flushed
 	failed   error // sticky write or fsync error
 	kick     chan struct{}
+
+	// Batches written and not yet synced, guarded by mu: the syncer's work.
+	unsynced      []*batch
+	unsyncedN     int       // their records
+	unsyncedAt    time.Time // when the first of them was written
+	unsyncedBusy  bool      // the first of them was written during an fsync
+	syncing       bool      // the syncer is in an fsync
+	syncLingering bool      // the syncer waits for more writes to share its fsync
+	flushed       bool      // the flusher has ended: sync everything and end
+	syncWanted    bool      // the flusher waits for an fsync (boundUnsynced)
+	syncKick      chan struct{}
+	syncDone      chan struct{}
+	// syncMu is held by the syncer during its fsync of the active segment
+	// and by the flusher when it closes a sealed one: no fsync of a closed
+	// file.
+	syncMu sync.Mutex
 
 	// Owned by the flusher.
 	ioMu      sync.Mutex // the flusher's writes and Sync
@@ -240,7 +276,8 @@ type Log struct {
 
 	bytes, nsegs             atomic.Int64
 	appends, records, fsyncs atomic.Uint64
-	lingers                  atomic.Uint64 // times the flusher lingered (tests)
+	writtenAcks              atomic.Uint64
+	lingers                  atomic.Uint64 // times the syncer lingered (tests)
 	full                     atomic.Bool
 	closeOnce                sync.Once
 	closeErr                 error
@@ -274,6 +311,8 @@ func Open(opts Options) (*Log, error) {
 		notifyCh:  make(chan struct{}),
 		closedCh:  make(chan struct{}),
 		flushDone: make(chan struct{}),
+		syncKick:  make(chan struct{}, 1),
+		syncDone:  make(chan struct{}),
 	}
 	l.space = sync.NewCond(&l.mu)
 	if err := l.recover(); err != nil {
@@ -284,8 +323,9 @@ func Open(opts Options) (*Log, error) {
 		lock.Close()
 		return nil, err
 	}
-	l.cur = &batch{done: make(chan struct{})}
+	l.cur = newBatch(nil, nil)
 	go l.flushLoop()
+	go l.syncLoop()
 	return l, nil
 }
 
@@ -309,6 +349,7 @@ func (l *Log) Stats() Stats {
 		Bytes:    uint64(l.bytes.Load()),
 		Segments: uint64(l.nsegs.Load()),
 		Appends:  l.appends.Load(),
+		Written:  l.writtenAcks.Load(),
 		Records:  l.records.Load(),
 		Fsyncs:   l.fsyncs.Load(),
 		Full:     l.full.Load(),
@@ -326,6 +367,7 @@ func (l *Log) Close() error {
 		l.mu.Unlock()
 		l.wake()
 		<-l.flushDone
+		<-l.syncDone
 		close(l.closedCh)
 		var errs []error
 		if l.failed == nil {
