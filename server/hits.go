@@ -44,10 +44,26 @@ func (s *Server) newHit(c *fiber.Ctx, kind string) storage.Hit {
 // the node cannot take hits. An EmailSHA256 already set must be that of
 // Email (setEmail).
 func (s *Server) record(h *storage.Hit) error {
+	return s.recordWith(h, s.pipeline.Record)
+}
+
+// recordPixel records a pixel's hit as record does, except for a browser's
+// image load (browserImageLoad): that is answered once the hit is written
+// to the hits log, which a crash or kill -9 of the process does not lose,
+// without waiting for the fsync that follows within 5 ms. A browser never
+// retries an image, so the fsync before its answer protected nothing.
+func (s *Server) recordPixel(c *fiber.Ctx, h *storage.Hit) error {
+	if browserImageLoad(&c.Request().Header) {
+		return s.recordWith(h, s.pipeline.RecordWritten)
+	}
+	return s.record(h)
+}
+
+func (s *Server) recordWith(h *storage.Hit, rec func(*storage.Hit) error) error {
 	if h.EmailSHA256 == "" {
 		h.EmailSHA256 = emailSHA256(h.Email)
 	}
-	if err := s.pipeline.Record(h); err != nil {
+	if err := rec(h); err != nil {
 		s.lost(h, err)
 		return err
 	}

@@ -83,6 +83,9 @@ func (m *metrics) watchPipeline(p *pipeline.Pipeline) {
 	g("pixelpost_ledger_down", func(s pipeline.Stats) float64 { return boolGauge(s.LedgerDown) })
 	g("pixelpost_ledger_applied_total", func(s pipeline.Stats) float64 { return float64(s.Applied) })
 	g("pixelpost_wal_bad_records_total", func(s pipeline.Stats) float64 { return float64(s.BadRecords) })
+	// Hits answered once written (browser image loads) or once synced.
+	g("pixelpost_hits_acknowledged_total{when=\"written\"}", func(s pipeline.Stats) float64 { return float64(s.Hits.Written) })
+	g("pixelpost_hits_acknowledged_total{when=\"synced\"}", func(s pipeline.Stats) float64 { return float64(s.Hits.Appends - s.Hits.Written) })
 	g("pixelpost_hits_lost_total", func(s pipeline.Stats) float64 { return float64(s.AppendFails) })
 }
 

@@ -59,12 +59,12 @@ func (s *Server) conversionPixel(c *fiber.Ctx) error {
 		// A tracker's conversion pixel: the conversion of the click, as a
 		// postback would record it; the webinars, if named, count too.
 		pb := clickConversion(&h, clickID, q.Goal, s.now())
-		s.record(&pb)
+		s.recordPixel(c, &pb)
 		if len(h.Webinars) == 0 && len(h.Tags) == 0 {
 			return nil
 		}
 	}
-	s.record(&h)
+	s.recordPixel(c, &h)
 	return nil
 }
 
@@ -167,7 +167,7 @@ func (s *Server) registrationPixel(c *fiber.Ctx) error {
 		// refuses an unknown one (unknown_account) when it applies the hit.
 		h.Webinars, h.Tags, h.Email = q.Webinars, q.Tags, q.Email
 	}
-	s.record(&h)
+	s.recordPixel(c, &h)
 	return nil
 }
 

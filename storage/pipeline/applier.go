@@ -98,11 +98,16 @@ func (p *Pipeline) Run(ctx context.Context, drainTimeout time.Duration) error {
 			return err
 		}
 	}
-	// Drain what was recorded before the server stopped answering.
+	// Drain what was recorded before the server stopped answering: hits
+	// answered once written too, readable once synced (within 5 ms).
 	dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
-	for a.r.Pos() < p.hits.End() {
-		if err := a.step(dctx); err != nil {
+	for a.r.Pos() < p.hits.Written() {
+		err := p.hits.Wait(dctx, a.r.Pos())
+		if err == nil {
+			err = a.step(dctx)
+		}
+		if err != nil {
 			if dctx.Err() != nil {
 				p.log.Warn().Uint64("left_bytes", uint64(p.hits.End()-a.r.Pos())).
 					Msg("ledger drain timed out: the rest stays in the hits log for the next start")

@@ -165,9 +165,23 @@ func (p *Pipeline) Rows() *wal.Log { return p.rows }
 // returns nil. It does not keep h. Errors: wal.ErrFull (the log is at its
 // cap: the hit is not recorded), wal.ErrClosed, I/O errors.
 func (p *Pipeline) Record(h *storage.Hit) error {
+	return p.record(h, p.hits.Append)
+}
+
+// RecordWritten is Record for a sender that never retries (a browser
+// loading an image): it returns once h is written to the hits log, which
+// a crash or kill -9 of the process does not lose; a crash of the machine
+// can lose it until the fsync that starts at most 5 ms later
+// (wal.Log.AppendWritten). The applier reads only fsynced hits, so the
+// ledger never holds a hit the log could lose.
+func (p *Pipeline) RecordWritten(h *storage.Hit) error {
+	return p.record(h, p.hits.AppendWritten)
+}
+
+func (p *Pipeline) record(h *storage.Hit, appendRec func(...[]byte) (wal.Pos, error)) error {
 	bp := p.bufs.Get().(*[]byte)
 	b := storage.AppendHit((*bp)[:0], h)
-	_, err := p.hits.Append(b)
+	_, err := appendRec(b)
 	*bp = b
 	p.bufs.Put(bp)
 	if err != nil {
@@ -271,10 +285,11 @@ func (p *Pipeline) RecordAllAndWait(ctx context.Context, hits []storage.Hit) ([]
 }
 
 // Sync waits until every hit recorded before the call has been decided and
-// its row written (or ctx ends). For tests and for reads that must see
-// their own writes.
+// its row written (or ctx ends), RecordWritten's included (the applier
+// reads them once synced). For tests and for reads that must see their
+// own writes.
 func (p *Pipeline) Sync(ctx context.Context) error {
-	target := uint64(p.hits.End())
+	target := uint64(p.hits.Written())
 	for {
 		p.doneMu.Lock()
 		ch := p.doneCh

@@ -231,6 +231,7 @@ func (l *Log) flushLoop() {
 			err = l.write(b)
 		}
 		if err == nil {
+			l.writtenEnd.Store(uint64(b.end))
 			l.appends.Add(uint64(b.calls))
 			l.records.Add(uint64(b.n))
 		}

@@ -109,6 +109,7 @@ func (l *Log) recover() error {
 	l.segFill = s.size.Load() - segHeaderSize
 	l.tail = s.base + Pos(l.segFill)
 	l.durable.Store(uint64(l.tail))
+	l.writtenEnd.Store(uint64(l.tail))
 	l.recovery.End = l.tail
 	return nil
 }

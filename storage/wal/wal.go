@@ -257,7 +257,8 @@ type Log struct {
 	spareSp   []int
 	flushDone chan struct{}
 
-	durable atomic.Uint64 // position after the last durable record
+	durable    atomic.Uint64 // position after the last durable record
+	writtenEnd atomic.Uint64 // position after the last written record
 
 	segMu sync.RWMutex
 	segs  []*segment // ascending base; the last is active
@@ -335,6 +336,12 @@ func (l *Log) Recovery() RecoveryInfo { return l.recovery }
 // End returns the position after the last durable record: where a Reader
 // stops with io.EOF and the next record will be.
 func (l *Log) End() Pos { return Pos(l.durable.Load()) }
+
+// Written returns the position after the last record written, which End
+// reaches once it is synced (within SyncCadence): every record an
+// AppendWritten acknowledged lies before it. For waiting until a consumer
+// has seen those records (wait for End to pass it).
+func (l *Log) Written() Pos { return Pos(l.writtenEnd.Load()) }
 
 // First returns the position of the oldest record still stored.
 func (l *Log) First() Pos {
