@@ -107,9 +107,9 @@ func (p *proc) api(method, path, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// fire sends n distinct sales from 8 clients; every one must be answered
-// with the GIF.
-func (p *proc) fire(acct string, from, n int) {
+// fire sends n distinct sales from 8 clients, with the header pairs given;
+// every one must be answered with the GIF.
+func (p *proc) fire(acct string, from, n int, header ...string) {
 	p.t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -118,7 +118,11 @@ func (p *proc) fire(acct string, from, n int) {
 		go func() {
 			defer wg.Done()
 			for i := from + c; i < from+n; i += 8 {
-				resp, err := http.Get(fmt.Sprintf("%s/v1/conversion/pixel/%s?webinarId=w1&amount=1.50&orderId=o%d&email=b%d@example.com", p.base, acct, i, i))
+				req, _ := http.NewRequest("GET", fmt.Sprintf("%s/v1/conversion/pixel/%s?webinarId=w1&amount=1.50&orderId=o%d&email=b%d@example.com", p.base, acct, i, i), nil)
+				for h := 0; h+1 < len(header); h += 2 {
+					req.Header.Set(header[h], header[h+1])
+				}
+				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					errs <- err
 					continue
@@ -192,7 +196,9 @@ func waitRows(t *testing.T, dsn, acct string, want int) {
 }
 
 // Every hit answered before a kill -9 is in ClickHouse after the restart,
-// once, and in the ledger, once.
+// once, and in the ledger, once: backend GETs, answered after the fsync,
+// and browser image loads, answered once written (the kill comes right
+// after their answers, before the fsync of the last of them is due).
 func TestKill9AfterAnsweringLosesNoHit(t *testing.T) {
 	dsn := freshDSN(t)
 	data := t.TempDir()
@@ -202,12 +208,36 @@ func TestKill9AfterAnsweringLosesNoHit(t *testing.T) {
 	}
 	const n = 400
 	p.fire("acme", 0, n)
+	if got := p.metric(`pixelpost_hits_acknowledged_total{when="written"}`); got != "0" {
+		t.Fatalf("backend GETs acknowledged once written: %s", got)
+	}
+	p.fire("acme", n, n, "Sec-Fetch-Dest", "image", "Accept", "image/avif,image/webp,*/*")
+	if got := p.metric(`pixelpost_hits_acknowledged_total{when="written"}`); got != fmt.Sprint(n) {
+		t.Fatalf("%s browser image loads acknowledged once written, want %d", got, n)
+	}
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	_ = p.cmd.Wait()
 
 	p = startServer(t, data, "--clickhouse-dsn", dsn)
-	p.waitStats("acme", fmt.Sprintf(`"sales":%d,"revenue":{"USD":"%d.00"}`, n, n*3/2))
-	waitRows(t, dsn, "acme", n)
+	p.waitStats("acme", fmt.Sprintf(`"sales":%d,"revenue":{"USD":"%d.00"}`, 2*n, 2*n*3/2))
+	waitRows(t, dsn, "acme", 2*n)
+}
+
+// metric returns the value of a series on /metrics ("" if absent).
+func (p *proc) metric(series string) string {
+	p.t.Helper()
+	resp, err := http.Get(p.base + "/metrics")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // The embedded default keeps its raw hits in the rows log: SIGTERM exits
