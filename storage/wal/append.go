@@ -15,6 +15,8 @@ type batch struct {
 	n         int   // records
 	calls     int   // Append and AppendWritten calls
 	wantsSync bool  // an Append or Rotate waits for its fsync: sync at once
+	urgent    bool  // an AppendWritten waits for its write: write at once
+	busy      bool  // its first record came during an fsync
 	end       Pos   // position after the last record
 	written   chan struct{}
 	writeErr  error // set before written is closed
@@ -106,6 +108,9 @@ func (l *Log) append(recs [][]byte, waitSync bool) (Pos, error) {
 
 	b := l.cur
 	before := b.n
+	if before == 0 {
+		b.busy = l.syncing
+	}
 	for _, r := range recs {
 		fs := frameHeaderSize + int64(len(r))
 		if l.segFill > 0 && l.segFill+fs > segData {
@@ -119,10 +124,12 @@ func (l *Log) append(recs [][]byte, waitSync bool) (Pos, error) {
 	b.n += len(recs)
 	b.calls++
 	b.wantsSync = b.wantsSync || waitSync
+	wake := before == 0 || (!waitSync && !b.urgent)
+	b.urgent = b.urgent || !waitSync
 	b.end = l.tail
 	end := l.tail
 	l.mu.Unlock()
-	if before == 0 {
+	if wake {
 		l.wake() // the flusher takes the rest when it comes back
 	}
 
@@ -207,7 +214,7 @@ func (l *Log) flushLoop() {
 	}()
 	for {
 		l.mu.Lock()
-		for l.cur.empty() && !l.closing {
+		for (l.cur.empty() || l.holdBatch()) && !l.closing {
 			l.mu.Unlock()
 			<-l.kick
 			l.mu.Lock()
@@ -249,7 +256,7 @@ func (l *Log) flushLoop() {
 			b.writeErr, b.err = err, err
 			close(b.written)
 			close(b.done)
-		case l.opts.DeferSync: // durable means written
+		case l.opts.DeferSync || l.opts.NoSync: // durable means written
 			l.durable.Store(uint64(b.end))
 			l.notify()
 			close(b.written)
@@ -259,7 +266,7 @@ func (l *Log) flushLoop() {
 			first := len(l.unsynced) == 0
 			if first {
 				l.unsyncedAt = time.Now()
-				l.unsyncedBusy = l.syncing
+				l.unsyncedBusy = b.busy
 			}
 			l.unsynced = append(l.unsynced, b)
 			l.unsyncedN += b.n
@@ -271,6 +278,14 @@ func (l *Log) flushLoop() {
 			}
 		}
 	}
+}
+
+// holdBatch reports that the filling batch is better written later: all
+// its appenders wait for an fsync, and one is in progress, so they wait
+// for the next one anyway, and what joins meanwhile shares its write. The
+// syncer wakes the flusher when its fsync is done. Called with l.mu held.
+func (l *Log) holdBatch() bool {
+	return l.syncing && !l.cur.urgent && len(l.cur.buf) < maxBatchBytes/2
 }
 
 func (l *Log) wakeSyncer() {
@@ -342,6 +357,7 @@ func (l *Log) syncLoop() {
 			l.failed = err
 		}
 		l.mu.Unlock()
+		l.wake() // a batch held for this fsync (holdBatch)
 		l.notify() // after a failure too: the flusher may wait (boundUnsynced)
 		for i, b := range list {
 			b.err = err

@@ -3,7 +3,11 @@ package wal
 import (
 	"fmt"
 	"io"
+	"runtime"
+	"slices"
+	"sync"
 	"testing"
+	"time"
 )
 
 // hitSize is a realistic raw hit: ids, a few parameters, user agent, IP.
@@ -87,4 +91,51 @@ func BenchmarkRead(b *testing.B) {
 	b.StopTimer()
 	r.Close()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkAppendLatency compares the latency of durable appends (Append,
+// answered after the fsync) with written-only ones (AppendWritten, a
+// browser's pixel) from 64 writers, the pixel handlers under load:
+// p50/p99 of one call, and fsyncs per second.
+func BenchmarkAppendLatency(b *testing.B) {
+	for _, mode := range []string{"durable", "written"} {
+		b.Run(mode, func(b *testing.B) {
+			l, err := Open(Options{Dir: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			appendRec := l.Append
+			if mode == "written" {
+				appendRec = l.AppendWritten
+			}
+			hit := record("hit.", hitSize)
+			var mu sync.Mutex
+			var lat []time.Duration
+			b.ReportAllocs()
+			b.SetParallelism(64 / runtime.GOMAXPROCS(0))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				var mine []time.Duration
+				for pb.Next() {
+					start := time.Now()
+					if _, err := appendRec(hit); err != nil {
+						b.Error(err)
+						return
+					}
+					mine = append(mine, time.Since(start))
+				}
+				mu.Lock()
+				lat = append(lat, mine...)
+				mu.Unlock()
+			})
+			b.StopTimer()
+			slices.Sort(lat)
+			if len(lat) > 0 {
+				b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+			}
+			b.ReportMetric(float64(l.Stats().Fsyncs)/b.Elapsed().Seconds(), "fsyncs/s")
+		})
+	}
 }
