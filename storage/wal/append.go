@@ -357,7 +357,7 @@ func (l *Log) syncLoop() {
 			l.failed = err
 		}
 		l.mu.Unlock()
-		l.wake() // a batch held for this fsync (holdBatch)
+		l.wake()   // a batch held for this fsync (holdBatch)
 		l.notify() // after a failure too: the flusher may wait (boundUnsynced)
 		for i, b := range list {
 			b.err = err
