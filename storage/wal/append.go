@@ -385,13 +385,14 @@ func (l *Log) boundUnsynced(end Pos) error {
 		l.notifyMu.Unlock()
 		l.mu.Lock()
 		durable, failed := Pos(l.durable.Load()), l.failed
-		pending := len(l.unsynced) > 0
-		l.syncWanted = pending
+		// Unsynced: waiting for the syncer, or in its fsync.
+		unsynced := Pos(l.writtenEnd.Load()) > durable
+		l.syncWanted = len(l.unsynced) > 0
 		l.mu.Unlock()
 		switch {
 		case failed != nil:
 			return failed
-		case !pending || int64(end)-int64(durable) <= l.opts.tornWindow:
+		case !unsynced || int64(end)-int64(durable) <= l.opts.tornWindow:
 			return nil
 		}
 		l.wakeSyncer()
