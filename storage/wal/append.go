@@ -505,7 +505,8 @@ func (l *Log) write(b *batch) error {
 }
 
 // Sync makes every record written so far durable: with DeferSync, what
-// Append did not; otherwise a no-op in effect.
+// Append did not; otherwise the syncer does that within SyncCadence, and
+// End moves when it has.
 func (l *Log) Sync() error {
 	l.ioMu.Lock()
 	defer l.ioMu.Unlock()
@@ -532,6 +533,11 @@ func (l *Log) Sync() error {
 func (l *Log) sync() error {
 	if l.opts.NoSync {
 		return nil
+	}
+	if l.opts.syncErr != nil {
+		if err := l.opts.syncErr(); err != nil {
+			return fmt.Errorf("cannot sync segment %s: %w", l.activeSeg.name, err)
+		}
 	}
 	if err := syncFile(l.active); err != nil {
 		return fmt.Errorf("cannot sync segment %s: %w", l.activeSeg.name, err)
@@ -586,6 +592,11 @@ func (l *Log) trimActive() error {
 	l.zeroEnd = size
 	if l.opts.NoSync {
 		return nil
+	}
+	if l.opts.syncErr != nil {
+		if err := l.opts.syncErr(); err != nil {
+			return fmt.Errorf("cannot sync segment %s: %w", l.activeSeg.name, err)
+		}
 	}
 	if err := syncFile(l.active); err != nil {
 		return fmt.Errorf("cannot trim segment %s: %w", l.activeSeg.name, err)

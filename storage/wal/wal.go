@@ -129,6 +129,9 @@ type Options struct {
 	afterWrite func()
 	// beforeSync, if set, runs in the syncer before each fsync (tests).
 	beforeSync func()
+	// syncErr, if set, is asked before each fsync of segment data; an
+	// error it returns stands for a failed fsync (tests).
+	syncErr func() error
 	// cadenceTimer, if set, replaces the syncer's timer for the cadence
 	// (tests): it is called with how long to wait.
 	cadenceTimer func(time.Duration) <-chan time.Time

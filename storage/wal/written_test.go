@@ -2,6 +2,7 @@ package wal
 
 import (
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"sync/atomic"
@@ -242,5 +243,41 @@ func TestSyncCadenceValidation(t *testing.T) {
 		if _, err := Open(Options{Dir: t.TempDir(), SyncCadence: c}); err == nil || !strings.Contains(err.Error(), "sync cadence") {
 			t.Errorf("SyncCadence %v: err %v, want a sync cadence error", c, err)
 		}
+	}
+}
+
+// A failed fsync after written-only appends returned fails the Log: the
+// Append waiting for it and every later append get the error, and no
+// reader ever sees the records the fsync did not cover.
+func TestFailedFsyncAfterAppendWrittenIsSticky(t *testing.T) {
+	var fail atomic.Bool
+	errDisk := errors.New("disk gone")
+	l := openLog(t, Options{Dir: t.TempDir(), syncErr: func() error {
+		if fail.Load() {
+			return errDisk
+		}
+		return nil
+	}})
+	if _, err := l.Append([]byte("synced")); err != nil {
+		t.Fatal(err)
+	}
+	end := l.End()
+	fail.Store(true)
+	if _, err := l.AppendWritten([]byte("written")); err != nil {
+		t.Fatalf("AppendWritten before the failed fsync: %v", err)
+	}
+	if _, err := l.Append([]byte("durable")); !errors.Is(err, errDisk) {
+		t.Fatalf("durable Append over a failed fsync: %v, want %v", err, errDisk)
+	}
+	for name, appendRec := range map[string]func(...[]byte) (Pos, error){"Append": l.Append, "AppendWritten": l.AppendWritten} {
+		if _, err := appendRec([]byte("later")); err == nil || !strings.Contains(err.Error(), "failed earlier") || !errors.Is(err, errDisk) {
+			t.Errorf("%s after the failed fsync: %v, want the sticky failure", name, err)
+		}
+	}
+	if l.End() != end {
+		t.Errorf("End moved from %d to %d over a failed fsync", end, l.End())
+	}
+	if recs := mustReadAll(t, l, 0); len(recs) != 1 {
+		t.Errorf("reader sees %d records, want the 1 synced before the failure", len(recs))
 	}
 }
