@@ -347,6 +347,14 @@ func (s *Shipper) fill(ctx context.Context, wait bool) (atEnd bool, err error) {
 		var ce *wal.CorruptError
 		switch {
 		case errors.Is(err, io.EOF):
+			if pos := s.r.Pos(); pos > s.batchEnd {
+				// Erased frames (an erasure's rewrite) at the end: nothing
+				// to ship, but the batch, and its cursor, must pass them
+				// or WaitShipped never sees the log's end.
+				if err := s.advance(ctx, pos); err != nil {
+					return false, err
+				}
+			}
 			if !wait {
 				return true, nil
 			}
