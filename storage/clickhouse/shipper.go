@@ -451,7 +451,9 @@ func (s *Shipper) advance(ctx context.Context, next wal.Pos) error {
 // offerGrace is how long the shipper waits for the handoff to bring
 // records the log already holds (the applier offers them right after its
 // append) before it reads them from the log.
-const offerGrace = 20 * time.Millisecond
+// A descheduled applier can take a while on a loaded machine; reports lag
+// by seconds anyway.
+const offerGrace = 100 * time.Millisecond
 
 // takeMemory reports whether the next records are in memory (s.mem),
 // taking the handoff's batch when it starts exactly at the reader's
