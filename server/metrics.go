@@ -94,6 +94,10 @@ func (m *metrics) watchShipper(sh *clickhouse.Shipper) {
 	m.set.NewGauge("pixelpost_clickhouse_shipped_total", func() float64 { return float64(sh.Stats().Shipped) })
 	m.set.NewGauge("pixelpost_clickhouse_lag", func() float64 { return float64(sh.Stats().Lag) })
 	m.set.NewGauge("pixelpost_clickhouse_down", func() float64 { return boolGauge(sh.Stats().Down) })
+	// Rows the shipper took from the applier's memory, and read (and
+	// decoded) from the rows log: behind, after a restart or a failure.
+	m.set.NewGauge("pixelpost_clickhouse_rows_total{from=\"memory\"}", func() float64 { return float64(sh.Stats().FromMemory) })
+	m.set.NewGauge("pixelpost_clickhouse_rows_total{from=\"log\"}", func() float64 { return float64(sh.Stats().FromLog) })
 }
 
 // watchHitIndex exports the embedded default's hit index: rows indexed,

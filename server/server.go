@@ -120,11 +120,16 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.meta = mf
+	handoff := 0
+	if deps.ClickHouse != nil {
+		handoff = pipeline.DefaultHandoffRows // the shipper's way round the rows log
+	}
 	p, err := pipeline.Open(pipeline.Config{
 		Dir:          cfg.WALDir(),
 		MaxBytes:     cfg.WALMaxBytes,
 		SyncInterval: cfg.WALSyncInterval,
 		MaxBatch:     cfg.LedgerBatch,
+		HandoffRows:  handoff,
 	}, pipeline.Deps{Ledger: deps.Ledger, Log: deps.Log, OnDecided: s.decided, Resolve: s.resolve})
 	if err != nil {
 		ob.Close()
@@ -158,7 +163,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.ClickHouse != nil {
 		s.shipper = clickhouse.NewShipper(clickhouse.ShipperConfig{Release: true,
 			MaxBatch: cfg.ClickHouseBatchRows, MaxDelay: cfg.ClickHouseBatchDelay},
-			clickhouse.ShipperDeps{Log: p.Rows(), Client: deps.ClickHouse, Logger: deps.Log, Leave: s.erasedRows(ctx)})
+			clickhouse.ShipperDeps{Log: p.Rows(), Client: deps.ClickHouse, Logger: deps.Log, Leave: s.erasedRows(ctx),
+				Handoff: p.Handoff()})
 		s.metrics.watchShipper(s.shipper)
 		s.bg.Add(1)
 		go func() {

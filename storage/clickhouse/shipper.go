@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/pixelpost/pixelpost/storage"
+	"github.com/pixelpost/pixelpost/storage/pipeline"
 	"github.com/pixelpost/pixelpost/storage/wal"
 )
 
@@ -62,6 +63,10 @@ type ShipperDeps struct {
 	// Leave, if set, says which rows not to ship (counted in Left): an
 	// import leaves out the rows of erased people.
 	Leave func(h *storage.Hit) bool
+	// Handoff, if set, is the applier's in-memory way of the rows it has
+	// just written (pipeline.Handoff): while the shipper keeps up it takes
+	// them from there instead of reading and decoding the log.
+	Handoff *pipeline.Handoff
 }
 
 // ShipperStats are a Shipper's figures, for /metrics and /readyz.
@@ -73,6 +78,11 @@ type ShipperStats struct {
 	Left       uint64 // rows ShipperDeps.Leave left out
 	Corrupt    uint64 // damaged log regions skipped (their records are lost)
 	Failures   uint64 // failed insert or read attempts
+	// FromMemory and FromLog are the rows (and skipped records) taken
+	// from the handoff and read from the log; rows read again after a
+	// failed insert count again.
+	FromMemory uint64
+	FromLog    uint64
 	Down       bool   // the last insert failed; rows wait in the log
 	LastError  string // the last failure, kept after recovery
 }
@@ -81,7 +91,16 @@ type ShipperStats struct {
 // up to MaxBatch rows or MaxDelay old, one INSERT each, then the cursor is
 // saved after the batch.
 //
-// Each record is decoded once, into a chunk of columns (chunkRows rows)
+// With a handoff (ShipperDeps.Handoff) the rows come from the applier's
+// memory while the shipper keeps up: a batch is taken only when it starts
+// exactly where the reader is, so nothing is missed or doubled; otherwise
+// (behind, after a restart, a failed insert, skipped damage, an offer
+// dropped from a full queue, an erasure) the log is read, and memory
+// taken again once the reader reaches the handoff's next batch. Rows from
+// memory are the records' content (pipeline.RowBatch) and meet the same
+// Leave, cursor and retry rules: a retry always reads the log.
+//
+// Each record read is decoded once, into a chunk of columns (chunkRows rows)
 // that is appended to the INSERT's columns whenever it fills: the batch is
 // held once, in the driver's compact column buffers, and the INSERT holds
 // no connection until it is sent (driver.WithReleaseConnection).
@@ -105,10 +124,13 @@ type Shipper struct {
 	logger  zerolog.Logger
 	backoff func(int) time.Duration
 	leave   func(*storage.Hit) bool
-	once    bool // ImportAll: stop at the end of the log, keep no cursor
+	handoff *pipeline.Handoff // nil: the log only
+	once    bool              // ImportAll: stop at the end of the log, keep no cursor
 
 	// Owned by Run.
 	r        *wal.Reader
+	mem      *pipeline.RowBatch // taken from the handoff, rows from memAt on not yet added
+	memAt    int
 	insert   driver.Batch // the batch's INSERT, prepared by its first full chunk; nil before
 	chunk    *rowChunk    // rows decoded and not yet appended to insert
 	rows     int          // rows of the batch, in insert and chunk
@@ -125,6 +147,7 @@ type Shipper struct {
 
 	acked                                          atomic.Uint64 // everything before is shipped or skipped
 	shipped, batches, bad, corrupt, failures, left atomic.Uint64
+	fromMemory, fromLog                            atomic.Uint64
 	down                                           atomic.Bool
 	lastErr                                        atomic.Pointer[string]
 }
@@ -158,7 +181,7 @@ func newShipper(cfg ShipperConfig, deps ShipperDeps, once bool) *Shipper {
 		deps.Backoff = ExpBackoff(minBackoff, maxBackoff)
 	}
 	return &Shipper{cfg: cfg, log: deps.Log, client: deps.Client, logger: deps.Logger,
-		backoff: deps.Backoff, leave: deps.Leave, once: once}
+		backoff: deps.Backoff, leave: deps.Leave, handoff: deps.Handoff, once: once}
 }
 
 // start is the saved cursor, or the oldest record. An unreadable cursor
@@ -179,7 +202,7 @@ func (s *Shipper) start() wal.Pos {
 func (s *Shipper) Stats() ShipperStats {
 	st := ShipperStats{Shipped: s.shipped.Load(), Batches: s.batches.Load(),
 		BadRecords: s.bad.Load(), Left: s.left.Load(), Corrupt: s.corrupt.Load(), Failures: s.failures.Load(),
-		Down: s.down.Load()}
+		Down: s.down.Load(), FromMemory: s.fromMemory.Load(), FromLog: s.fromLog.Load()}
 	if end, acked := uint64(s.log.End()), s.acked.Load(); end > acked {
 		st.Lag = end - acked
 	}
@@ -308,6 +331,12 @@ func (s *Shipper) pending() bool {
 // to the INSERT, other errors for a reader to retry.
 func (s *Shipper) fill(ctx context.Context, wait bool) (atEnd bool, err error) {
 	for s.rows < s.cfg.MaxBatch {
+		if s.takeMemory(ctx) {
+			if err := s.addMemory(ctx); err != nil {
+				return false, err
+			}
+			continue
+		}
 		rec, next, err := s.r.Next()
 		if err == nil {
 			if err := s.add(ctx, rec, next); err != nil {
@@ -318,11 +347,19 @@ func (s *Shipper) fill(ctx context.Context, wait bool) (atEnd bool, err error) {
 		var ce *wal.CorruptError
 		switch {
 		case errors.Is(err, io.EOF):
+			if pos := s.r.Pos(); pos > s.batchEnd {
+				// Erased frames (an erasure's rewrite) at the end: nothing
+				// to ship, but the batch, and its cursor, must pass them
+				// or WaitShipped never sees the log's end.
+				if err := s.advance(ctx, pos); err != nil {
+					return false, err
+				}
+			}
 			if !wait {
 				return true, nil
 			}
 			if !s.pending() {
-				if err := s.log.Wait(ctx, s.r.Pos()); err != nil {
+				if err := s.wait(ctx); err != nil {
 					return false, err
 				}
 				continue
@@ -338,7 +375,7 @@ func (s *Shipper) fill(ctx context.Context, wait bool) (atEnd bool, err error) {
 			if s.hurry.Swap(false) {
 				cancel() // WaitShipped asked before the wake was set
 			}
-			err := s.log.Wait(wctx, s.r.Pos())
+			err := s.wait(wctx)
 			s.wakeMu.Lock()
 			s.wake = nil
 			s.wakeMu.Unlock()
@@ -366,27 +403,40 @@ func (s *Shipper) fill(ctx context.Context, wait bool) (atEnd bool, err error) {
 }
 
 // add decodes one record into the batch; one that does not decode is
-// counted and skipped (its position still advances the batch end). A full
-// chunk goes to the INSERT.
+// counted and skipped (its position still advances the batch end).
 func (s *Shipper) add(ctx context.Context, rec []byte, next wal.Pos) error {
-	first := next > s.seen // not read before a retry
+	s.fromLog.Add(1)
 	h, err := storage.DecodeHit(rec)
-	switch {
-	case err != nil:
-		if first {
+	if err != nil {
+		if next > s.seen { // not read before a retry
 			s.bad.Add(1)
 			// The error names the field that failed, never record content.
 			s.logger.Error().Err(err).Uint64("pos", uint64(s.batchEnd)).
 				Msg("skipping a rows-log record that does not decode")
 		}
-	case s.leave != nil && s.leave(&h):
-		if first {
+		return s.advance(ctx, next)
+	}
+	return s.addRow(ctx, &h, next)
+}
+
+// addRow adds the row of the record that ends at next to the batch,
+// unless Leave says to leave it out. h is not retained (its strings and
+// slices are).
+func (s *Shipper) addRow(ctx context.Context, h *storage.Hit, next wal.Pos) error {
+	if s.leave != nil && s.leave(h) {
+		if next > s.seen {
 			s.left.Add(1)
 		}
-	default:
-		s.chunk.add(&h)
+	} else {
+		s.chunk.add(h)
 		s.rows++
 	}
+	return s.advance(ctx, next)
+}
+
+// advance moves the batch end to next, after a record added or skipped. A
+// full chunk goes to the INSERT.
+func (s *Shipper) advance(ctx context.Context, next wal.Pos) error {
 	s.batchEnd = next
 	s.seen = max(s.seen, next)
 	if s.deadline.IsZero() {
@@ -396,6 +446,110 @@ func (s *Shipper) add(ctx context.Context, rec []byte, next wal.Pos) error {
 		return s.spill(ctx)
 	}
 	return nil
+}
+
+// offerGrace is how long the shipper waits for the handoff to bring
+// records the log already holds (the applier offers them right after its
+// append) before it reads them from the log.
+// A descheduled applier can take a while on a loaded machine; reports lag
+// by seconds anyway.
+const offerGrace = 100 * time.Millisecond
+
+// takeMemory reports whether the next records are in memory (s.mem),
+// taking the handoff's batch when it starts exactly at the reader's
+// position: then nothing before it was missed. Otherwise (behind, after
+// a restart, a rewind or skipped damage, a dropped offer) the log is
+// read, and the handoff is taken again once the reader reaches its next
+// batch.
+func (s *Shipper) takeMemory(ctx context.Context) bool {
+	if s.mem != nil {
+		return true
+	}
+	if s.handoff == nil {
+		return false
+	}
+	pos := s.r.Pos()
+	var grace *time.Timer
+	for {
+		switch s.handoff.State(pos) {
+		case pipeline.Queued:
+			if grace != nil {
+				grace.Stop()
+			}
+			s.mem, s.memAt = s.handoff.Take(pos), 0
+			return s.mem != nil
+		case pipeline.Coming:
+			if s.log.End() > pos {
+				break // written, and its offer on the way
+			}
+			fallthrough // nothing written yet: fill waits for it
+		default:
+			if grace != nil {
+				grace.Stop()
+			}
+			return false
+		}
+		if grace == nil {
+			grace = time.NewTimer(offerGrace)
+		}
+		select {
+		case <-s.handoff.Ready():
+		case <-grace.C:
+			return false
+		case <-ctx.Done():
+			grace.Stop()
+			return false
+		}
+	}
+}
+
+// addMemory adds the rows of s.mem to the batch, up to MaxBatch; once
+// they are all added the reader moves past them.
+func (s *Shipper) addMemory(ctx context.Context) error {
+	b := s.mem
+	from := s.memAt
+	defer func() { s.fromMemory.Add(uint64(s.memAt - from)) }()
+	for s.memAt < len(b.Rows) && s.rows < s.cfg.MaxBatch {
+		i := s.memAt
+		s.memAt++
+		if err := s.addRow(ctx, &b.Rows[i], b.Ends[i]); err != nil {
+			return err
+		}
+	}
+	if s.memAt == len(b.Rows) {
+		end := b.End()
+		s.handoff.Done(b)
+		s.mem = nil
+		s.reopen(end)
+	}
+	return nil
+}
+
+// wait blocks until a record after the reader's position may be read,
+// from the log or from the handoff when the next one comes that way.
+func (s *Shipper) wait(ctx context.Context) error {
+	pos := s.r.Pos()
+	if s.handoff == nil || s.handoff.State(pos) != pipeline.Coming {
+		return s.log.Wait(ctx, pos)
+	}
+	// Every append is offered: the handoff's signal is the log's. Look at
+	// the log now and then all the same, should an offer never come.
+	t := time.NewTicker(offerGrace)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.handoff.Ready():
+			if s.handoff.State(pos) != pipeline.Coming {
+				return nil
+			}
+		case <-t.C:
+			if s.log.End() > pos {
+				return nil
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // spill appends the chunk to the batch's INSERT, preparing it first.
@@ -508,8 +662,13 @@ func (s *Shipper) rewind() {
 	s.reopen(s.batchEnd)
 }
 
-// drop forgets the rows of the batch.
+// drop forgets the rows of the batch, and those taken from the handoff
+// that are not in it yet (the log has them).
 func (s *Shipper) drop() {
+	if s.mem != nil {
+		s.handoff.Done(s.mem)
+		s.mem = nil
+	}
 	if s.insert != nil {
 		s.insert.Abort()
 		s.insert = nil

@@ -56,6 +56,9 @@ func (p *Pipeline) Run(ctx context.Context, drainTimeout time.Duration) error {
 		return err
 	}
 	p.advance(from)
+	if p.handoff != nil {
+		p.handoff.start(p.rows.End()) // the applier is the rows log's only writer
+	}
 	a := applier{p: p, r: p.hits.NewReader(from), skip: done, next: from}
 	defer func() {
 		if a.next > from {
@@ -133,6 +136,7 @@ type applier struct {
 	idx  []int // hits index of each op
 	recs [][]byte
 	buf  []byte
+	mem  *RowBatch // the rows of recs, for the handoff (nil without one)
 }
 
 // step processes one batch of up to MaxBatch hits: ledger, rows, cursor.
@@ -310,15 +314,31 @@ func (a *applier) apply(ctx context.Context) ([]storage.Result, error) {
 }
 
 // writeRows appends every hit of the batch, decided, to the rows log,
-// waiting while the log is full (its shipper frees space).
+// waiting while the log is full (its shipper frees space), and offers the
+// rows of each append to the handoff.
 func (a *applier) writeRows(ctx context.Context) error {
 	p := a.p
 	a.recs, a.buf = a.recs[:0], a.buf[:0]
+	newBatch := func() {
+		if p.handoff != nil {
+			a.mem = p.handoff.batch()
+		}
+	}
 	flush := func() error {
 		wait := minBackoff
 		for {
-			_, err := p.rows.Append(a.recs...)
+			if a.mem != nil {
+				// Tagged before the append: an erasure that starts after
+				// this makes the rows stale (Handoff.invalidate).
+				a.mem.epoch = p.handoff.epoch.Load()
+			}
+			end, err := p.rows.Append(a.recs...)
 			if err == nil {
+				if a.mem != nil {
+					a.mem.setPositions(end, a.recs)
+					p.handoff.offer(a.mem)
+					a.mem = nil
+				}
 				a.recs, a.buf = a.recs[:0], a.buf[:0]
 				return nil
 			}
@@ -333,6 +353,7 @@ func (a *applier) writeRows(ctx context.Context) error {
 			wait = nextBackoff(wait)
 		}
 	}
+	newBatch()
 	for i := range a.hits {
 		start := len(a.buf)
 		row := a.hits[i].Archived() // the rows log never holds plaintext personal data
@@ -344,12 +365,17 @@ func (a *applier) writeRows(ctx context.Context) error {
 			if err := flush(); err != nil {
 				return err
 			}
+			newBatch()
 			a.buf = append(a.buf, tail...)
 			start = 0
 		}
 		a.recs = append(a.recs, a.buf[start:len(a.buf):len(a.buf)])
+		if a.mem != nil {
+			a.mem.Rows = append(a.mem.Rows, row)
+		}
 	}
 	if len(a.recs) == 0 {
+		a.mem = nil
 		return nil
 	}
 	return flush()

@@ -27,6 +27,12 @@ func (p *Pipeline) EraseRows(e *storage.RowErasure) (wal.RewriteStats, error) {
 	if e.ClickIDs == nil {
 		e.ClickIDs = map[string]bool{}
 	}
+	if p.handoff != nil {
+		// Rows held in memory are the log's before the rewrite: the
+		// shipper reads the rewritten log instead (Handoff.invalidate).
+		p.handoff.invalidate()
+		defer p.handoff.invalidate()
+	}
 	end, err := p.rows.Rotate()
 	if err != nil {
 		return wal.RewriteStats{}, fmt.Errorf("cannot seal the rows log: %w", err)

@@ -60,6 +60,11 @@ type Config struct {
 	MaxBatch int
 	// NoSync skips fsync (benchmarks only: a machine crash loses hits).
 	NoSync bool
+	// HandoffRows, when positive, makes the applier hand the rows it
+	// writes to one shipper in memory (Pipeline.Handoff), up to that many
+	// rows waiting (DefaultHandoffRows is a good size). 0: no handoff,
+	// the rows log is the only way to the rows.
+	HandoffRows int
 }
 
 // Deps are the Pipeline's collaborators.
@@ -95,6 +100,7 @@ type Pipeline struct {
 	rows    *wal.Log
 	logID   logIdentity // the hits log's (logid.go)
 	bufs    sync.Pool
+	handoff *Handoff // nil without Config.HandoffRows
 
 	mu      sync.Mutex
 	waiters map[string]chan storage.Result
@@ -151,6 +157,9 @@ func Open(cfg Config, deps Deps) (*Pipeline, error) {
 	p := &Pipeline{cfg: cfg, ledger: deps.Ledger, log: deps.Log, onDone: deps.OnDecided, resolve: deps.Resolve, hits: hits, rows: rows, logID: logID,
 		waiters: make(map[string]chan storage.Result), doneCh: make(chan struct{})}
 	p.bufs.New = func() any { b := make([]byte, 0, 512); return &b }
+	if cfg.HandoffRows > 0 {
+		p.handoff = newHandoff(cfg.HandoffRows)
+	}
 	return p, nil
 }
 
@@ -160,6 +169,10 @@ func RowsDir(dir string) string { return filepath.Join(dir, "rows") }
 
 // Rows is the log of decided hits, for shippers and imports.
 func (p *Pipeline) Rows() *wal.Log { return p.rows }
+
+// Handoff is the in-memory way of the rows to one shipper (nil without
+// Config.HandoffRows): see Handoff.
+func (p *Pipeline) Handoff() *Handoff { return p.handoff }
 
 // Record makes h durable in the hits log; the caller may answer once it
 // returns nil. It does not keep h. Errors: wal.ErrFull (the log is at its

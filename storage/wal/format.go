@@ -110,6 +110,11 @@ func appendErasedFrame(dst []byte, size int) []byte {
 	return dst
 }
 
+// RecordSpan is how far a record of n bytes moves the log's position. The
+// records of one Append lie one after the other, so the position after
+// each follows from the one Append returns.
+func RecordSpan(n int) Pos { return Pos(frameHeaderSize + n) }
+
 // appendFrame appends the frame of rec to dst.
 func appendFrame(dst, rec []byte) []byte {
 	n := len(dst)
