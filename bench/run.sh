@@ -132,7 +132,7 @@ target() { # name figure limit pass-condition (python)
 
 echo "== throughput, alternated (closed loop, $conns connections; pixel hits carry a browser's <img> headers)"
 echo "   CPU per request counts each process's CPU time over the run and its drain (until POST /api/v1/flush answers)"
-wrk_rps=() lg_rps=() pp_rps=() sustained=() sus_ratio=() whole=() pp_us=() ng_us=() cpu_ratio=()
+wrk_rps=() lg_rps=() pp_rps=() sustained=() sus_ratio=() whole=() pp_us=() ng_us=() ng_wrk_us=() cpu_ratio=()
 for r in $(seq 1 "$rounds"); do
   ng0=$(ticks $(pgrep -P "$ng_pid"))
   w=$(/usr/bin/time -f '%U %S' -o "$work/wrk.time" wrk -t2 -c"$conns" -d"${secs}s" "http://127.0.0.1:$ng_port/")
@@ -140,7 +140,9 @@ for r in $(seq 1 "$rounds"); do
   wreq=$(echo "$w" | awk '/requests in/ {print $1}') wr=$(echo "$w" | awk '/Requests\/sec/ {print $2}')
   wcpu=$(awk '{print $1+$2}' "$work/wrk.time")
   printf '%-24s %s requests, %s req/s, wrk CPU %s µs/req\n' "nginx (wrk) #$r" "$wreq" "$wr" "$(py "print(f'{$wcpu/$wreq*1e6:.1f}')")" >&2
+  nl0=$(ticks $(pgrep -P "$ng_pid"))
   n=$(drive "nginx (loadgen) #$r" "127.0.0.1:$ng_port" "n$r" "$conns")
+  nl1=$(ticks $(pgrep -P "$ng_pid"))
   p0=$(ticks "$pp_pid") r0=$(ticks "$redis_pid") c0=$(ticks "$(ch_pid)")
   p=$(drive "pixelpost pixel #$r" "127.0.0.1:$pp_port" "p$r" "$conns" -browser)
   took=$(flush)
@@ -152,16 +154,20 @@ for r in $(seq 1 "$rounds"); do
   wrk_rps+=("$wr") lg_rps+=("$nr") pp_rps+=("$pr") sustained+=("$sus")
   sus_ratio+=("$(py "print(f'{$sus/$wr:.3f}')")")
   whole+=("$(us_per "$sent" "$p1-$p0+$r1-$r0+$c1-$c0")")
-  pp_us+=("$(us_per "$sent" "$p1-$p0")") ng_us+=("$(us_per "$wreq" "$ng1-$ng0")")
+  pp_us+=("$(us_per "$sent" "$p1-$p0")") ng_wrk_us+=("$(us_per "$wreq" "$ng1-$ng0")")
+  ng_us+=("$(us_per "$(echo "$n" | field sent)" "$nl1-$nl0")")
   cpu_ratio+=("$(py "print(f'{${pp_us[-1]}/${ng_us[-1]}:.2f}')")")
   echo "round $r: nginx $(printf %.0f "$wr") req/s (wrk), $(printf %.0f "$nr") (loadgen); pixelpost $(printf %.0f "$pr") req/s" \
     "(ratio to nginx by loadgen $(py "print(f'{$pr/$nr:.2f}')")); drain ${took}s: $sus hits/s sustained, ratio ${sus_ratio[-1]} to nginx (wrk)"
-  echo "  CPU µs/request: nginx ${ng_us[-1]} (wrk run); pixelpost ${pp_us[-1]} (${cpu_ratio[-1]}× nginx), redis $(us_per "$sent" "$r1-$r0")," \
+  echo "  CPU µs/request: nginx ${ng_us[-1]} under the loadgen, ${ng_wrk_us[-1]} under wrk;" \
+    "pixelpost ${pp_us[-1]} (${cpu_ratio[-1]}× nginx under the same loadgen), redis $(us_per "$sent" "$r1-$r0")," \
     "clickhouse $(us_per "$sent" "$c1-$c0"): whole system ${whole[-1]}; loadgen $(py "print(f'{$(echo "$p" | field cpu_us_per_req):.1f}')")"
 done
 echo "per round: whole-system µs/hit ${whole[*]}; pixelpost/nginx CPU ${cpu_ratio[*]}; sustained/nginx ${sus_ratio[*]}"
 target "whole-system CPU per pixel hit (pixelpost+redis+clickhouse)" "$(median "${whole[@]}") µs (median)" "≤ 50 µs" "$(median "${whole[@]}") <= 50"
-target "pixelpost CPU per hit / nginx CPU per request (same round)" "$(median "${cpu_ratio[@]}")× ($(median "${pp_us[@]}") / $(median "${ng_us[@]}") µs)" "≤ 3×" "$(median "${cpu_ratio[@]}") <= 3"
+# Both driven by the same load generator at the same connections (as the
+# issue's "from ~5×" was measured); nginx under wrk is printed above too.
+target "pixelpost CPU per hit / nginx's per request (same round, loadgen)" "$(median "${cpu_ratio[@]}")× ($(median "${pp_us[@]}") / $(median "${ng_us[@]}") µs)" "≤ 3×" "$(median "${cpu_ratio[@]}") <= 3"
 target "sustained rate / nginx req/s (wrk)" "$(median "${sus_ratio[@]}") ($(median "${sustained[@]}") / $(median "${wrk_rps[@]}"))" "≥ 0.25" "$(median "${sus_ratio[@]}") >= 0.25"
 
 echo "== books after the throughput runs"
@@ -190,7 +196,7 @@ for c in 64 256; do
   api "$a" networks/net '{"preset":"generic","secret":"bench-secret"}'
   api "$a" "campaigns/camp$c" '{"source_id":"src","network_id":"net","offer_url":"https://offer.example/?sub1={clickid}&z={zone_id}"}'
   s=$("$work/loadgen" s2s -addr "127.0.0.1:$pp_port" -account "$a" -campaign "camp$c" -network net -secret bench-secret \
-    -conns "$c" -duration "${secs}s" -metrics "http://127.0.0.1:$pp_port/metrics")
+    -conns "$c" -duration "${secs}s" -token "$token")
   echo "$s"
   pb=$(echo "$s" | grep '"postbacks"')
   target "postback p99 at $c connections" "$(echo "$pb" | field p99_ms) ms ($(printf %.0f "$(echo "$pb" | field rps)") req/s)" "≤ 50 ms" \

@@ -2,7 +2,7 @@
 // pixelpost's books afterwards. bench/run.sh is its user.
 //
 //	loadgen drive -addr 127.0.0.1:8080 -account acme -run r1 [-conns 64] [-duration 10s] [-rate 20000] [-browser]
-//	loadgen s2s -addr 127.0.0.1:8080 -account acme -campaign camp -network net -secret S [-conns 64] [-duration 10s]
+//	loadgen s2s -addr 127.0.0.1:8080 -account acme -campaign camp -network net -secret S [-conns 64] [-duration 10s] [-token T | -metrics URL]
 //	loadgen leads -addr 127.0.0.1:8080 -endpoint card -salt S [-conns 64] [-duration 10s]
 //	loadgen idle -metrics http://127.0.0.1:8080/metrics
 //	loadgen books -base http://127.0.0.1:8080 -token T -account acme -clickhouse DSN -n 12000,15000
@@ -119,17 +119,24 @@ func s2s(args []string) error {
 	conns := fs.Int("conns", 64, "connections")
 	duration := fs.Duration("duration", 10*time.Second, "how long each phase sends")
 	metrics := fs.String("metrics", "", "pixelpost's /metrics URL: wait until the clicks are applied before the postbacks")
+	token := fs.String("token", "", "admin token: wait for the clicks with POST /api/v1/flush instead of polling -metrics")
 	_ = fs.Parse(args)
 	sc := &load.S2S{Base: "http://" + *addr, Account: *account, Campaign: *campaign, Network: *network, Secret: *secret}
 	clicks := load.Drive(*addr, sc.ClickURL, load.Options{Conns: *conns, Duration: *duration, Want: 302, OnResponse: sc.Clicked})
 	if err := printPhase("clicks", clicks); err != nil || sc.Clicks() == 0 {
 		return fmt.Errorf("no click answered (%v, first error %s)", err, clicks.FirstErr)
 	}
-	if *metrics != "" {
+	if *metrics != "" || *token != "" {
 		// Postbacks are applied in log order, after the clicks before them:
 		// measured right after a click flood they would time the backlog.
 		start := time.Now()
-		if err := load.WaitIdle(*metrics, 5*time.Minute); err != nil {
+		var err error
+		if *token != "" {
+			err = load.Flush(sc.Base, *token, 5*time.Minute)
+		} else {
+			err = load.WaitIdle(*metrics, 5*time.Minute)
+		}
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "clicks applied %.1fs after the click phase\n", time.Since(start).Seconds())
