@@ -162,3 +162,107 @@ func redisCPU(b *testing.B, c *redis.Client) float64 {
 	}
 	return total
 }
+
+// BenchmarkLedgerRedisAOFRewrites applies the load mix to an emptied Redis
+// with AOF rewrites left on at auto-aof-rewrite-percentage 100 (Redis's
+// default), 400 and 800, and reports what Redis costs per op in all:
+// its main thread, and its reaped rewrite children (INFO cpu's *_children,
+// /proc/PID/stat's cutime and cstime), with the rewrites counted.
+// auto-aof-rewrite-min-size is 1mb here so that a short run sees rewrites:
+// the mix's dataset grows with the ops, so the amortised cost of a
+// rewrite per op does not depend on the size at which they start, only on
+// the percentage. It empties the Redis it is given (FLUSHALL): run it on
+// the throw-away one of scripts/services.sh, e.g.
+//
+//	go test ./bench -run - -bench LedgerRedisAOFRewrites -benchtime 300000x
+func BenchmarkLedgerRedisAOFRewrites(b *testing.B) {
+	url := os.Getenv("PIXELPOST_TEST_REDIS")
+	if url == "" {
+		b.Skip("PIXELPOST_TEST_REDIS is not set (scripts/services.sh)")
+	}
+	for _, pct := range []string{"100", "400", "800"} {
+		b.Run("pct="+pct, func(b *testing.B) {
+			l, err := redisledger.OpenURL(url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			opt, _ := redis.ParseURL(url)
+			admin := redis.NewClient(opt)
+			defer admin.Close()
+			ctx := context.Background()
+			old, err := admin.ConfigGet(ctx, "auto-aof-rewrite-*").Result()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() {
+				for k, v := range old {
+					admin.ConfigSet(ctx, k, v)
+				}
+			}()
+			if err := admin.FlushAll(ctx).Err(); err != nil {
+				b.Fatal(err)
+			}
+			waitNoRewrite(b, admin)
+			if err := admin.BgRewriteAOF(ctx).Err(); err != nil { // the AOF starts from the empty dataset
+				b.Fatal(err)
+			}
+			waitNoRewrite(b, admin)
+			for k, v := range map[string]string{"auto-aof-rewrite-percentage": pct, "auto-aof-rewrite-min-size": "1mb"} {
+				if err := admin.ConfigSet(ctx, k, v).Err(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			acct := fmt.Sprintf("la%d", time.Now().UnixNano())
+			if err := l.PutAccount(ctx, storage.Account{ID: acct, DefaultCurrency: "USD"}); err != nil {
+				b.Fatal(err)
+			}
+			main0, kids0 := redisCPUSplit(b, admin)
+			forks0 := redisInfo(b, admin, "stats", "total_forks")
+			const batch = 512
+			ops := make([]storage.Op, 0, batch)
+			b.ResetTimer()
+			var kept, last uint64
+			for i := 0; i < b.N; i++ {
+				op := mixOp(acct, i)
+				op.Log, op.Pos, op.Kept = "bench-log", uint64(i+1), kept
+				ops = append(ops, op)
+				if len(ops) == batch || i == b.N-1 {
+					kept, last = last, op.Pos
+					if _, err := l.Apply(ctx, ops); err != nil {
+						b.Fatal(err)
+					}
+					ops = ops[:0]
+				}
+			}
+			b.StopTimer()
+			waitNoRewrite(b, admin) // a rewrite under way is charged to the run that caused it
+			main1, kids1 := redisCPUSplit(b, admin)
+			n := float64(b.N)
+			b.ReportMetric((main1-main0)*1e6/n, "main-µs/op")
+			b.ReportMetric((kids1-kids0)*1e6/n, "rewrite-µs/op")
+			b.ReportMetric((main1-main0+kids1-kids0)*1e6/n, "redis-µs/op")
+			b.ReportMetric(redisInfo(b, admin, "stats", "total_forks")-forks0, "rewrites")
+			b.ReportMetric(redisInfo(b, admin, "persistence", "aof_current_size")/redisInfo(b, admin, "persistence", "aof_base_size"), "aof/base")
+		})
+	}
+}
+
+// redisCPUSplit is the server's CPU seconds: its own, and its reaped
+// children's (AOF rewrites and RDB saves).
+func redisCPUSplit(b *testing.B, c *redis.Client) (main, children float64) {
+	f := func(k string) float64 { return redisInfo(b, c, "cpu", k) }
+	return f("used_cpu_sys") + f("used_cpu_user"), f("used_cpu_sys_children") + f("used_cpu_user_children")
+}
+
+// waitNoRewrite waits until no AOF rewrite is under way or scheduled.
+func waitNoRewrite(b *testing.B, c *redis.Client) {
+	deadline := time.Now().Add(2 * time.Minute)
+	for redisInfo(b, c, "persistence", "aof_rewrite_in_progress") != 0 ||
+		redisInfo(b, c, "persistence", "aof_rewrite_scheduled") != 0 {
+		if time.Now().After(deadline) {
+			b.Fatal("an AOF rewrite still runs after 2 minutes")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

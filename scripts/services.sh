@@ -48,12 +48,15 @@ services_wait() { # name, command...
   return 1
 }
 
+# Redis runs with the AOF settings README recommends ("Configuration"):
+# rewrites at 400 % growth, not 100 %, cost a third as much CPU per op.
 services_start_redis() { # port dir [extra args]
   local port=$1 dir=$2; shift 2
   mkdir -p "$dir"
   redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --daemonize yes \
     --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save '' \
-    --appendonly yes --appendfsync everysec --maxmemory-policy noeviction "$@"
+    --appendonly yes --appendfsync everysec --maxmemory-policy noeviction \
+    --auto-aof-rewrite-percentage 400 --auto-aof-rewrite-min-size 256mb "$@"
   services_wait "redis :$port" redis-cli -p "$port" ping
 }
 

@@ -141,10 +141,7 @@ func (s *Server) forgetDeliveries(ctx context.Context, acct, email string, click
 // EraseAttendee) once the rows decided before now are shipped (a row
 // shipped after the erasure would bring them back).
 func (s *Server) eraseRawHits(ctx context.Context, e *storage.RowErasure) error {
-	if err := s.pipeline.Sync(ctx); err != nil {
-		return err
-	}
-	if err := s.shipper.WaitShipped(ctx, s.pipeline.Rows().End()); err != nil {
+	if err := s.flush(ctx); err != nil {
 		return err
 	}
 	return s.clickhouse.EraseAttendee(ctx, e)
@@ -157,10 +154,7 @@ func (s *Server) eraseRawHits(ctx context.Context, e *storage.RowErasure) error 
 func (s *Server) eraseFromIndex(e *storage.RowErasure) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), eraseWait)
 	defer cancel()
-	if err := s.pipeline.Sync(ctx); err != nil {
-		return 0, err
-	}
-	if err := s.index.WaitIndexed(ctx, s.pipeline.Rows().End()); err != nil {
+	if err := s.flush(ctx); err != nil {
 		return 0, err
 	}
 	clicks := maps.Clone(e.ClickIDs)

@@ -55,6 +55,7 @@ func (s *Server) newApp() *fiber.App {
 
 	api := app.Group("/api/v1", s.authenticate, withTimeout)
 	api.Get("/hits/rejected", s.adminOnly, s.unknownRejections)
+	api.Post("/flush", s.adminOnly, s.flushHits)
 	api.Put("/accounts/:acct", s.adminOnly, s.putAccount)
 	api.Get("/accounts/:acct", s.requireAccount, s.getAccount)
 	acct := api.Group("/accounts/:acct", s.requireAccount)

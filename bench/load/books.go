@@ -172,3 +172,24 @@ func pipelineBusy(metricsURL string) (bool, error) {
 	}
 	return false, nil
 }
+
+// Flush asks pixelpost (POST /api/v1/flush, admin token) to answer once
+// every hit it recorded before the call is applied and shipped, hurrying
+// the ClickHouse batch instead of waiting for its delay.
+func Flush(base, adminToken string, timeout time.Duration) error {
+	req, err := http.NewRequest("POST", base+"/api/v1/flush?wait="+timeout.String(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := (&http.Client{Timeout: timeout + 10*time.Second}).Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot flush: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("cannot flush: status %d: %s", resp.StatusCode, body)
+	}
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,9 @@ type Options struct {
 	// (coordinated omission). 0: closed loop, each connection sends its
 	// next request when the previous one is answered (maximum throughput).
 	Rate float64
+	// Headers are extra request headers, "Name: value\r\n" lines (such as
+	// BrowserHeaders).
+	Headers string
 	// Want is the status a request must get (0: 200).
 	Want int
 	// OnResponse, if set, sees each answer (from several goroutines).
@@ -69,6 +73,12 @@ func Drive(addr string, target Target, o Options) Result {
 	if want == 0 {
 		want = fasthttp.StatusOK
 	}
+	var headers [][2]string
+	for _, line := range strings.Split(o.Headers, "\r\n") {
+		if name, value, ok := strings.Cut(line, ": "); ok {
+			headers = append(headers, [2]string{name, value})
+		}
+	}
 	warmup := o.Warmup
 	if warmup == "" {
 		warmup = "/healthz"
@@ -112,6 +122,9 @@ func Drive(addr string, target Target, o Options) Result {
 				}
 				url = target(url[:0], i)
 				req.SetRequestURIBytes(url)
+				for _, kv := range headers {
+					req.Header.Set(kv[0], kv[1])
+				}
 				err := client.Do(req, resp)
 				local = append(local, time.Since(due))
 				switch {

@@ -1,8 +1,8 @@
 // Command loadgen drives a pixel server with the bench mix and checks
 // pixelpost's books afterwards. bench/run.sh is its user.
 //
-//	loadgen drive -addr 127.0.0.1:8080 -account acme -run r1 [-conns 64] [-duration 10s] [-rate 20000]
-//	loadgen s2s -addr 127.0.0.1:8080 -account acme -campaign camp -network net -secret S [-conns 64] [-duration 10s]
+//	loadgen drive -addr 127.0.0.1:8080 -account acme -run r1 [-conns 64] [-duration 10s] [-rate 20000] [-browser]
+//	loadgen s2s -addr 127.0.0.1:8080 -account acme -campaign camp -network net -secret S [-conns 64] [-duration 10s] [-token T | -metrics URL]
 //	loadgen leads -addr 127.0.0.1:8080 -endpoint card -salt S [-conns 64] [-duration 10s]
 //	loadgen idle -metrics http://127.0.0.1:8080/metrics
 //	loadgen books -base http://127.0.0.1:8080 -token T -account acme -clickhouse DSN -n 12000,15000
@@ -58,18 +58,28 @@ func drive(args []string) error {
 	conns := fs.Int("conns", 64, "connections (closed loop) or workers (open loop)")
 	duration := fs.Duration("duration", 10*time.Second, "how long to send")
 	rate := fs.Float64("rate", 0, "open loop at this many requests/s (0: closed loop, maximum throughput)")
+	browser := fs.Bool("browser", false, "send a browser's <img> headers (Sec-Fetch-Dest: image, Accept: image/...)")
 	_ = fs.Parse(args)
-	mix := &load.Mix{Base: "http://" + *addr, Account: *account, Run: *run}
+	o := load.Options{Conns: *conns, Duration: *duration, Rate: *rate}
+	if *browser {
+		o.Headers = load.BrowserHeaders
+	}
 	cpu0 := cpuSeconds()
-	res := load.Drive(*addr, func(dst []byte, i int) []byte {
-		// The host client wants the request URI; the mix builds a full URL.
-		return mix.URL(dst, i)
-	}, load.Options{Conns: *conns, Duration: *duration, Rate: *rate})
+	var res load.Result
+	if *rate > 0 {
+		// Open loop: the cheap raw generator, which wants request URIs.
+		mix := &load.Mix{Account: *account, Run: *run}
+		res = load.OpenLoop(*addr, mix.URL, o)
+	} else {
+		mix := &load.Mix{Base: "http://" + *addr, Account: *account, Run: *run}
+		res = load.Drive(*addr, mix.URL, o)
+	}
+	cpu := cpuSeconds() - cpu0
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{
 		"sent": res.Sent, "ok": res.OK, "errors": res.Errors, "first_error": res.FirstErr,
 		"elapsed_s": res.Elapsed.Seconds(), "rps": res.RPS,
 		"p50_ms": ms(res.P50), "p99_ms": ms(res.P99), "p999_ms": ms(res.P999), "max_ms": ms(res.Max),
-		"cpu_s": cpuSeconds() - cpu0,
+		"cpu_s": cpu, "cpu_us_per_req": cpu / float64(max(1, res.Sent)) * 1e6,
 	})
 }
 
@@ -109,17 +119,24 @@ func s2s(args []string) error {
 	conns := fs.Int("conns", 64, "connections")
 	duration := fs.Duration("duration", 10*time.Second, "how long each phase sends")
 	metrics := fs.String("metrics", "", "pixelpost's /metrics URL: wait until the clicks are applied before the postbacks")
+	token := fs.String("token", "", "admin token: wait for the clicks with POST /api/v1/flush instead of polling -metrics")
 	_ = fs.Parse(args)
 	sc := &load.S2S{Base: "http://" + *addr, Account: *account, Campaign: *campaign, Network: *network, Secret: *secret}
 	clicks := load.Drive(*addr, sc.ClickURL, load.Options{Conns: *conns, Duration: *duration, Want: 302, OnResponse: sc.Clicked})
 	if err := printPhase("clicks", clicks); err != nil || sc.Clicks() == 0 {
 		return fmt.Errorf("no click answered (%v, first error %s)", err, clicks.FirstErr)
 	}
-	if *metrics != "" {
+	if *metrics != "" || *token != "" {
 		// Postbacks are applied in log order, after the clicks before them:
 		// measured right after a click flood they would time the backlog.
 		start := time.Now()
-		if err := load.WaitIdle(*metrics, 5*time.Minute); err != nil {
+		var err error
+		if *token != "" {
+			err = load.Flush(sc.Base, *token, 5*time.Minute)
+		} else {
+			err = load.WaitIdle(*metrics, 5*time.Minute)
+		}
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "clicks applied %.1fs after the click phase\n", time.Since(start).Seconds())
