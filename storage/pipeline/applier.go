@@ -218,7 +218,9 @@ func (a *applier) batch(ctx context.Context) error {
 		return err
 	}
 	a.next = next
-	if time.Since(a.saved) >= cursorEvery {
+	// A full hits log refuses hits until the applier releases what it is
+	// done with: then every batch saves its cursor (and releases).
+	if time.Since(a.saved) >= cursorEvery || p.hits.Stats().Full {
 		if err := a.saveCursors(); err != nil {
 			return err
 		}
