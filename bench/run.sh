@@ -115,6 +115,10 @@ flush() {
   t1=$(date +%s.%N)
   py "print(f'{$t1-$t0:.2f}')"
 }
+# mem prints pixelpost's memory after a phase: the peak so far (VmHWM),
+# now, and now's split into anonymous (the Go heap) and file-backed pages
+# (the binary, bbolt's memory-mapped files).
+mem() { echo "memory after $1: $(grep -E 'VmHWM|VmRSS|RssAnon|RssFile' "/proc/$pp_pid/status" | awk '{printf "%s %d MiB  ", $1, $2/1024}')"; }
 books_ok=1
 books() {
   if ! "$work/loadgen" books -base "http://127.0.0.1:$pp_port" -token "$token" -account "$acct" \
@@ -170,6 +174,7 @@ target "whole-system CPU per pixel hit (pixelpost+redis+clickhouse)" "$(median "
 target "pixelpost CPU per hit / nginx's per request (same round, loadgen)" "$(median "${cpu_ratio[@]}")× ($(median "${pp_us[@]}") / $(median "${ng_us[@]}") µs)" "≤ 3×" "$(median "${cpu_ratio[@]}") <= 3"
 target "sustained rate / nginx req/s (wrk)" "$(median "${sus_ratio[@]}") ($(median "${sustained[@]}") / $(median "${wrk_rps[@]}"))" "≥ 0.25" "$(median "${sus_ratio[@]}") >= 0.25"
 
+mem "the throughput runs"
 echo "== books after the throughput runs"
 books
 target "books balance after the throughput runs" "$([ $books_ok = 1 ] && echo balance || echo UNBALANCED)" "exact" "$books_ok == 1"
@@ -185,6 +190,7 @@ n=$(drive "nginx open loop" "127.0.0.1:$ng_port" "nlat" 512 -rate "$rate" -brows
 echo "nginx at the same rate: p50 $(echo "$n" | field p50_ms) ms, p99 $(echo "$n" | field p99_ms) ms; generator CPU $(py "print(f'{$(echo "$n" | field cpu_us_per_req):.1f}')") µs/request"
 target "browser pixel p99, open loop at 70 % of sustained ($rate/s)" "$lat99 ms (generator $gen µs/req)" "≤ 10 ms" "$lat99 <= 10 and $(echo "$p" | field errors) == 0"
 flush >/dev/null
+mem "the open loop"
 
 api() { curl -sf -X PUT "http://127.0.0.1:$pp_port/api/v1/accounts/$1/$2" -H "Authorization: Bearer $token" -d "$3" >/dev/null; }
 for c in 64 256; do
@@ -211,8 +217,7 @@ for c in 64 256; do
   flush >/dev/null
 done
 
-echo "== memory"
-grep -E 'VmHWM|VmRSS' "/proc/$pp_pid/status"
+mem "the S2S and lead runs"
 
 echo "== degraded: ClickHouse stopped for the middle third of a $((3*secs))s run"
 ch=$(ch_pid)
@@ -225,7 +230,7 @@ wait "$killer"
 runs+=("$(echo "$p" | field sent)")
 echo "throughput with ClickHouse down a third of the time: $(printf %.0f "$(echo "$p" | field rps)") req/s, p99 $(echo "$p" | field p99_ms) ms;" \
   "drained $(flush)s after the run"
-grep -E 'VmHWM|VmRSS' "/proc/$pp_pid/status"
+mem "the degraded run"
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pp_pid/status")
 target "pixelpost RSS peak (VmHWM), ClickHouse outage included" "$((hwm / 1024)) MiB" "≤ 256 MiB" "$hwm <= 256*1024"
 echo "== books after the degraded run"

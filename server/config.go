@@ -43,7 +43,10 @@ type Config struct {
 	// 10,000 hits/s per node, and ClickHouse's CPU per row is half that of
 	// 10k-row inserts every second (issue 14's study, on 18.16). A batch
 	// is held in memory while it fills, ~0.8 KB a row: ~40 MB at 50000.
+	// ClickHouseBatchMB also ends a batch at that many MiB of rows, so
+	// that fat rows (clicks with long macros) keep its memory as low.
 	ClickHouseBatchRows  int
+	ClickHouseBatchMB    int
 	ClickHouseBatchDelay time.Duration
 	// AdminToken is the bootstrap admin API key. Empty: a random one is
 	// generated into DataDir/admin-token (mode 0600) at start-up.
@@ -95,6 +98,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&cfg.ClickHouseDSN, "clickhouse-dsn", "", "ClickHouse for raw hits, clickhouse://host:9000/db")
 	fs.StringVar(&cfg.ClickHouseCluster, "clickhouse-cluster", "", "ClickHouse cluster whose Distributed table hits the DSN's database holds (created by pixelpost clickhouse-ddl)")
 	fs.IntVar(&cfg.ClickHouseBatchRows, "clickhouse-batch-rows", 50000, "most raw hits per ClickHouse insert (each held in memory while its batch fills, ~0.8 KB a row)")
+	fs.IntVar(&cfg.ClickHouseBatchMB, "clickhouse-batch-mb", 24, "most MiB of raw hits (as the rows log holds them) per ClickHouse insert")
 	fs.DurationVar(&cfg.ClickHouseBatchDelay, "clickhouse-batch-delay", 5*time.Second, "longest a raw hit waits for its ClickHouse insert: how far reports may lag")
 	fs.StringVar(&cfg.AdminToken, "admin-token", "", "bootstrap admin API key (empty: generated into DATA_DIR/admin-token)")
 	fs.StringVar(&cfg.CookieDomain, "cookie-domain", "", "Domain attribute of the pp_aid cookie")
@@ -197,6 +201,9 @@ func (c *Config) Validate() error {
 	if c.ClickHouseBatchRows < 1 || c.ClickHouseBatchRows > maxClickHouseBatchRows {
 		bad("clickhouse-batch-rows: %d is not within 1..%d", c.ClickHouseBatchRows, maxClickHouseBatchRows)
 	}
+	if c.ClickHouseBatchMB < 1 || c.ClickHouseBatchMB > maxClickHouseBatchMB {
+		bad("clickhouse-batch-mb: %d is not within 1..%d", c.ClickHouseBatchMB, maxClickHouseBatchMB)
+	}
 	if c.ClickHouseBatchDelay < time.Millisecond || c.ClickHouseBatchDelay > maxClickHouseBatchDelay {
 		bad("clickhouse-batch-delay: %s is not within 1ms..%s", c.ClickHouseBatchDelay, maxClickHouseBatchDelay)
 	}
@@ -240,6 +247,7 @@ func (c *Config) Validate() error {
 // past what a node should hold; 10 minutes is as stale as a report may be.
 const (
 	maxClickHouseBatchRows  = 500_000
+	maxClickHouseBatchMB    = 1024
 	maxClickHouseBatchDelay = 10 * time.Minute
 )
 

@@ -119,8 +119,8 @@ func TestLoadClickHouseCluster(t *testing.T) {
 // flag or environment, within bounds.
 func TestLoadClickHouseBatch(t *testing.T) {
 	cfg, err := Load(nil, func(string) string { return "" })
-	if err != nil || cfg.ClickHouseBatchRows != 50000 || cfg.ClickHouseBatchDelay != 5*time.Second {
-		t.Fatalf("defaults: %d rows, %s (%v); want 50000 rows, 5s", cfg.ClickHouseBatchRows, cfg.ClickHouseBatchDelay, err)
+	if err != nil || cfg.ClickHouseBatchRows != 50000 || cfg.ClickHouseBatchMB != 24 || cfg.ClickHouseBatchDelay != 5*time.Second {
+		t.Fatalf("defaults: %d rows, %d MiB, %s (%v); want 50000 rows, 24 MiB, 5s", cfg.ClickHouseBatchRows, cfg.ClickHouseBatchMB, cfg.ClickHouseBatchDelay, err)
 	}
 	env := func(k string) string {
 		if k == "PIXELPOST_CLICKHOUSE_BATCH_DELAY" {
@@ -141,6 +141,7 @@ func TestLoadClickHouseBatch(t *testing.T) {
 	}
 	f("clickhouse-batch-rows: 0 is not within 1..500000", "--clickhouse-batch-rows", "0")
 	f("clickhouse-batch-rows: 600000 is not within", "--clickhouse-batch-rows", "600000")
+	f("clickhouse-batch-mb: 0 is not within 1..1024", "--clickhouse-batch-mb", "0")
 	f("clickhouse-batch-delay: 0s is not within 1ms..10m0s", "--clickhouse-batch-delay", "0")
 	f("clickhouse-batch-delay: 1h0m0s is not within", "--clickhouse-batch-delay", "1h")
 }

@@ -162,7 +162,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}()
 	if deps.ClickHouse != nil {
 		s.shipper = clickhouse.NewShipper(clickhouse.ShipperConfig{Release: true,
-			MaxBatch: cfg.ClickHouseBatchRows, MaxDelay: cfg.ClickHouseBatchDelay},
+			MaxBatch: cfg.ClickHouseBatchRows, MaxBatchBytes: int64(cfg.ClickHouseBatchMB) << 20, MaxDelay: cfg.ClickHouseBatchDelay},
 			clickhouse.ShipperDeps{Log: p.Rows(), Client: deps.ClickHouse, Logger: deps.Log, Leave: s.erasedRows(ctx),
 				Handoff: p.Handoff()})
 		s.metrics.watchShipper(s.shipper)

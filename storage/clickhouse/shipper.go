@@ -31,6 +31,12 @@ type ShipperConfig struct {
 	// (TestShipperBatchMemoryPerRow), so ~40 MB at 50000 rows; nothing
 	// while ClickHouse is down (the rows wait in the log).
 	MaxBatch int
+	// MaxBatchBytes caps the rows-log bytes of one INSERT's rows (default
+	// 24 MiB), so that fat rows (clicks with long macros, CRM events)
+	// make smaller batches: the batch's memory stays near 40 MB whatever
+	// the rows, where 50000 such rows took over 100 MB, doubled while
+	// the driver encodes them. Pixel rows reach MaxBatch first.
+	MaxBatchBytes int64
 	// MaxDelay is the longest a row waits for its batch to fill up
 	// (default 5s): reports lag the hits by up to that (plus the insert).
 	MaxDelay time.Duration
@@ -48,6 +54,7 @@ type ShipperConfig struct {
 const (
 	defaultCursor       = "clickhouse"
 	defaultMaxBatch     = 50000
+	defaultMaxBatchSize = 24 << 20
 	defaultMaxDelay     = 5 * time.Second
 	defaultFlushTimeout = 5 * time.Second
 )
@@ -134,6 +141,7 @@ type Shipper struct {
 	insert   driver.Batch // the batch's INSERT, prepared by its first full chunk; nil before
 	chunk    *rowChunk    // rows decoded and not yet appended to insert
 	rows     int          // rows of the batch, in insert and chunk
+	bytes    int64        // rows-log bytes of the batch's records (MaxBatchBytes)
 	batchEnd wal.Pos      // after the last record read into (or skipped from) the batch
 	deadline time.Time    // when the batch must go; zero while empty
 	seen     wal.Pos      // after the furthest record ever read: what is counted
@@ -170,6 +178,9 @@ func newShipper(cfg ShipperConfig, deps ShipperDeps, once bool) *Shipper {
 	}
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = defaultMaxBatch
+	}
+	if cfg.MaxBatchBytes <= 0 {
+		cfg.MaxBatchBytes = defaultMaxBatchSize
 	}
 	if cfg.MaxDelay <= 0 {
 		cfg.MaxDelay = defaultMaxDelay
@@ -330,7 +341,7 @@ func (s *Shipper) pending() bool {
 // wal.ErrClosed to stop, an *insertError when a chunk could not be added
 // to the INSERT, other errors for a reader to retry.
 func (s *Shipper) fill(ctx context.Context, wait bool) (atEnd bool, err error) {
-	for s.rows < s.cfg.MaxBatch {
+	for !s.full() {
 		if s.takeMemory(ctx) {
 			if err := s.addMemory(ctx); err != nil {
 				return false, err
@@ -434,9 +445,15 @@ func (s *Shipper) addRow(ctx context.Context, h *storage.Hit, next wal.Pos) erro
 	return s.advance(ctx, next)
 }
 
+// full reports whether the batch has MaxBatch rows or MaxBatchBytes.
+func (s *Shipper) full() bool {
+	return s.rows >= s.cfg.MaxBatch || s.bytes >= s.cfg.MaxBatchBytes
+}
+
 // advance moves the batch end to next, after a record added or skipped. A
 // full chunk goes to the INSERT.
 func (s *Shipper) advance(ctx context.Context, next wal.Pos) error {
+	s.bytes += int64(next - s.batchEnd)
 	s.batchEnd = next
 	s.seen = max(s.seen, next)
 	if s.deadline.IsZero() {
@@ -509,7 +526,7 @@ func (s *Shipper) addMemory(ctx context.Context) error {
 	b := s.mem
 	from := s.memAt
 	defer func() { s.fromMemory.Add(uint64(s.memAt - from)) }()
-	for s.memAt < len(b.Rows) && s.rows < s.cfg.MaxBatch {
+	for s.memAt < len(b.Rows) && !s.full() {
 		i := s.memAt
 		s.memAt++
 		if err := s.addRow(ctx, &b.Rows[i], b.Ends[i]); err != nil {
@@ -615,7 +632,7 @@ func (s *Shipper) ship(ctx context.Context) error {
 	}
 	s.attempts = 0
 	s.hurry.Store(false) // a WaitShipped still waiting asks again
-	s.rows = 0
+	s.rows, s.bytes = 0, 0
 	s.deadline = time.Time{}
 	end := s.batchEnd
 	s.acked.Store(uint64(end))
@@ -674,7 +691,7 @@ func (s *Shipper) drop() {
 		s.insert = nil
 	}
 	s.chunk.reset()
-	s.rows = 0
+	s.rows, s.bytes = 0, 0
 }
 
 func (s *Shipper) fail(err error) {

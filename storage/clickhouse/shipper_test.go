@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,6 +132,29 @@ func TestShipperEndToEnd(t *testing.T) {
 	var raw uint64
 	if err := c.conn.QueryRow(t.Context(), "SELECT count() FROM hits").Scan(&raw); err != nil || raw != 3010 {
 		t.Fatalf("%d raw rows (%v), want 3010: rows were sent twice", raw, err)
+	}
+}
+
+// Fat rows make smaller batches: MaxBatchBytes ends a batch before
+// MaxBatch, so a batch's memory stays bounded whatever its rows.
+func TestShipperBatchBytesCap(t *testing.T) {
+	c := openTest(t)
+	l := openLog(t, wal.Options{Dir: t.TempDir()})
+	hits := manyHits("fat", 200)
+	for i := range hits {
+		hits[i].Query = strings.Repeat("q", 4000)
+	}
+	appendHits(t, l, hits)
+	s := NewShipper(ShipperConfig{MaxBatch: 1000, MaxBatchBytes: 40 << 10, MaxDelay: time.Hour},
+		ShipperDeps{Log: l, Client: c, Logger: zerolog.Nop()})
+	runShipper(t, s)
+	waitFor(t, "200 fat rows shipped in batches full by bytes", func() bool { return s.Stats().Shipped == 200 })
+	// 200 rows of ~4 KB in batches of 40 KB: about 10 rows each.
+	if st := s.Stats(); st.Batches < 15 || st.Batches > 25 {
+		t.Fatalf("%d batches for 200 rows of 4 KB with a 40 KB cap, want about 20", st.Batches)
+	}
+	if n := countFinal(t, c); n != 200 {
+		t.Fatalf("%d rows, want 200", n)
 	}
 }
 
