@@ -79,7 +79,7 @@ func (v *view) writes(ch *decide.Changes) *learned {
 			put(k, "", "")
 			continue
 		}
-		raw := string(decide.AppendOrder(appendToken(make([]byte, 0, 64)), o))
+		raw := string(decide.AppendOrder(appendToken(make([]byte, 0, 128)), o)) // an order takes about 80 bytes
 		r.write("SET", k, raw)
 		put(k, "", raw)
 	}
