@@ -121,7 +121,7 @@ func (l *Ledger) decideAccount(ctx context.Context, account string, idx []int, o
 	if err != nil {
 		return nil, err
 	}
-	v := l.newView(ctx, account, st, lg)
+	v := l.newView(ctx, account, st, lg, len(idx))
 	if st.exists {
 		v.req.check(checkRef{key: sfxAccount, field: "ep", kind: kindExact}, "="+st.ep)
 	}
@@ -205,12 +205,7 @@ func (l *Ledger) commit(ctx context.Context, calls []*call) error {
 // learn teaches the node what a written commit read and wrote.
 func (l *Ledger) learn(c *call) {
 	v, lr := c.view, c.learned
-	for _, ck := range v.missed {
-		l.cache.put(ck, v.checked[ck]) // absent indeed
-	}
-	for ck, raw := range lr.puts {
-		l.cache.put(ck, raw)
-	}
+	l.cache.putAll(v.missed, v.checked, lr.puts)
 	if lr.epMoved {
 		l.states.drop(v.account)
 	} else {

@@ -96,6 +96,19 @@ func (c *recCache) put(k, v string) {
 	c.mu.Unlock()
 }
 
+// putAll puts the records missed (their values in checked: absent
+// indeed), then puts in order, under one lock.
+func (c *recCache) putAll(missed []string, checked map[string]string, puts []cached) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, k := range missed {
+		c.putLocked(k, checked[k])
+	}
+	for _, p := range puts {
+		c.putLocked(p.key, p.raw)
+	}
+}
+
 func (c *recCache) putLocked(k, v string) {
 	c.cur[k] = v
 	if len(c.cur) >= c.max {

@@ -71,16 +71,20 @@ func accountKey(account string) string {
 }
 
 // hx is the form of a user-supplied id inside a key name.
-func hx(id string) string {
+func hx(id string) string { return hxKey("", id) }
+
+// hxKey is prefix followed by hx(id), built with one allocation: the
+// applier builds several such keys per op.
+func hxKey(prefix, id string) string {
 	sum := sha1.Sum([]byte(id))
-	return hex.EncodeToString(sum[:])
+	var buf [16 + 2*sha1.Size]byte
+	b := append(buf[:0], prefix...)
+	b = hex.AppendEncode(b, sum[:])
+	return string(b)
 }
 
 // sha1Raw is the SHA-1 of id, 20 bytes, and hexOf the hex of such bytes.
-func sha1Raw(id string) []byte {
-	sum := sha1.Sum([]byte(id))
-	return sum[:]
-}
+func sha1Raw(id string) [sha1.Size]byte { return sha1.Sum([]byte(id)) }
 
 func hexOf(raw string) string { return hex.EncodeToString([]byte(raw)) }
 
@@ -93,15 +97,15 @@ const (
 	sfxErased   = "erased"
 )
 
-func orderKey(key string) string               { return "o:" + hx(key) }
-func attendeeKey(id string) string             { return "a:" + hx(id) }
-func profileKey(id string) string              { return "prof:" + hx(id) }
-func clickKey(id string) string                { return "k:" + hx(id) }
-func convKey(key string) string                { return "cv:" + hx(key) }
-func tiesKey(id string) string                 { return "ak:" + hx(id) }
-func statsKey(webinar string) string           { return "ws:" + hx(webinar) }
-func registrantsKey(webinar string) string     { return "wr:" + hx(webinar) }
-func tagKey(tag string) string                 { return "t:" + hx(tag) }
+func orderKey(key string) string               { return hxKey("o:", key) }
+func attendeeKey(id string) string             { return hxKey("a:", id) }
+func profileKey(id string) string              { return hxKey("prof:", id) }
+func clickKey(id string) string                { return hxKey("k:", id) }
+func convKey(key string) string                { return hxKey("cv:", key) }
+func tiesKey(id string) string                 { return hxKey("ak:", id) }
+func statsKey(webinar string) string           { return hxKey("ws:", webinar) }
+func registrantsKey(webinar string) string     { return hxKey("wr:", webinar) }
+func tagKey(tag string) string                 { return hxKey("t:", tag) }
 func configKeySuffix(kind string) string       { return "cfg:" + kind }
 func archivedKey(keyHex, fs string) string     { return "oa:" + keyHex + ":" + fs }
 func blobField(log string, last uint64) string { return log + ":" + pos16(last) }

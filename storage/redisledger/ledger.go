@@ -323,7 +323,7 @@ func (l *Ledger) retry(ctx context.Context, account string, fn func(v *view) (*d
 		if !st.exists {
 			return fmt.Errorf("account %q: %w", account, storage.ErrNotFound)
 		}
-		v := l.newView(ctx, account, st, lg)
+		v := l.newView(ctx, account, st, lg, 1)
 		v.req.check(checkRef{key: sfxAccount, field: "ep", kind: kindExact}, "="+st.ep)
 		ch, err := fn(v)
 		if err != nil {

@@ -48,9 +48,11 @@ type erasureRead struct {
 
 var _ decide.View = (*view)(nil)
 
-func (l *Ledger) newView(ctx context.Context, account string, st *acctState, lg *acctLogs) *view {
-	return &view{l: l, ctx: ctx, account: account, st: st, lg: lg, req: &request{},
-		checked: map[string]string{}, absent: map[string]bool{}, clickIDs: map[string]string{}}
+// newView starts a view for about n ops (a conversion reads two or three
+// records: its checks start that big).
+func (l *Ledger) newView(ctx context.Context, account string, st *acctState, lg *acctLogs, n int) *view {
+	return &view{l: l, ctx: ctx, account: account, st: st, lg: lg, req: &request{refs: make([]checkRef, 0, 3*n)},
+		checked: make(map[string]string, 3*n), absent: map[string]bool{}, clickIDs: map[string]string{}}
 }
 
 // raw returns a record's value ("" absent) and makes it a check.
@@ -393,7 +395,8 @@ func attendeeID(id string, a *decide.Attendee) string {
 
 // orderListField is an attendee's field for an order of its list.
 func orderListField(key string, firstSeen int64) string {
-	return orderListFieldRaw(sha1Raw(key), firstSeen)
+	sum := sha1Raw(key)
+	return orderListFieldRaw(sum[:], firstSeen)
 }
 
 // orderListFieldRaw is orderListField from the order key's SHA-1.

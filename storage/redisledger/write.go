@@ -18,7 +18,7 @@ import (
 
 // learned is what the node's cache learns once a commit is written.
 type learned struct {
-	puts    map[string]string // cache key -> raw value after
+	puts    []cached // cache key and raw value after, in the order written (the last of a key wins)
 	clicks  map[string]string // click id -> raw record after
 	listed  []string
 	added   map[string][]blob // batches of results kept, by log
@@ -26,18 +26,29 @@ type learned struct {
 	epMoved bool
 }
 
+// cached is a record's raw value under its cache key.
+type cached struct{ key, raw string }
+
+func (lr *learned) put(key, raw string) { lr.puts = append(lr.puts, cached{key, raw}) }
+
 // newToken is a record's new version token.
 func newToken() string {
-	return string(binary.LittleEndian.AppendUint64(nil, rand.Uint64()))
+	return string(appendToken(nil))
+}
+
+// appendToken appends a new version token to b: a record's value is built
+// in one buffer, token first.
+func appendToken(b []byte) []byte {
+	return binary.LittleEndian.AppendUint64(b, rand.Uint64())
 }
 
 // writes turns the decided changes into the commit's writes (after the
 // view's checks) and returns what the cache learns once they are made.
 func (v *view) writes(ch *decide.Changes) *learned {
 	r := v.req
-	lr := &learned{puts: map[string]string{}, clicks: map[string]string{},
+	lr := &learned{puts: make([]cached, 0, 2*len(ch.Orders)+len(ch.Attendees)), clicks: map[string]string{},
 		added: map[string][]blob{}, removed: map[string]bool{}}
-	put := func(key, field, raw string) { lr.puts[cacheKey(v.account, key, field)] = raw }
+	put := func(key, field, raw string) { lr.put(cacheKey(v.account, key, field), raw) }
 
 	for id, w := range ch.Webinars {
 		rec, _ := json.Marshal(webinarRec{Name: w.Name, Tags: w.Tags}) // strings: cannot fail
@@ -68,7 +79,7 @@ func (v *view) writes(ch *decide.Changes) *learned {
 			put(k, "", "")
 			continue
 		}
-		raw := string(decide.AppendOrder([]byte(newToken()), o))
+		raw := string(decide.AppendOrder(appendToken(make([]byte, 0, 128)), o)) // an order takes about 80 bytes
 		r.write("SET", k, raw)
 		put(k, "", raw)
 	}
@@ -173,7 +184,7 @@ func (v *view) clickWrites(ch *decide.Changes, lr *learned) {
 		} else {
 			r.write("SET", k, raw, "KEEPTTL")
 		}
-		lr.puts[cacheKey(v.account, k, "")] = raw
+		lr.put(cacheKey(v.account, k, ""), raw)
 	}
 	for _, t := range ch.Ties {
 		k := tiesKey(t.Attendee)
@@ -198,7 +209,7 @@ func (v *view) profileWrites(ch *decide.Changes, lr *learned) {
 		}
 		tok := newToken()
 		r.write("HSET", attendeeKey(id), "pv", tok)
-		lr.puts[cacheKey(v.account, attendeeKey(id), "pv")] = tok
+		lr.put(cacheKey(v.account, attendeeKey(id), "pv"), tok)
 		fields := map[string]string{}
 		if !c.Created {
 			prev, _ := v.cachedProfile(id, v.checked[cacheKey(v.account, attendeeKey(id), "pv")])
@@ -206,7 +217,7 @@ func (v *view) profileWrites(ch *decide.Changes, lr *learned) {
 		}
 		maps.Copy(fields, c.Set)
 		b, _ := json.Marshal(fields) // strings: cannot fail
-		lr.puts[profileCacheKey(v.account, id, tok)] = string(b)
+		lr.put(profileCacheKey(v.account, id, tok), string(b))
 	}
 }
 
@@ -217,7 +228,7 @@ func (v *view) logWrites(ch *decide.Changes, lr *learned) {
 	r := v.req
 	for log, pos := range ch.Marks {
 		r.write("HSET", sfxLog, log, pos16(pos))
-		lr.puts[cacheKey(v.account, sfxLog, log)] = pos16(pos)
+		lr.put(cacheKey(v.account, sfxLog, log), pos16(pos))
 	}
 	byLog := map[string][]decide.Retained{}
 	for _, k := range ch.Retain {
@@ -320,7 +331,7 @@ func appendResult(b []byte, r *storage.Result) []byte {
 	b = binenc.AppendString(b, r.Reason)
 	b = binary.AppendVarint(b, int64(r.Delta))
 	if raw, ok := emailIDBytes(r.AttendeeID); ok {
-		b = append(append(b, 1), raw...)
+		b = append(append(b, 1), raw[:]...)
 	} else {
 		b = binenc.AppendString(append(b, 0), r.AttendeeID)
 	}
@@ -359,15 +370,29 @@ func decodeResult(d *binenc.Decoder) storage.Result {
 
 // emailIDBytes are the 12 bytes an email attendee id ("e_" and 24 hex
 // digits, attribution.EmailAttendeeID) stands for.
-func emailIDBytes(id string) ([]byte, bool) {
+func emailIDBytes(id string) (raw [12]byte, ok bool) {
 	if len(id) != 26 || !strings.HasPrefix(id, "e_") {
-		return nil, false
+		return raw, false
 	}
-	raw, err := hex.DecodeString(id[2:])
-	if err != nil || hex.EncodeToString(raw) != id[2:] {
-		return nil, false // upper-case digits: not one we made
+	for i := range raw {
+		hi, ok1 := lowerHexDigit(id[2+2*i])
+		lo, ok2 := lowerHexDigit(id[3+2*i])
+		if !ok1 || !ok2 {
+			return raw, false // upper-case digits: not one we made
+		}
+		raw[i] = hi<<4 | lo
 	}
 	return raw, true
+}
+
+func lowerHexDigit(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }
 
 func emailID(raw []byte) string { return "e_" + hex.EncodeToString(raw) }
