@@ -18,18 +18,33 @@ const maxPixelAllocs = 17
 func TestConversionPixelAllocations(t *testing.T) {
 	h := newHarness(t, embeddedLedger(t))
 	const runs = 300
-	uris := make([][]byte, runs+2)         // AllocsPerRun calls once more to warm up
-	clients := make([]net.Addr, len(uris)) // one each: no hit is rate-limited
+	fire := browserPixels(t, h, runs+2) // AllocsPerRun calls once more to warm up
+	fire()                              // first use of the account, pools and the log
+	allocs := testing.AllocsPerRun(runs, fire)
+	t.Logf("%.1f allocations per pixel hit", allocs)
+	if allocs > maxPixelAllocs {
+		t.Errorf("%.1f allocations per pixel hit, want at most %d", allocs, maxPixelAllocs)
+	}
+	// Fewer allocations, same hits: every one reaches the ledger.
+	h.settle()
+	assertStats(t, h.stats("w1"), runs+2, map[string]any{"USD": fmt.Sprintf("%.2f", 49.99*(runs+2))})
+}
+
+// browserPixels returns a function that sends the next of n distinct
+// conversion pixels, as a browser's image load, to h's handler.
+func browserPixels(t *testing.T, h *harness, n int) func() {
+	uris := make([][]byte, n)
+	clients := make([]net.Addr, n) // one each: no hit is rate-limited
 	for i := range uris {
 		uris[i] = fmt.Appendf(nil, "/v1/conversion/pixel/%s?webinarId=w1&email=buyer%d@example.com&amount=49.99&currency=USD&orderId=o%d",
 			h.acct, i, i)
-		clients[i] = &net.TCPAddr{IP: net.IPv4(198, 51, byte(i>>8), byte(i)), Port: 1}
+		clients[i] = &net.TCPAddr{IP: net.IPv4(198, byte(i>>16), byte(i>>8), byte(i)), Port: 1}
 	}
 	handler := h.srv.Handler().Handler()
 	var ctx fasthttp.RequestCtx
-	ctx.Init(&fasthttp.Request{}, &net.TCPAddr{IP: net.IPv4(192, 0, 2, 7), Port: 1}, nil)
+	ctx.Init(&fasthttp.Request{}, clients[0], nil)
 	next := 0
-	fire := func() {
+	return func() {
 		ctx.Request.Reset()
 		ctx.Request.SetRequestURIBytes(uris[next])
 		ctx.SetRemoteAddr(clients[next])
@@ -44,13 +59,4 @@ func TestConversionPixelAllocations(t *testing.T) {
 		}
 		ctx.Response.Reset()
 	}
-	fire() // first use of the account, pools and the log
-	allocs := testing.AllocsPerRun(runs, fire)
-	t.Logf("%.1f allocations per pixel hit", allocs)
-	if allocs > maxPixelAllocs {
-		t.Errorf("%.1f allocations per pixel hit, want at most %d", allocs, maxPixelAllocs)
-	}
-	// Fewer allocations, same hits: every one reaches the ledger.
-	h.settle()
-	assertStats(t, h.stats("w1"), runs+2, map[string]any{"USD": fmt.Sprintf("%.2f", 49.99*(runs+2))})
 }
