@@ -98,14 +98,20 @@ func sensitiveKey(raw []byte) bool {
 	case "key", "sig", "pwd", "pass", "name", "fn", "ln", "dob", "tel", "mobile":
 		return true
 	}
-	for _, part := range [...]string{"mail", "token", "secret", "passw", "apikey", "api_key", "signature",
-		"phone", "birth", "first_name", "firstname", "last_name", "lastname", "full_name", "fullname", "screen_name"} {
-		if bytes.Contains(k, []byte(part)) {
+	for _, part := range sensitiveKeyParts {
+		if bytes.Contains(k, part) {
 			return true
 		}
 	}
 	return false
 }
+
+// sensitiveKeyParts are held as bytes so that matching a key (every
+// parameter of every hit) copies nothing.
+var sensitiveKeyParts = [...][]byte{[]byte("mail"), []byte("token"), []byte("secret"), []byte("passw"),
+	[]byte("apikey"), []byte("api_key"), []byte("signature"), []byte("phone"), []byte("birth"),
+	[]byte("first_name"), []byte("firstname"), []byte("last_name"), []byte("lastname"),
+	[]byte("full_name"), []byte("fullname"), []byte("screen_name")}
 
 // SensitiveParam reports whether RedactQuery would hide the value v of the
 // decoded parameter k (a click's macro, say), so that stored macros follow

@@ -75,6 +75,40 @@ func BenchmarkPixelRejected(b *testing.B) {
 	}
 }
 
+// BenchmarkPixelHandler: one browser conversion pixel per op through the
+// handler (middlewares, parsing, redaction, the hits log write) on one
+// goroutine, without the ledger, which applies hits behind it.
+func BenchmarkPixelHandler(b *testing.B) {
+	l, err := embedded.Open(b.TempDir()+"/ledger.db", embedded.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	h, acct, _ := newServer(b, l)
+	uris := make([][]byte, b.N)
+	clients := make([]net.Addr, b.N) // one each: no hit is rate-limited
+	for i := range uris {
+		uris[i] = fmt.Appendf(nil, "/v1/conversion/pixel/%s?webinarId=w1&email=buyer%d@example.com&amount=49.99&currency=USD&orderId=o%d",
+			acct, i, i)
+		clients[i] = &net.TCPAddr{IP: net.IPv4(198, byte(i>>16), byte(i>>8), byte(i)), Port: 1}
+	}
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&fasthttp.Request{}, clients[0], nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		ctx.Request.Reset()
+		ctx.Request.SetRequestURIBytes(uris[i])
+		ctx.SetRemoteAddr(clients[i])
+		ctx.Request.Header.SetMethod(fasthttp.MethodGet)
+		ctx.Request.Header.Set("Sec-Fetch-Dest", "image")
+		ctx.Request.Header.SetUserAgent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36")
+		ctx.Request.Header.SetReferer("https://shop.example.com/thank-you?order=1")
+		h(&ctx)
+		ctx.Response.Reset()
+	}
+}
+
 func newServer(b *testing.B, l storage.Ledger) (fasthttp.RequestHandler, string, *server.Server) {
 	b.Helper()
 	acct := fmt.Sprintf("bench%d", os.Getpid())

@@ -31,8 +31,8 @@ func (s *Server) newHit(c *fiber.Ctx, kind string) storage.Hit {
 		Account:   capped(c.Params("acct"), maxRecordedAcct),
 		Kind:      kind,
 		IP:        recordedIP(s.clientAddr(c), s.cfg.KeepFullIP),
-		UserAgent: capped(string(c.Request().Header.UserAgent()), maxRecordedUA),
-		Referer:   capped(string(c.Request().Header.Referer()), maxRecordedRef),
+		UserAgent: cappedBytes(c.Request().Header.UserAgent(), maxRecordedUA),
+		Referer:   cappedBytes(c.Request().Header.Referer(), maxRecordedRef),
 		Query:     attribution.RedactQuery(c.Request().URI().QueryString(), maxRecordedQuery),
 	}
 }
@@ -44,7 +44,7 @@ func (s *Server) newHit(c *fiber.Ctx, kind string) storage.Hit {
 // the node cannot take hits. An EmailSHA256 already set must be that of
 // Email (setEmail).
 func (s *Server) record(h *storage.Hit) error {
-	return s.recordWith(h, s.pipeline.Record)
+	return s.recordWith(h, false)
 }
 
 // recordPixel records a pixel's hit as record does, except for a browser's
@@ -53,17 +53,23 @@ func (s *Server) record(h *storage.Hit) error {
 // without waiting for the fsync that follows within 5 ms. A browser never
 // retries an image, so the fsync before its answer protected nothing.
 func (s *Server) recordPixel(c *fiber.Ctx, h *storage.Hit) error {
-	if browserImageLoad(&c.Request().Header) {
-		return s.recordWith(h, s.pipeline.RecordWritten)
-	}
-	return s.record(h)
+	return s.recordWith(h, browserImageLoad(&c.Request().Header))
 }
 
-func (s *Server) recordWith(h *storage.Hit, rec func(*storage.Hit) error) error {
+// recordWith records h, answering once it is written rather than fsynced
+// when written is set. The pipeline is called directly, not through a
+// function value, so that the handler's hit stays on its stack.
+func (s *Server) recordWith(h *storage.Hit, written bool) error {
 	if h.EmailSHA256 == "" {
 		h.EmailSHA256 = emailSHA256(h.Email)
 	}
-	if err := rec(h); err != nil {
+	var err error
+	if written {
+		err = s.pipeline.RecordWritten(h)
+	} else {
+		err = s.pipeline.Record(h)
+	}
+	if err != nil {
 		s.lost(h, err)
 		return err
 	}
@@ -134,6 +140,14 @@ func capped(s string, n int) string {
 	return strings.Clone(s)
 }
 
+// cappedBytes is capped for a header's bytes: one copy, not two.
+func cappedBytes(b []byte, n int) string {
+	if len(b) > n {
+		b = b[:n]
+	}
+	return string(b)
+}
+
 // setEmail sets a hit's email and its hash together: the email is hashed
 // once per hit, and the hash serves the order key, the raw hit and the
 // ledger (storage.Op.EmailAttendeeID).
@@ -147,5 +161,7 @@ func emailSHA256(email string) string {
 		return ""
 	}
 	sum := sha256.Sum256([]byte(email))
-	return hex.EncodeToString(sum[:])
+	var digits [2 * sha256.Size]byte // on the stack: one allocation, the string
+	hex.Encode(digits[:], sum[:])
+	return string(digits[:])
 }

@@ -29,7 +29,10 @@ func newHitID(now time.Time) string {
 	// generator (math/rand/v2) gives 80 bits without a syscall or a lock.
 	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16|uint64(mrand.Uint32()>>16))
 	binary.BigEndian.PutUint64(b[8:], mrand.Uint64())
-	return hitIDEncoding.EncodeToString(b[:])
+	// Encoding into a stack array leaves one allocation, the string.
+	var id [26]byte
+	hitIDEncoding.Encode(id[:], b[:])
+	return string(id[:])
 }
 
 // newCookieID returns an opaque attendee cookie value (128 random bits).
