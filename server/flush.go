@@ -83,4 +83,3 @@ func (s *Server) flushHits(c *fiber.Ctx) error {
 	}
 	return c.JSON(v)
 }
-
