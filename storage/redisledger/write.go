@@ -18,7 +18,7 @@ import (
 
 // learned is what the node's cache learns once a commit is written.
 type learned struct {
-	puts    []cached // cache key and raw value after, in the order written (the last of a key wins)
+	puts    []cached          // cache key and raw value after, in the order written (the last of a key wins)
 	clicks  map[string]string // click id -> raw record after
 	listed  []string
 	added   map[string][]blob // batches of results kept, by log
