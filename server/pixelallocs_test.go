@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"testing"
 
@@ -16,18 +17,28 @@ import (
 const maxPixelAllocs = 17
 
 func TestConversionPixelAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's own allocations are counted too")
+	}
 	h := newHarness(t, embeddedLedger(t))
-	const runs = 300
-	fire := browserPixels(t, h, runs+2) // AllocsPerRun calls once more to warm up
-	fire()                              // first use of the account, pools and the log
-	allocs := testing.AllocsPerRun(runs, fire)
+	// The count is the process's: the applier's work on earlier hits, on
+	// other goroutines, can land in a round on a loaded machine. It only
+	// adds, so the fewest of a few rounds is the pixel path's.
+	const runs, rounds = 300, 5
+	total := 1 + rounds*(runs+1) // AllocsPerRun calls once more to warm up
+	fire := browserPixels(t, h, total)
+	fire() // first use of the account, pools and the log
+	allocs := math.Inf(1)
+	for range rounds {
+		allocs = min(allocs, testing.AllocsPerRun(runs, fire))
+	}
 	t.Logf("%.1f allocations per pixel hit", allocs)
 	if allocs > maxPixelAllocs {
 		t.Errorf("%.1f allocations per pixel hit, want at most %d", allocs, maxPixelAllocs)
 	}
 	// Fewer allocations, same hits: every one reaches the ledger.
 	h.settle()
-	assertStats(t, h.stats("w1"), runs+2, map[string]any{"USD": fmt.Sprintf("%.2f", 49.99*(runs+2))})
+	assertStats(t, h.stats("w1"), float64(total), map[string]any{"USD": fmt.Sprintf("%.2f", 49.99*float64(total))})
 }
 
 // browserPixels returns a function that sends the next of n distinct
