@@ -122,3 +122,24 @@ func TestAuditRows(t *testing.T) {
 		t.Error("a node that reported fewer lost hits than went missing: the books balance")
 	}
 }
+
+// A click link a node answered 503 (it never read the campaign: started
+// during a ledger outage) is a refusal the visitor is told about, recorded
+// without an account: not a lost hit of the node, not a row of the account.
+func TestAuditRefusedClick(t *testing.T) {
+	names := map[string]string{"n1": "node1", "n2": "node2"}
+	click := req(1, kindClick, 0, 0, "n2")
+	click.code = http.StatusServiceUnavailable
+	a := auditRows([]*request{req(0, kindNew, 1, 0, "n1"), click}, rowsOf(0), names)
+	if a.refusedClicks != 1 || a.lost["node2"] != 0 {
+		t.Errorf("refused clicks %d, lost %v: want the 503 click refused, nothing lost", a.refusedClicks, a.lost)
+	}
+	if lines, ok := a.summary(map[string]uint64{}); !ok {
+		t.Errorf("the books do not balance: %q", lines)
+	}
+	// A click answered as usual but missing is still lost.
+	click.code = http.StatusFound
+	if a := auditRows([]*request{req(0, kindNew, 1, 0, "n1"), click}, rowsOf(0), names); a.lost["node2"] != 1 {
+		t.Errorf("lost %v: want the answered click lost", a.lost)
+	}
+}
