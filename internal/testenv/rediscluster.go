@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,8 +34,10 @@ func StartReplicaCluster(t testing.TB, masters, replicas int, nodeTimeout time.D
 	c := &ReplicaCluster{t: t, dir: t.TempDir(), procs: map[string]*exec.Cmd{}}
 	t.Cleanup(c.stop)
 	for range masters * (1 + replicas) {
+		// The cluster bus listens on port+10000: a server whose bus port
+		// is taken never answers.
 		port := FreePort(t)
-		for port+10000 > 65535 { // the cluster bus is port+10000
+		for !portFree(port + 10000) {
 			port = FreePort(t)
 		}
 		c.Addrs = append(c.Addrs, "127.0.0.1:"+strconv.Itoa(port))
@@ -69,7 +72,20 @@ func (c *ReplicaCluster) start(server, addr string, nodeTimeout time.Duration) {
 	c.procs[addr] = cmd
 	c.waitFor("redis-server on "+addr+" to answer", time.Minute, func() bool {
 		return c.cli(addr, "ping") == "PONG"
-	})
+	}, filepath.Join(dir, "redis.log"))
+}
+
+// portFree reports whether a port can be listened on now (and is one).
+func portFree(port int) bool {
+	if port > 65535 {
+		return false
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
 }
 
 // cli runs redis-cli against one server and returns its trimmed output.
@@ -200,12 +216,19 @@ func (c *ReplicaCluster) WaitOK(timeout time.Duration) {
 	})
 }
 
-func (c *ReplicaCluster) waitFor(what string, timeout time.Duration, cond func() bool) {
+// waitFor polls cond until timeout; on failure it shows the tail of the
+// logs named (a server that could not start says why there).
+func (c *ReplicaCluster) waitFor(what string, timeout time.Duration, cond func() bool, logs ...string) {
 	c.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
-			c.t.Fatalf("timed out after %s waiting for %s", timeout, what)
+			var tail string
+			for _, l := range logs {
+				b, _ := os.ReadFile(l)
+				tail += fmt.Sprintf("\n%s:\n%s", l, b[max(0, len(b)-2000):])
+			}
+			c.t.Fatalf("timed out after %s waiting for %s%s", timeout, what, tail)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
