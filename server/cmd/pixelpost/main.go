@@ -101,8 +101,8 @@ func run(args []string) error {
 
 // defaultMemoryLimit is the Go runtime's soft memory limit: 160 MiB of heap
 // and runtime leave room under 256 MiB for the pages of files mapped in
-// memory (the binary, bbolt's outbox and meta files: 50-75 MB measured
-// after 10 s of outbound postbacks at 12,000/s), which RSS counts too.
+// memory (the binary, bbolt's outbox and meta files: up to 122 MiB
+// measured after bursts of outbound postbacks), which RSS counts too.
 const defaultMemoryLimit = 160 << 20
 
 func serve(ctx context.Context, cfg server.Config, log zerolog.Logger) error {
