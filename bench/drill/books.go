@@ -99,15 +99,15 @@ type audit struct {
 	// their campaign (started during a ledger outage): the visitor is
 	// told to try again, and the refused hit is recorded without an
 	// account (the campaign names it), so not among the account's rows.
-	refusedClicks int
-	lost                                           map[string]int // answered as usual but not recorded
-	doubled                                        []int          // recorded twice without a retry: a bug
-	tooMany                                        []int
-	orphanRows                                     int
-	rows                                           int
-	postbacksBeforeClick                           []int // decided unknown_click though their click was recorded
-	postbacksOfLostClicks                          int
-	problems                                       []string
+	refusedClicks         int
+	lost                  map[string]int // answered as usual but not recorded
+	doubled               []int          // recorded twice without a retry: a bug
+	tooMany               []int
+	orphanRows            int
+	rows                  int
+	postbacksBeforeClick  []int // decided unknown_click though their click was recorded
+	postbacksOfLostClicks int
+	problems              []string
 }
 
 // auditRows checks every request against its rows: answered once, once
