@@ -45,26 +45,13 @@ func BenchmarkLedgerRedis(b *testing.B) {
 		b.Fatal(err)
 	}
 	const batch = 512
-	ops := make([]storage.Op, 0, batch)
 	held := holdAOFRewrites(b, admin)
 	defer held()
 	cpu0, mem0, aof0 := redisCPU(b, admin), redisInfo(b, admin, "memory", "used_memory"), redisInfo(b, admin, "persistence", "aof_current_size")
 	calls0 := scriptCalls(b, admin)
 	b.ResetTimer()
 	goCPU0 := processCPU()
-	var kept, last uint64 // the applier's saved cursor: a batch behind
-	for i := 0; i < b.N; i++ {
-		op := mixOp(acct, i)
-		op.Log, op.Pos, op.Kept = "bench-log", uint64(i+1), kept
-		ops = append(ops, op)
-		if len(ops) == batch || i == b.N-1 {
-			kept, last = last, op.Pos
-			if _, err := l.Apply(ctx, ops); err != nil {
-				b.Fatal(err)
-			}
-			ops = ops[:0]
-		}
-	}
+	applyMix(ctx, b, l, acct, batch)
 	b.StopTimer()
 	// The benchmark's own CPU: the ledger's Go side (decisions, cache,
 	// encoding, the Redis client), which pixelpost pays per op.
@@ -220,21 +207,8 @@ func BenchmarkLedgerRedisAOFRewrites(b *testing.B) {
 			main0, kids0 := redisCPUSplit(b, admin)
 			forks0 := redisInfo(b, admin, "stats", "total_forks")
 			const batch = 512
-			ops := make([]storage.Op, 0, batch)
 			b.ResetTimer()
-			var kept, last uint64
-			for i := 0; i < b.N; i++ {
-				op := mixOp(acct, i)
-				op.Log, op.Pos, op.Kept = "bench-log", uint64(i+1), kept
-				ops = append(ops, op)
-				if len(ops) == batch || i == b.N-1 {
-					kept, last = last, op.Pos
-					if _, err := l.Apply(ctx, ops); err != nil {
-						b.Fatal(err)
-					}
-					ops = ops[:0]
-				}
-			}
+			applyMix(ctx, b, l, acct, batch)
 			b.StopTimer()
 			waitNoRewrite(b, admin) // a rewrite under way is charged to the run that caused it
 			main1, kids1 := redisCPUSplit(b, admin)
@@ -264,5 +238,25 @@ func waitNoRewrite(b *testing.B, c *redis.Client) {
 			b.Fatal("an AOF rewrite still runs after 2 minutes")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// applyMix applies b.N ops of the bench mix to l in batches, as the
+// applier does: each op has its log place, and the saved cursor (Kept)
+// lags a batch behind.
+func applyMix(ctx context.Context, b *testing.B, l storage.Ledger, acct string, batch int) {
+	ops := make([]storage.Op, 0, batch)
+	var kept, last uint64
+	for i := 0; i < b.N; i++ {
+		op := mixOp(acct, i)
+		op.Log, op.Pos, op.Kept = "bench-log", uint64(i+1), kept
+		ops = append(ops, op)
+		if len(ops) == batch || i == b.N-1 {
+			kept, last = last, op.Pos
+			if _, err := l.Apply(ctx, ops); err != nil {
+				b.Fatal(err)
+			}
+			ops = ops[:0]
+		}
 	}
 }

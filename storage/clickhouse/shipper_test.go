@@ -175,23 +175,31 @@ func TestShipperFlushesOnStop(t *testing.T) {
 	}
 }
 
-// While ClickHouse is unreachable the shipper reports Down and retries the
-// same batch; when it is back every row arrives, exactly once.
-func TestShipperOutage(t *testing.T) {
+// proxiedClients opens two clients of the test database: one direct, one
+// through a loopback proxy the test can cut (ClickHouse unreachable).
+func proxiedClients(t *testing.T) (direct, viaProxy *Client, px *testenv.Proxy) {
+	t.Helper()
 	dsn, _ := testDSN(t)
 	direct, err := Open(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer direct.Close()
+	t.Cleanup(func() { direct.Close() })
 	u, _ := url.Parse(dsn)
-	px := testenv.NewProxy(t, u.Host)
+	px = testenv.NewProxy(t, u.Host)
 	u.Host = px.Addr()
-	viaProxy, err := Open(t.Context(), u.String()+"?dial_timeout=1s")
+	viaProxy, err = Open(t.Context(), u.String()+"?dial_timeout=1s")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer viaProxy.Close()
+	t.Cleanup(func() { viaProxy.Close() })
+	return direct, viaProxy, px
+}
+
+// While ClickHouse is unreachable the shipper reports Down and retries the
+// same batch; when it is back every row arrives, exactly once.
+func TestShipperOutage(t *testing.T) {
+	direct, viaProxy, px := proxiedClients(t)
 
 	l := openLog(t, wal.Options{Dir: t.TempDir()})
 	s := NewShipper(ShipperConfig{MaxBatch: 150, MaxDelay: 10 * time.Millisecond},
@@ -394,20 +402,7 @@ func heapInUse() uint64 {
 // MaxBatch is. When ClickHouse is back every row arrives, once.
 func TestShipperHoldsNoBatchWhileDown(t *testing.T) {
 	const n = 50000
-	dsn, _ := testDSN(t)
-	direct, err := Open(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer direct.Close()
-	u, _ := url.Parse(dsn)
-	px := testenv.NewProxy(t, u.Host)
-	u.Host = px.Addr()
-	viaProxy, err := Open(t.Context(), u.String()+"?dial_timeout=1s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer viaProxy.Close()
+	direct, viaProxy, px := proxiedClients(t)
 
 	l := openLog(t, wal.Options{Dir: t.TempDir(), NoSync: true})
 	appendHits(t, l, manyHits("down", n))
